@@ -1,0 +1,88 @@
+//! `migrate status`: applied, pending, modified and missing migrations per
+//! database, in the seed's format or as JSON.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::flags;
+use crate::migrator;
+use crate::plan::{self, State};
+use crate::project::Project;
+
+#[derive(Serialize)]
+struct Report<'a> {
+    databases: Vec<DatabaseReport<'a>>,
+}
+
+#[derive(Serialize)]
+struct DatabaseReport<'a> {
+    binding: &'a str,
+    name: &'a str,
+    migrations: Vec<MigrationReport>,
+}
+
+#[derive(Serialize)]
+struct MigrationReport {
+    version: u64,
+    name: String,
+    state: State,
+    applied_at: Option<i64>,
+    /// The recorded checksum once applied, the file's while pending.
+    checksum: Option<String>,
+    duration_ms: Option<i64>,
+}
+
+impl flags::Status {
+    pub fn run(self, project: &Project) -> Result<()> {
+        let wrangler = project.wrangler()?;
+        let states = migrator::read_states(&wrangler, &project.selected, false)?;
+        let mut report = Report {
+            databases: Vec::new(),
+        };
+        for (db, state) in project.selected.iter().zip(&states) {
+            let files = project.files_for(&db.binding);
+            let migrations = plan::status(&files, &state.applied)
+                .into_iter()
+                .map(|entry| MigrationReport {
+                    version: entry.version,
+                    name: entry.name,
+                    state: entry.state,
+                    applied_at: entry.applied.map(|a| a.applied_at),
+                    checksum: match entry.applied {
+                        Some(applied) => applied.checksum.clone(),
+                        None => entry.file.map(|f| f.checksum.clone()),
+                    },
+                    duration_ms: entry.applied.and_then(|a| a.duration_ms),
+                })
+                .collect();
+            report.databases.push(DatabaseReport {
+                binding: &db.binding,
+                name: &db.name,
+                migrations,
+            });
+        }
+        if self.json {
+            println!("{}", serde_json::to_string(&report)?);
+            return Ok(());
+        }
+        for (index, (db, database)) in project.selected.iter().zip(&report.databases).enumerate() {
+            if index > 0 {
+                println!();
+            }
+            println!("=== {} ===", db.heading());
+            if database.migrations.is_empty() {
+                println!("(no migrations for this database)");
+            }
+            for m in &database.migrations {
+                let label = match m.state {
+                    State::Applied => "✅ Applied",
+                    State::Pending => "⏳ Pending",
+                    State::Modified => "✏️ Modified",
+                    State::Missing => "❓ Missing file",
+                };
+                println!("{label} - v{}: {}", m.version, m.name);
+            }
+        }
+        Ok(())
+    }
+}

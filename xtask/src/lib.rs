@@ -1,0 +1,15 @@
+//! The migration runner and release tooling for this Workers app's D1 databases.
+//!
+//! `main.rs` parses the command line and dispatches to [`commands`]; everything
+//! else is a library so the pure planning code can be tested on its own.
+
+pub mod commands;
+pub mod config;
+pub mod flags;
+pub mod migrator;
+pub mod plan;
+pub mod project;
+pub mod source;
+pub mod sql;
+pub mod tracking;
+pub mod wrangler;

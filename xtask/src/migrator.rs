@@ -1,0 +1,242 @@
+//! Runs plans against D1 through wrangler: reads every database's state, runs
+//! batches, rehearses them on throwaway local copies, and traces a failed batch
+//! back to the migration and statement that broke it.
+//!
+//! Databases are independent, so each step runs them in parallel.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+
+use crate::config::Database;
+use crate::source::Migration;
+use crate::tracking::{self, Batch, DbState};
+use crate::wrangler::{D1Error, StatementResult, Target, Wrangler};
+
+/// Runs `work` on every item at once (one thread each: the work is waiting
+/// on wrangler processes) and returns the results in order.
+pub fn in_parallel<'a, I: Sync, T: Send>(
+    items: &'a [I],
+    work: impl Fn(&'a I) -> T + Sync,
+) -> Vec<T> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .iter()
+            .map(|item| scope.spawn(|| work(item)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| match handle.join() {
+                Ok(value) => value,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
+}
+
+/// Reads one database's state in one wrangler call (two when it has no
+/// tracking table yet and its schema is wanted, for a rehearsal).
+pub fn read_state(wrangler: &Wrangler, db: &Database, need_schema: bool) -> Result<DbState> {
+    match wrangler.query(db, tracking::STATE_QUERY) {
+        Ok(results) => tracking::parse_state(&results),
+        Err(err) if tracking::is_missing_table(&err) => {
+            let schema = if need_schema {
+                wrangler.query(db, tracking::SCHEMA_QUERY)?
+            } else {
+                vec![StatementResult { results: vec![] }]
+            };
+            tracking::parse_state(&schema)
+        }
+        Err(err) => Err(err).with_context(|| format!("cannot read the state of {}", db.binding)),
+    }
+}
+
+/// Reads every database's state in parallel; fails naming each one that could not be read.
+pub fn read_states(
+    wrangler: &Wrangler,
+    databases: &[Database],
+    need_schema: bool,
+) -> Result<Vec<DbState>> {
+    let results = in_parallel(databases, |db| read_state(wrangler, db, need_schema));
+    let mut states = Vec::new();
+    let mut errors = Vec::new();
+    for result in results {
+        match result {
+            Ok(state) => states.push(state),
+            Err(err) => errors.push(format!("{err:#}")),
+        }
+    }
+    match errors.len() {
+        0 => Ok(states),
+        _ => Err(anyhow!("{}", errors.join("\n"))),
+    }
+}
+
+/// Writes a batch to a temp file and runs it as one all-or-nothing call.
+pub fn run_batch(
+    wrangler: &Wrangler,
+    db: &Database,
+    batch: &Batch,
+) -> Result<Vec<StatementResult>> {
+    let dir = tempfile::Builder::new()
+        .prefix("migrate-")
+        .tempdir()
+        .context("cannot create a temporary folder")?;
+    let file = dir.path().join(format!("{}.sql", db.binding));
+    std::fs::write(&file, batch.to_sql())
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    wrangler.execute_file(db, &file)
+}
+
+/// Runs `schema` then `batch` on a brand-new local database that is thrown
+/// away afterwards.
+pub fn rehearse(
+    wrangler: &Wrangler,
+    db: &Database,
+    schema: &[String],
+    batch: &Batch,
+) -> Result<()> {
+    let dir = tempfile::Builder::new()
+        .prefix("migrate-rehearsal-")
+        .tempdir()
+        .context("cannot create a temporary folder for the rehearsal")?;
+    let config = rehearsal_config(dir.path(), db)?;
+    let local = wrangler.with_config(&config, Target::Local);
+    let mut full = tracking::schema_batch(schema);
+    full.statements.extend(batch.statements.iter().cloned());
+    run_batch(&local, db, &full).map(drop)
+}
+
+fn rehearsal_config(dir: &Path, db: &Database) -> Result<std::path::PathBuf> {
+    let quoted = |s: &str| toml::Value::String(s.to_owned()).to_string();
+    let text = format!(
+        "name = \"rehearsal\"\ncompatibility_date = \"2025-01-01\"\n\n[[d1_databases]]\nbinding = {}\ndatabase_name = {}\ndatabase_id = {}\n",
+        quoted(&db.binding),
+        quoted(&db.name),
+        quoted(db.id.as_deref().unwrap_or("00000000-0000-0000-0000-000000000000")),
+    );
+    let path = dir.join("wrangler.toml");
+    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+/// Where a failed batch broke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Culprit {
+    /// A statement of migration `index` (into the plan), at `line` of its file.
+    Statement {
+        index: usize,
+        line: usize,
+        sql: String,
+        error: String,
+    },
+    /// One of our own bookkeeping statements (the tracking table).
+    Bookkeeping { sql: String, error: String },
+    /// A rehearsal on the schema alone does not fail: the failure depends on the data.
+    NotReproduced,
+}
+
+/// Finds the first statement of `batch` that fails on a copy of `schema`, by
+/// bisecting over prefixes (a handful of rehearsals, only after a failure).
+pub fn locate_failure(
+    wrangler: &Wrangler,
+    db: &Database,
+    schema: &[String],
+    batch: &Batch,
+    already_failed: bool,
+) -> Result<Culprit> {
+    let fails = |n: usize| -> Result<Option<String>> {
+        match rehearse(wrangler, db, schema, &batch.prefix(n)) {
+            Ok(()) => Ok(None),
+            Err(err) => match err.downcast_ref::<D1Error>() {
+                Some(d1) => Ok(Some(d1.text.clone())),
+                None => Err(err),
+            },
+        }
+    };
+    let total = batch.statements.len();
+    let mut error = if already_failed { None } else { fails(total)? };
+    if !already_failed && error.is_none() {
+        return Ok(Culprit::NotReproduced);
+    }
+    let (mut good, mut bad) = (0, total);
+    while bad - good > 1 {
+        let mid = good + (bad - good) / 2;
+        match fails(mid)? {
+            Some(text) => {
+                bad = mid;
+                error = Some(text);
+            }
+            None => good = mid,
+        }
+    }
+    let statement = &batch.statements[bad - 1];
+    let error = match error {
+        Some(text) => text,
+        None => fails(bad)?.unwrap_or_default(),
+    };
+    Ok(match statement.origin {
+        Some((index, line)) => Culprit::Statement {
+            index,
+            line,
+            sql: statement.sql.clone(),
+            error,
+        },
+        None => Culprit::Bookkeeping {
+            sql: statement.sql.clone(),
+            error,
+        },
+    })
+}
+
+/// Describes a culprit for a user, naming the file and line.
+pub fn describe(culprit: &Culprit, plan: &[&Migration], rollback: bool) -> String {
+    match culprit {
+        Culprit::Statement {
+            index,
+            line,
+            sql,
+            error,
+        } => {
+            let migration = plan[*index];
+            let path = match (rollback, &migration.rollback) {
+                (true, Some(script)) => script.path.display().to_string(),
+                _ => migration.path.display().to_string(),
+            };
+            format!(
+                "migration {} ({}) failed at {path}:{line}: {error}\n    statement: {}",
+                migration.version,
+                migration.name,
+                shorten(sql)
+            )
+        }
+        Culprit::Bookkeeping { sql, error } => {
+            format!(
+                "the tracking-table statement failed: {error}\n    statement: {}",
+                shorten(sql)
+            )
+        }
+        Culprit::NotReproduced => {
+            "it does not fail on a copy of the schema alone, so it depends on the data".to_owned()
+        }
+    }
+}
+
+fn shorten(sql: &str) -> String {
+    let one_line = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one_line.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", &one_line[..cut]),
+        None => one_line,
+    }
+}
+
+/// Formats a duration for people: `840 ms`, `1.42 s`.
+pub fn human_duration(elapsed: Duration) -> String {
+    let ms = elapsed.as_millis();
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.2} s", elapsed.as_secs_f64())
+    }
+}

@@ -1,0 +1,401 @@
+//! The `_migrations` table: reading a database's state in one call, and the
+//! SQL batches that apply or roll back migrations together with their rows.
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
+use crate::plan::Applied;
+use crate::source::Migration;
+use crate::sql::{self, quote_literal};
+use crate::wrangler::{D1Error, StatementResult};
+
+pub const TABLE: &str = "_migrations";
+
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS _migrations (\
+version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL, \
+checksum TEXT, duration_ms INTEGER)";
+
+/// Unix time in milliseconds, as D1 sees it while running the statement.
+const NOW_MS: &str = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
+
+/// The shape of the tracking table in a database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tracking {
+    /// No `_migrations` table yet.
+    Absent,
+    /// The seed's three columns: checksum and duration_ms get added on the next write.
+    Legacy {
+        checksum: bool,
+        duration_ms: bool,
+    },
+    Current,
+}
+
+/// What one state read learns about a database.
+#[derive(Debug, Clone)]
+pub struct DbState {
+    pub tracking: Tracking,
+    pub applied: Vec<Applied>,
+    /// `CREATE …` statements of the database's own objects (D1's internal
+    /// tables left out), tables first: enough to rebuild its schema elsewhere.
+    pub schema: Vec<String>,
+}
+
+/// The schema, the tracking table's columns and its rows: one call.
+pub const STATE_QUERY: &str = "SELECT type, name, sql FROM sqlite_master \
+WHERE sql IS NOT NULL AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+ORDER BY instr('table view index trigger', type), rowid; \
+SELECT name FROM pragma_table_info('_migrations'); \
+SELECT * FROM _migrations ORDER BY version";
+
+/// The schema alone, for a database that has no tracking table yet.
+pub const SCHEMA_QUERY: &str = "SELECT type, name, sql FROM sqlite_master \
+WHERE sql IS NOT NULL AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+ORDER BY instr('table view index trigger', type), rowid";
+
+/// True when D1 refused a query because `_migrations` does not exist.
+pub fn is_missing_table(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<D1Error>()
+        .is_some_and(|e| e.text.contains("no such table: _migrations"))
+}
+
+/// wrangler prints SQL NULL as the string "null" locally: both mean nothing.
+fn text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(s) if s == "null" => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn integer(value: Option<&Value>) -> Option<i64> {
+    match value? {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// Parses the results of [`STATE_QUERY`] (or of [`SCHEMA_QUERY`] alone, for
+/// a database without the table).
+pub fn parse_state(results: &[StatementResult]) -> Result<DbState> {
+    let schema = results
+        .first()
+        .context("the state query returned no results")?
+        .results
+        .iter()
+        .filter_map(|row| text(row.get("sql")))
+        .collect();
+    let [columns, rows] = match results {
+        [_] => {
+            return Ok(DbState {
+                tracking: Tracking::Absent,
+                applied: Vec::new(),
+                schema,
+            })
+        }
+        [_, columns, rows] => [columns, rows],
+        _ => bail!(
+            "the state query returned {} results where 3 were expected: wrangler split it differently",
+            results.len()
+        ),
+    };
+    let has = |column: &str| {
+        columns
+            .results
+            .iter()
+            .any(|row| text(row.get("name")).as_deref() == Some(column))
+    };
+    let tracking = match (has("checksum"), has("duration_ms")) {
+        (true, true) => Tracking::Current,
+        (checksum, duration_ms) => Tracking::Legacy {
+            checksum,
+            duration_ms,
+        },
+    };
+    let mut applied = Vec::new();
+    for row in &rows.results {
+        let version = integer(row.get("version"))
+            .and_then(|v| u64::try_from(v).ok())
+            .with_context(|| format!("_migrations has a row with a bad version: {row:?}"))?;
+        applied.push(Applied {
+            version,
+            name: text(row.get("name")).unwrap_or_default(),
+            applied_at: integer(row.get("applied_at")).unwrap_or_default(),
+            checksum: text(row.get("checksum")),
+            duration_ms: integer(row.get("duration_ms")),
+        });
+    }
+    Ok(DbState {
+        tracking,
+        applied,
+        schema,
+    })
+}
+
+/// A batch for one `wrangler d1 execute --file` call, with the place each
+/// statement came from so a failure can be traced back.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub statements: Vec<BatchStatement>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BatchStatement {
+    pub sql: String,
+    /// The migration (index into the plan) and line it came from; `None` for bookkeeping.
+    pub origin: Option<(usize, usize)>,
+}
+
+impl Batch {
+    fn push(&mut self, sql: impl Into<String>, origin: Option<(usize, usize)>) {
+        self.statements.push(BatchStatement {
+            sql: sql.into(),
+            origin,
+        });
+    }
+
+    /// The file text: one statement a line, each ended by `;`.
+    pub fn to_sql(&self) -> String {
+        self.statements
+            .iter()
+            .map(|s| format!("{};\n", s.sql))
+            .collect()
+    }
+
+    /// The first `n` statements, for tracing a failure back.
+    pub fn prefix(&self, n: usize) -> Batch {
+        Batch {
+            statements: self.statements[..n].to_vec(),
+        }
+    }
+}
+
+/// Statements that rebuild a schema read by [`STATE_QUERY`].
+pub fn schema_batch(schema: &[String]) -> Batch {
+    let mut batch = Batch::default();
+    for statement in schema {
+        batch.push(statement.clone(), None);
+    }
+    batch
+}
+
+fn statements_of(sql_text: &str, file: &std::path::Path) -> Result<Vec<sql::Statement>> {
+    sql::split(sql_text).with_context(|| format!("cannot split {} into statements", file.display()))
+}
+
+/// Applies `plan` (oldest first): each migration's statements, bracketed by
+/// its `_migrations` row so the row carries when it started and how long it took.
+pub fn up_batch(tracking: Tracking, plan: &[&Migration]) -> Result<Batch> {
+    let mut batch = Batch::default();
+    batch.push(CREATE_TABLE, None);
+    if let Tracking::Legacy {
+        checksum,
+        duration_ms,
+    } = tracking
+    {
+        if !checksum {
+            batch.push("ALTER TABLE _migrations ADD COLUMN checksum TEXT", None);
+        }
+        if !duration_ms {
+            batch.push(
+                "ALTER TABLE _migrations ADD COLUMN duration_ms INTEGER",
+                None,
+            );
+        }
+    }
+    for (index, migration) in plan.iter().enumerate() {
+        batch.push(
+            format!(
+                "INSERT INTO _migrations (version, name, applied_at, checksum, duration_ms) \
+                 VALUES ({}, {}, {NOW_MS}, {}, NULL)",
+                migration.version,
+                quote_literal(&migration.name),
+                quote_literal(&migration.checksum)
+            ),
+            None,
+        );
+        for statement in statements_of(&migration.sql, &migration.path)? {
+            batch.push(statement.sql, Some((index, statement.line)));
+        }
+        batch.push(
+            format!(
+                "UPDATE _migrations SET duration_ms = {NOW_MS} - applied_at WHERE version = {}",
+                migration.version
+            ),
+            None,
+        );
+    }
+    let versions: Vec<String> = plan.iter().map(|m| m.version.to_string()).collect();
+    batch.push(
+        format!(
+            "SELECT version, duration_ms FROM _migrations WHERE version IN ({}) ORDER BY version",
+            versions.join(", ")
+        ),
+        None,
+    );
+    Ok(batch)
+}
+
+/// The `duration_ms` of each migration an [`up_batch`] applied, from its last result.
+pub fn durations(results: &[StatementResult]) -> Vec<(u64, Option<i64>)> {
+    results
+        .last()
+        .map(|last| {
+            last.results
+                .iter()
+                .filter_map(|row| {
+                    let version =
+                        integer(row.get("version")).and_then(|v| u64::try_from(v).ok())?;
+                    Some((version, integer(row.get("duration_ms"))))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Rolls back `plan` (newest first), deleting each row with its rollback.
+pub fn down_batch(plan: &[&Migration]) -> Result<Batch> {
+    let mut batch = Batch::default();
+    for (index, migration) in plan.iter().enumerate() {
+        let rollback = migration
+            .rollback
+            .as_ref()
+            .with_context(|| format!("{} has no rollback file", migration.name))?;
+        for statement in statements_of(&rollback.sql, &rollback.path)? {
+            batch.push(statement.sql, Some((index, statement.line)));
+        }
+        batch.push(
+            format!(
+                "DELETE FROM _migrations WHERE version = {}",
+                migration.version
+            ),
+            None,
+        );
+    }
+    Ok(batch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn results(value: Value) -> Vec<StatementResult> {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn parses_current_table_and_null_strings() {
+        let state = parse_state(&results(json!([
+            {"results": [{"type": "table", "name": "t", "sql": "CREATE TABLE t(a)"}]},
+            {"results": [{"name": "version"}, {"name": "name"}, {"name": "applied_at"}, {"name": "checksum"}, {"name": "duration_ms"}]},
+            {"results": [{"version": 1, "name": "0001_a", "applied_at": 5, "checksum": "null", "duration_ms": 3}]}
+        ])))
+        .unwrap();
+        assert_eq!(state.tracking, Tracking::Current);
+        assert_eq!(state.schema, ["CREATE TABLE t(a)"]);
+        assert_eq!(state.applied[0].checksum, None);
+        assert_eq!(state.applied[0].duration_ms, Some(3));
+    }
+
+    #[test]
+    fn recognises_the_seed_table() {
+        let state = parse_state(&results(json!([
+            {"results": []},
+            {"results": [{"name": "version"}, {"name": "name"}, {"name": "applied_at"}]},
+            {"results": [{"version": 2, "name": "0002_b", "applied_at": 7}]}
+        ])))
+        .unwrap();
+        assert_eq!(
+            state.tracking,
+            Tracking::Legacy {
+                checksum: false,
+                duration_ms: false
+            }
+        );
+        assert_eq!(state.applied[0].version, 2);
+        assert_eq!(state.applied[0].duration_ms, None);
+    }
+
+    #[test]
+    fn state_query_survives_wranglers_splitter() {
+        let statements = crate::sql::split(STATE_QUERY).unwrap();
+        assert_eq!(statements.len(), 3);
+        assert!(crate::sql::lint(STATE_QUERY)
+            .iter()
+            .all(|f| !f.message.contains("wrangler")));
+    }
+
+    #[test]
+    fn unexpected_result_count_is_an_error() {
+        assert!(parse_state(&results(json!([{"results": []}, {"results": []}]))).is_err());
+    }
+
+    #[test]
+    fn schema_only_means_no_table() {
+        let state = parse_state(&results(json!([{"results": []}]))).unwrap();
+        assert_eq!(state.tracking, Tracking::Absent);
+    }
+
+    fn migration(name: &str, sql: &str) -> Migration {
+        Migration {
+            version: 1,
+            name: name.into(),
+            path: "x.sql".into(),
+            sql: sql.into(),
+            checksum: "abc".into(),
+            binding: "DB".into(),
+            rollback: Some(crate::source::Script {
+                path: "x.rollback.sql".into(),
+                sql: "DROP TABLE IF EXISTS t;".into(),
+                checksum: "def".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn up_batch_escapes_names_and_upgrades_seed_table() {
+        let m = migration(
+            "0001_it's",
+            "CREATE TABLE t(a);\n\nINSERT INTO t VALUES ('x;y');",
+        );
+        let batch = up_batch(
+            Tracking::Legacy {
+                checksum: false,
+                duration_ms: false,
+            },
+            &[&m],
+        )
+        .unwrap();
+        let text = batch.to_sql();
+        assert!(text.contains("ADD COLUMN checksum TEXT"));
+        assert!(text.contains("ADD COLUMN duration_ms INTEGER"));
+        assert!(text.contains("'0001_it''s'"), "{text}");
+        let origins: Vec<_> = batch.statements.iter().filter_map(|s| s.origin).collect();
+        assert_eq!(origins, [(0, 1), (0, 3)]);
+        let last = &batch.statements[batch.statements.len() - 2];
+        assert!(
+            last.sql.starts_with("UPDATE _migrations SET duration_ms"),
+            "{}",
+            last.sql
+        );
+        assert!(batch
+            .statements
+            .last()
+            .unwrap()
+            .sql
+            .contains("WHERE version IN (1)"));
+    }
+
+    #[test]
+    fn down_batch_deletes_rows() {
+        let m = migration("0001_a", "");
+        let text = down_batch(&[&m]).unwrap().to_sql();
+        assert_eq!(
+            text,
+            "DROP TABLE IF EXISTS t;\nDELETE FROM _migrations WHERE version = 1;\n"
+        );
+    }
+}

@@ -1,0 +1,357 @@
+//! The one place that runs wrangler, our only way to talk to D1.
+//!
+//! Every call gets `--config`, `--json` where the command has it and a
+//! non-interactive, metrics-free environment. Failures become errors that name
+//! the command and the database, with wrangler's ANSI colouring stripped and
+//! the API token never shown.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::config::{Config, Database};
+
+/// Which D1 a command talks to: miniflare's SQLite on this machine, or Cloudflare's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Local,
+    Remote,
+}
+
+impl Target {
+    fn flag(self) -> &'static str {
+        match self {
+            Target::Local => "--local",
+            Target::Remote => "--remote",
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Target::Local => "local",
+            Target::Remote => "remote",
+        })
+    }
+}
+
+/// D1 refused the SQL: the text of `{"error":{"text":…}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct D1Error {
+    pub text: String,
+}
+
+impl fmt::Display for D1Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for D1Error {}
+
+/// One statement's outcome in wrangler's `--json` output.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StatementResult {
+    #[serde(default)]
+    pub results: Vec<serde_json::Map<String, Value>>,
+}
+
+/// How to run wrangler for one project and target.
+#[derive(Debug, Clone)]
+pub struct Wrangler {
+    bin: PathBuf,
+    config: PathBuf,
+    env: Option<String>,
+    pub target: Target,
+}
+
+/// The environment variable that points at a wrangler to use instead of the project's.
+pub const WRANGLER_VAR: &str = "MIGRATE_WRANGLER";
+
+impl Wrangler {
+    /// Finds wrangler (`$MIGRATE_WRANGLER`, then `node_modules/.bin/wrangler`
+    /// under `root`), running `npm ci` in `root` when it is not installed yet.
+    pub fn locate(root: &Path, config: &Config, target: Target) -> Result<Wrangler> {
+        let bin = match std::env::var_os(WRANGLER_VAR) {
+            Some(path) if !path.is_empty() => {
+                let path = PathBuf::from(path);
+                if !path.is_file() {
+                    bail!(
+                        "{WRANGLER_VAR} points to {}, which does not exist: unset it to use the project's wrangler",
+                        path.display()
+                    );
+                }
+                path
+            }
+            _ => {
+                let path = root.join("node_modules").join(".bin").join("wrangler");
+                if !path.is_file() {
+                    install(root)?;
+                }
+                if !path.is_file() {
+                    bail!(
+                        "`npm ci` finished but {} is still missing: is wrangler in package.json's devDependencies?",
+                        path.display()
+                    );
+                }
+                path
+            }
+        };
+        Ok(Wrangler {
+            bin,
+            config: config.path.clone(),
+            env: config.env.clone(),
+            target,
+        })
+    }
+
+    /// The same wrangler pointed at another config file (throwaway copies for rehearsals).
+    pub fn with_config(&self, config: &Path, target: Target) -> Wrangler {
+        Wrangler {
+            bin: self.bin.clone(),
+            config: config.to_path_buf(),
+            env: None,
+            target,
+        }
+    }
+
+    /// How a database is named on wrangler's command line: locally by binding
+    /// (the local database is found through the config's id), remotely by name.
+    fn database_arg<'a>(&self, db: &'a Database) -> &'a str {
+        match self.target {
+            Target::Local => &db.binding,
+            Target::Remote => &db.name,
+        }
+    }
+
+    /// `wrangler d1 execute DB --command SQL --json`.
+    pub fn query(&self, db: &Database, sql: &str) -> Result<Vec<StatementResult>> {
+        let args = self.execute_args(db, ["--command".into(), sql.into()]);
+        self.run_json(db, "d1 execute --command", args)
+    }
+
+    /// `wrangler d1 execute DB --file PATH --json`: one all-or-nothing batch.
+    pub fn execute_file(&self, db: &Database, file: &Path) -> Result<Vec<StatementResult>> {
+        let args = self.execute_args(db, ["--file".into(), file.into()]);
+        self.run_json(db, "d1 execute --file", args)
+    }
+
+    fn execute_args(&self, db: &Database, input: [OsString; 2]) -> Vec<OsString> {
+        let mut args: Vec<OsString> = vec![
+            "d1".into(),
+            "execute".into(),
+            self.database_arg(db).into(),
+            self.target.flag().into(),
+            "--json".into(),
+            "--yes".into(),
+        ];
+        args.extend(input);
+        args
+    }
+
+    /// Runs wrangler and parses its `--json` output. D1's own refusals come
+    /// back as a [`D1Error`] in the chain; anything else is a plain error.
+    fn run_json(
+        &self,
+        db: &Database,
+        what: &str,
+        args: Vec<OsString>,
+    ) -> Result<Vec<StatementResult>> {
+        let mut command = Command::new(&self.bin);
+        command
+            .args(&args)
+            .arg("--config")
+            .arg(&self.config)
+            .args(self.env.iter().flat_map(|env| ["--env", env]))
+            .env("CI", "1")
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("NO_COLOR", "1")
+            .env("FORCE_COLOR", "0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let shown = format!("wrangler {what} on {} ({})", db.binding, self.target);
+        tracing::debug!(command = %printable(&self.bin, &args), database = %db.binding, "running wrangler");
+        let started = Instant::now();
+        let output = command
+            .output()
+            .with_context(|| format!("cannot start {} for {shown}", self.bin.display()))?;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        tracing::debug!(database = %db.binding, elapsed_ms, status = %output.status, "wrangler finished");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = clean(&String::from_utf8_lossy(&output.stderr));
+
+        if output.status.success() {
+            return serde_json::from_str::<Vec<StatementResult>>(stdout.trim()).map_err(|err| {
+                anyhow!(
+                    "{shown} succeeded but printed output that is not the expected JSON ({err}): {}",
+                    excerpt(&clean(&stdout))
+                )
+            });
+        }
+        if let Ok(failure) = serde_json::from_str::<Value>(stdout.trim()) {
+            if let Some(text) = failure.pointer("/error/text").and_then(Value::as_str) {
+                return Err(
+                    anyhow!(D1Error { text: clean(text) }).context(format!("{shown} failed"))
+                );
+            }
+        }
+        let why = match output.status.code() {
+            Some(code) => format!("exited with status {code}"),
+            None => "was killed by a signal".to_owned(),
+        };
+        let said = [clean(&stdout), stderr]
+            .into_iter()
+            .filter(|text| !text.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join("\n");
+        if said.is_empty() {
+            bail!("{shown} {why} without saying why");
+        }
+        bail!("{shown} {why}: {}", excerpt(&said))
+    }
+}
+
+/// Runs `npm ci` in the workspace root so `node_modules/.bin/wrangler` exists.
+fn install(root: &Path) -> Result<()> {
+    eprintln!(
+        "wrangler is not installed yet: running `npm ci` in {} …",
+        root.display()
+    );
+    let status = Command::new("npm")
+        .arg("ci")
+        .arg("--no-audit")
+        .arg("--no-fund")
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status();
+    match status {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => bail!(
+            "wrangler is not installed and npm was not found: install Node.js 20 or newer (it brings npm), then run `npm ci` in {}",
+            root.display()
+        ),
+        Err(err) => Err(err).context("cannot run `npm ci`"),
+        Ok(status) if !status.success() => bail!(
+            "`npm ci` failed in {} ({status}): run it yourself to see why",
+            root.display()
+        ),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// The command line as a user could paste it, for logs.
+fn printable(bin: &Path, args: &[OsString]) -> String {
+    let mut line = bin.display().to_string();
+    for arg in args {
+        let arg = arg.to_string_lossy();
+        let arg = if arg.len() > 120 {
+            format!("{}…", truncate(&arg, 120))
+        } else {
+            arg.into_owned()
+        };
+        if arg
+            .chars()
+            .any(|c| c.is_whitespace() || c == '\'' || c == '"')
+        {
+            line.push_str(&format!(" '{}'", arg.replace('\'', "'\\''")));
+        } else {
+            line.push(' ');
+            line.push_str(&arg);
+        }
+    }
+    line
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    let mut end = max.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// At most a screenful of what wrangler said.
+fn excerpt(text: &str) -> String {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim_end)
+        .filter(|line| !line.trim().is_empty() && !line.contains("Logs were written to"))
+        .collect();
+    let shown = lines
+        .iter()
+        .take(20)
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n");
+    let shown = truncate(&shown, 4000).to_owned();
+    if lines.len() > 20 {
+        format!("{shown}\n(… {} more lines)", lines.len() - 20)
+    } else {
+        shown
+    }
+}
+
+/// Removes ANSI escape sequences and the API token from text we are about to show.
+pub fn clean(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    redact(&out)
+}
+
+/// Replaces the Cloudflare API token, wherever it appears, with `***`.
+pub fn redact(text: &str) -> String {
+    match std::env::var("CLOUDFLARE_API_TOKEN") {
+        Ok(token) if token.len() >= 4 => text.replace(&token, "***"),
+        _ => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_strips_ansi_sequences() {
+        let raw = "\u{1b}[31m✘ \u{1b}[41;31m[\u{1b}[41;97mERROR\u{1b}[41;31m]\u{1b}[0m \u{1b}[1mCould not read file\u{1b}[0m";
+        assert_eq!(clean(raw), "✘ [ERROR] Could not read file");
+    }
+
+    #[test]
+    fn printable_quotes_arguments_with_spaces() {
+        let args: Vec<OsString> = vec!["d1".into(), "--command".into(), "SELECT 'a'".into()];
+        assert_eq!(
+            printable(Path::new("wrangler"), &args),
+            "wrangler d1 --command 'SELECT '\\''a'\\'''"
+        );
+    }
+
+    #[test]
+    fn excerpt_keeps_twenty_lines() {
+        let text: String = (0..30).map(|i| format!("line {i}\n")).collect();
+        let shown = excerpt(&text);
+        assert!(shown.contains("line 19") && !shown.contains("line 20"));
+        assert!(shown.ends_with("(… 10 more lines)"));
+    }
+}
