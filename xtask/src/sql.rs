@@ -395,8 +395,8 @@ fn build<'a>(sql: &'a str, pending: &[Token<'a>], end: usize) -> Option<Parsed<'
         if token.kind == Kind::Comment {
             // Drop the comment with the blanks before it; `a/**/b` is `a b`, not `ab`.
             text.truncate(text.trim_end_matches([' ', '\t']).len());
-            if !text.as_bytes().last().map_or(true, u8::is_ascii_whitespace)
-                && !bytes.get(token.end()).map_or(true, u8::is_ascii_whitespace)
+            if !text.as_bytes().last().is_none_or(u8::is_ascii_whitespace)
+                && !bytes.get(token.end()).is_none_or(u8::is_ascii_whitespace)
             {
                 text.push(' ');
             }

@@ -334,6 +334,10 @@ fn explain(
     if err.downcast_ref::<crate::wrangler::D1Error>().is_none() {
         return err;
     }
+    tracing::info!(
+        database = %db.binding,
+        "the batch failed; rehearsing it on throwaway copies of the schema to find the statement that broke it"
+    );
     match migrator::locate_failure(wrangler, db, schema, batch, false) {
         Ok(Culprit::NotReproduced) => {
             let names: Vec<_> = group.iter().map(|m| m.name.as_str()).collect();
