@@ -147,11 +147,9 @@ pub struct Status {
 
 #[derive(Debug, Args)]
 pub struct New {
-    /// What the migration does, e.g. "add user tier" (becomes add_user_tier)
+    /// What the migration does, e.g. "add user tier" (becomes add_user_tier).
+    /// With `--db BINDING`, the file gets a `-- database: BINDING` header.
     pub description: String,
-    /// The database it belongs to; written as a `-- database:` header
-    #[arg(long = "db", value_name = "BINDING")]
-    pub database: Option<String>,
 }
 
 #[derive(Debug, Args)]

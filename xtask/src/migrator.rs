@@ -218,7 +218,8 @@ pub fn describe(culprit: &Culprit, plan: &[&Migration], rollback: bool) -> Strin
             )
         }
         Culprit::NotReproduced => {
-            "it does not fail on a copy of the schema alone, so it depends on the data".to_owned()
+            "replayed on a copy of the schema alone it passes, so the failure depends on the data"
+                .to_owned()
         }
     }
 }

@@ -270,14 +270,17 @@ fn run_database<'a>(
     };
     let mut done = Vec::new();
     let mut tracking = plan.state.tracking;
-    let mut schema = plan.state.schema.clone();
     for group in groups {
         let versions: Vec<String> = group.iter().map(|m| format!("v{}", m.version)).collect();
         tracing::info!(database = %plan.db.binding, "{} {} in one call", direction.verb(), versions.join(", "));
         let result = batch_for(direction, tracking, &group).and_then(|batch| {
             migrator::run_batch(wrangler, plan.db, &batch)
                 .map(|results| tracking::durations(&results))
-                .map_err(|err| explain(wrangler, plan.db, &schema, &batch, &group, direction, err))
+                .map_err(|err| {
+                    // Until something was applied, the schema read at the start is still current.
+                    let schema = done.is_empty().then_some(&plan.state.schema[..]);
+                    explain(wrangler, plan.db, schema, &batch, &group, direction, err)
+                })
         });
         match result {
             Ok(durations) => {
@@ -297,13 +300,6 @@ fn run_database<'a>(
                     done.push((*migration, duration_ms));
                 }
                 tracking = Tracking::Current;
-                if step {
-                    // Later rehearsals must start from the schema as it now is.
-                    schema = match migrator::read_state(wrangler, plan.db, true) {
-                        Ok(state) => state.schema,
-                        Err(_) => schema,
-                    };
-                }
             }
             Err(err) => {
                 return Outcome {
@@ -321,38 +317,47 @@ fn run_database<'a>(
     }
 }
 
-/// Turns a failed batch into an error that names the migration and line.
+/// Turns a failed batch into an error that names the migration and line, by
+/// replaying it on throwaway copies of the database's schema (`None`: read it
+/// again, as earlier steps changed it).
 fn explain(
     wrangler: &Wrangler,
     db: &Database,
-    schema: &[String],
+    schema: Option<&[String]>,
     batch: &Batch,
     group: &[&Migration],
     direction: Direction,
     err: anyhow::Error,
 ) -> anyhow::Error {
-    if err.downcast_ref::<crate::wrangler::D1Error>().is_none() {
+    let Some(d1) = err.downcast_ref::<crate::wrangler::D1Error>() else {
         return err;
-    }
+    };
     tracing::info!(
         database = %db.binding,
-        "the batch failed; rehearsing it on throwaway copies of the schema to find the statement that broke it"
+        "the batch failed; replaying it on throwaway copies of the schema to find the statement that broke it"
     );
-    match migrator::locate_failure(wrangler, db, schema, batch, false) {
+    let located = match schema {
+        Some(schema) => migrator::locate_failure(wrangler, db, schema, batch, false),
+        None => migrator::read_state(wrangler, db, true)
+            .and_then(|state| migrator::locate_failure(wrangler, db, &state.schema, batch, false)),
+    };
+    match located {
         Ok(Culprit::NotReproduced) => {
             let names: Vec<_> = group.iter().map(|m| m.name.as_str()).collect();
-            err.context(format!(
-                "the batch {} failed; {} ({})",
+            anyhow::anyhow!(
+                "{d1}\n    while running {}; {}",
                 names.join(", "),
                 describe(&Culprit::NotReproduced, group, false),
-                direction.verb()
-            ))
+            )
         }
         Ok(culprit) => anyhow::anyhow!(
             "{}",
             describe(&culprit, group, direction == Direction::Down)
         ),
-        Err(_) => err,
+        Err(locating) => {
+            tracing::warn!(database = %db.binding, "could not find the failing statement: {locating:#}");
+            err
+        }
     }
 }
 

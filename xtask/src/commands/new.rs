@@ -9,11 +9,16 @@ use crate::source;
 impl flags::New {
     pub fn run(self, global: &Global) -> Result<()> {
         let (config, dir, routing) = Project::load_config(global)?;
+        let database = match &global.databases[..] {
+            [] => None,
+            [one] => Some(one.clone()),
+            _ => bail!("`new` creates one migration: give at most one --db BINDING"),
+        };
         let description = slug(&self.description);
         if description.is_empty() {
             bail!("the description {:?} has no letters or digits: say what the migration does, e.g. \"add user tier\"", self.description);
         }
-        if let Some(binding) = &self.database {
+        if let Some(binding) = &database {
             if config.database(binding).is_none() {
                 let known: Vec<_> = config.databases.iter().map(|d| &d.binding[..]).collect();
                 bail!(
@@ -39,7 +44,7 @@ impl flags::New {
         let stem = format!("{version:04}_{description}");
         let up = dir.join(format!("{stem}.sql"));
         let down = dir.join(format!("{stem}.rollback.sql"));
-        let header = match &self.database {
+        let header = match &database {
             Some(binding) => format!(
                 "-- Migration {version:04}: {}\n-- database: {binding}\n\n",
                 self.description
@@ -64,7 +69,7 @@ impl flags::New {
                 .and_then(|mut file| std::io::Write::write_all(&mut file, text.as_bytes()))
                 .with_context(|| format!("cannot create {}", path.display()))?;
         }
-        let binding = match &self.database {
+        let binding = match &database {
             Some(binding) => binding.clone(),
             None => source::load(&dir, &config, &routing)
                 .ok()
