@@ -20,6 +20,8 @@ pub struct Database {
     pub id: Option<String>,
     /// Set when an environment variable replaced the configured name.
     pub renamed_by: Option<String>,
+    /// The table wrangler's own `d1 migrations` records into (`migrations_table`).
+    pub wrangler_table: String,
 }
 
 impl Database {
@@ -63,6 +65,7 @@ struct RawDatabase {
     binding: String,
     database_name: Option<String>,
     database_id: Option<String>,
+    migrations_table: Option<String>,
 }
 
 /// The file names wrangler looks for, in its own order of preference.
@@ -123,6 +126,9 @@ impl Config {
                 name,
                 id: entry.database_id,
                 renamed_by: None,
+                wrangler_table: entry
+                    .migrations_table
+                    .unwrap_or_else(|| "d1_migrations".to_owned()),
             });
         }
         if databases.is_empty() {

@@ -106,6 +106,49 @@ pub enum MigrateCommand {
     New(New),
     /// Check the migrations folder offline: names, sequence, routing, rollbacks and D1 lint.
     Check(Check),
+    /// Export databases (`wrangler d1 export`) into the backup folder.
+    Backup(Backup),
+    /// Replace a database's contents with a backup file (or, remotely, a Time Travel bookmark).
+    Restore(Restore),
+    /// Clear a migration lock left behind by a run that died.
+    Unlock(Unlock),
+    /// Compare each database's live schema with what its applied migrations produce.
+    ///
+    /// Exits non-zero with a readable diff when someone changed the schema by
+    /// hand, or when an applied migration's file was edited.
+    Verify(Verify),
+    /// Record a migration as applied, or as not applied, without running it.
+    Mark(Mark),
+    /// Record migrations 1..=VERSION as applied without running them, for a
+    /// database that already has that schema.
+    Baseline(Baseline),
+    /// Take over databases migrated with wrangler's own `d1 migrations`: map
+    /// their `d1_migrations` rows to these files and record them.
+    Adopt(Adopt),
+}
+
+/// Where backups go and how many are kept.
+#[derive(Debug, Clone, Args)]
+pub struct BackupOptions {
+    /// The backup folder [default: backups/ beside the wrangler config]
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
+
+    /// How many backups to keep per database (older ones are deleted)
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub keep_backups: usize,
+}
+
+/// How a run treats another run's lock.
+#[derive(Debug, Clone, Args)]
+pub struct LockOptions {
+    /// Wait up to SECONDS for another run's lock instead of failing at once
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub wait: u64,
+
+    /// How long this run's lock lasts before another run may take it over
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    pub lock_ttl: u64,
 }
 
 /// How a run applies its batches.
@@ -120,6 +163,16 @@ pub struct RunOptions {
     /// keeps the migrations before it
     #[arg(long)]
     pub step: bool,
+
+    /// Skip the backup taken before changing each database (logged as a warning)
+    #[arg(long)]
+    pub no_backup: bool,
+
+    #[command(flatten)]
+    pub backup: BackupOptions,
+
+    #[command(flatten)]
+    pub lock: LockOptions,
 }
 
 #[derive(Debug, Args)]
@@ -143,7 +196,62 @@ pub struct Status {
     /// Print JSON on stdout instead of the human report
     #[arg(long)]
     pub json: bool,
+
+    /// Also show when each migration was applied and how long it took
+    #[arg(long, short)]
+    pub verbose: bool,
 }
+
+#[derive(Debug, Args)]
+pub struct Backup {
+    #[command(flatten)]
+    pub backup: BackupOptions,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("source").required(true).args(["file", "bookmark"]))]
+pub struct Restore {
+    /// A backup written by `backup` or before `up`/`down` (needs exactly one --db)
+    pub file: Option<PathBuf>,
+
+    /// With --remote: a Time Travel bookmark to restore instead of a file
+    #[arg(long, value_name = "ID")]
+    pub bookmark: Option<String>,
+
+    /// Do not ask for confirmation (required when not run from a terminal)
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Unlock {}
+
+#[derive(Debug, Args)]
+pub struct Verify {}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("state").required(true).args(["applied", "pending"]))]
+pub struct Mark {
+    /// The migration's version
+    pub version: u64,
+
+    /// Record it as applied (its SQL is not run)
+    #[arg(long)]
+    pub applied: bool,
+
+    /// Remove its record, so `up` runs it again (its rollback is not run)
+    #[arg(long)]
+    pub pending: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Baseline {
+    /// The last version the databases already have
+    pub version: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct Adopt {}
 
 #[derive(Debug, Args)]
 pub struct New {

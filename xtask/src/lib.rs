@@ -3,12 +3,15 @@
 //! `main.rs` parses the command line and dispatches to [`commands`]; everything
 //! else is a library so the pure planning code can be tested on its own.
 
+pub mod backup;
 pub mod commands;
 pub mod config;
 pub mod flags;
+pub mod lock;
 pub mod migrator;
 pub mod plan;
 pub mod project;
+pub mod schema;
 pub mod source;
 pub mod sql;
 pub mod tracking;

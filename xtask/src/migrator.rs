@@ -10,7 +10,10 @@ use std::time::Duration;
 use anyhow::{anyhow, Context, Result};
 
 use crate::config::Database;
+use crate::lock;
+use crate::schema::{self, Schema};
 use crate::source::Migration;
+use crate::sql;
 use crate::tracking::{self, Batch, DbState};
 use crate::wrangler::{D1Error, StatementResult, Target, Wrangler};
 
@@ -36,19 +39,45 @@ pub fn in_parallel<'a, I: Sync, T: Send>(
 }
 
 /// Reads one database's state in one wrangler call (two when it has no
-/// tracking table yet and its schema is wanted, for a rehearsal).
+/// tracking table yet and its schema is wanted, for a rehearsal). Writes nothing.
 pub fn read_state(wrangler: &Wrangler, db: &Database, need_schema: bool) -> Result<DbState> {
-    match wrangler.query(db, tracking::STATE_QUERY) {
+    match wrangler.query(db, &tracking::state_query()) {
         Ok(results) => tracking::parse_state(&results),
         Err(err) if tracking::is_missing_table(&err) => {
             let schema = if need_schema {
-                wrangler.query(db, tracking::SCHEMA_QUERY)?
+                wrangler.query(db, schema::QUERY)?
             } else {
                 vec![StatementResult { results: vec![] }]
             };
             tracking::parse_state(&schema)
         }
         Err(err) => Err(err).with_context(|| format!("cannot read the state of {}", db.binding)),
+    }
+}
+
+/// The state read of a run that writes: also creates the tracking table and
+/// takes the lock when `work` holds. One call.
+pub fn read_state_locking(
+    wrangler: &Wrangler,
+    db: &Database,
+    lock: &lock::Request,
+    work: &str,
+) -> Result<(DbState, lock::Outcome)> {
+    let results = wrangler
+        .query(db, &tracking::locking_state_query(lock, work))
+        .with_context(|| format!("cannot read the state of {}", db.binding))?;
+    tracking::parse_locking_state(lock, &results)
+}
+
+/// Gives the lock back in a call of its own (after a failure; on success the
+/// release rides in the last batch).
+pub fn release(wrangler: &Wrangler, db: &Database, lock: &lock::Request) {
+    if let Err(err) = wrangler.query(db, &lock.release_statement()) {
+        tracing::warn!(
+            database = %db.binding,
+            "could not release the migration lock: {err:#}; clear it with `cargo migrate unlock --db {}`",
+            db.binding
+        );
     }
 }
 
@@ -91,12 +120,17 @@ pub fn run_batch(
 
 /// Runs `schema` then `batch` on a brand-new local database that is thrown
 /// away afterwards.
-pub fn rehearse(
+pub fn rehearse(wrangler: &Wrangler, db: &Database, schema: &Schema, batch: &Batch) -> Result<()> {
+    rehearse_results(wrangler, db, schema, batch).map(drop)
+}
+
+/// [`rehearse`], returning the batch's results (one per statement of `batch`).
+pub fn rehearse_results(
     wrangler: &Wrangler,
     db: &Database,
-    schema: &[String],
+    schema: &Schema,
     batch: &Batch,
-) -> Result<()> {
+) -> Result<Vec<StatementResult>> {
     let dir = tempfile::Builder::new()
         .prefix("migrate-rehearsal-")
         .tempdir()
@@ -104,8 +138,39 @@ pub fn rehearse(
     let config = rehearsal_config(dir.path(), db)?;
     let local = wrangler.with_config(&config, Target::Local);
     let mut full = tracking::schema_batch(schema);
+    let skip = full.statements.len();
     full.statements.extend(batch.statements.iter().cloned());
-    run_batch(&local, db, &full).map(drop)
+    let mut results = run_batch(&local, db, &full)?;
+    Ok(results.split_off(skip.min(results.len())))
+}
+
+/// The schema `migrations` produce from an empty database, by replaying them
+/// on a throwaway local one.
+pub fn expected_schema(
+    wrangler: &Wrangler,
+    db: &Database,
+    migrations: &[&Migration],
+) -> Result<Schema> {
+    let mut batch = Batch::default();
+    for migration in migrations {
+        for statement in sql::split(&migration.sql)
+            .with_context(|| format!("cannot split {}", migration.path.display()))?
+        {
+            batch.push_bookkeeping(statement.sql);
+        }
+    }
+    let at = batch.push_bookkeeping(schema::QUERY);
+    let results =
+        rehearse_results(wrangler, db, &Schema::default(), &batch).with_context(|| {
+            format!(
+                "cannot replay the applied migrations of {} on a throwaway database",
+                db.binding
+            )
+        })?;
+    let result = results
+        .get(at)
+        .context("the replay returned too few results")?;
+    Ok(Schema::from_result(result))
 }
 
 fn rehearsal_config(dir: &Path, db: &Database) -> Result<std::path::PathBuf> {
@@ -142,7 +207,7 @@ pub enum Culprit {
 pub fn locate_failure(
     wrangler: &Wrangler,
     db: &Database,
-    schema: &[String],
+    schema: &Schema,
     batch: &Batch,
     already_failed: bool,
 ) -> Result<Culprit> {

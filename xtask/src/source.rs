@@ -315,6 +315,7 @@ mod tests {
                     name: b.to_lowercase(),
                     id: None,
                     renamed_by: None,
+                    wrangler_table: "d1_migrations".into(),
                 })
                 .collect(),
         }

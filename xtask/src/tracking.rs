@@ -4,7 +4,9 @@
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
+use crate::lock;
 use crate::plan::Applied;
+use crate::schema::{self, Schema};
 use crate::source::Migration;
 use crate::sql::{self, quote_literal};
 use crate::wrangler::{D1Error, StatementResult};
@@ -16,7 +18,7 @@ version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL, \
 checksum TEXT, duration_ms INTEGER)";
 
 /// Unix time in milliseconds, as D1 sees it while running the statement.
-const NOW_MS: &str = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
+pub const NOW_MS: &str = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
 
 /// The shape of the tracking table in a database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,22 +38,67 @@ pub enum Tracking {
 pub struct DbState {
     pub tracking: Tracking,
     pub applied: Vec<Applied>,
-    /// `CREATE …` statements of the database's own objects (D1's internal
-    /// tables left out), tables first: enough to rebuild its schema elsewhere.
-    pub schema: Vec<String>,
+    /// Its schema (D1's internal tables left out): enough to rebuild it elsewhere.
+    pub schema: Schema,
 }
 
-/// The schema, the tracking table's columns and its rows: one call.
-pub const STATE_QUERY: &str = "SELECT type, name, sql FROM sqlite_master \
-WHERE sql IS NOT NULL AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
-ORDER BY instr('table view index trigger', type), rowid; \
-SELECT name FROM pragma_table_info('_migrations'); \
-SELECT * FROM _migrations ORDER BY version";
+/// The rows and columns of the tracking table: two statements, after the schema's.
+const TRACKING_QUERIES: [&str; 2] = [
+    "SELECT name FROM pragma_table_info('_migrations')",
+    "SELECT * FROM _migrations ORDER BY version",
+];
 
-/// The schema alone, for a database that has no tracking table yet.
-pub const SCHEMA_QUERY: &str = "SELECT type, name, sql FROM sqlite_master \
-WHERE sql IS NOT NULL AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
-ORDER BY instr('table view index trigger', type), rowid";
+/// The schema, the tracking table's columns and its rows: one call.
+pub fn state_query() -> String {
+    let mut statements = vec![schema::QUERY];
+    statements.extend(TRACKING_QUERIES);
+    statements.join("; ")
+}
+
+/// The state read of a run that will write when there is work: creates the
+/// tracking table, takes the lock when `work` (an SQL condition) holds, then
+/// reads the state. One call; see [`parse_locking_state`].
+pub fn locking_state_query(lock: &lock::Request, work: &str) -> String {
+    let mut statements = vec![CREATE_TABLE.to_owned()];
+    statements.extend(lock.acquire_statements(work));
+    statements.push(state_query());
+    statements.join("; ")
+}
+
+/// Splits the results of [`locking_state_query`].
+pub fn parse_locking_state(
+    request: &lock::Request,
+    results: &[StatementResult],
+) -> Result<(DbState, lock::Outcome)> {
+    let lock_end = 1 + lock::ACQUIRE_RESULTS;
+    if results.len() != lock_end + 3 {
+        bail!(
+            "the state query returned {} results where {} were expected: wrangler split it differently",
+            results.len(),
+            lock_end + 3
+        );
+    }
+    let outcome = lock::parse(request, &results[1..lock_end])?;
+    Ok((parse_state(&results[lock_end..])?, outcome))
+}
+
+/// The condition under which `up` has work in a database: one of `versions`
+/// (its files, up to the target) is not recorded yet.
+pub fn pending_condition(versions: &[u64]) -> String {
+    if versions.is_empty() {
+        return "0".to_owned();
+    }
+    let values: Vec<String> = versions.iter().map(|v| format!("({v})")).collect();
+    format!(
+        "EXISTS (SELECT 1 FROM (VALUES {}) WHERE column1 NOT IN (SELECT version FROM _migrations))",
+        values.join(", ")
+    )
+}
+
+/// The condition under which `down TARGET` has work in a database.
+pub fn applied_above_condition(target: u64) -> String {
+    format!("EXISTS (SELECT 1 FROM _migrations WHERE version > {target})")
+}
 
 /// True when D1 refused a query because `_migrations` does not exist.
 pub fn is_missing_table(err: &anyhow::Error) -> bool {
@@ -77,16 +124,14 @@ fn integer(value: Option<&Value>) -> Option<i64> {
     }
 }
 
-/// Parses the results of [`STATE_QUERY`] (or of [`SCHEMA_QUERY`] alone, for
+/// Parses the results of [`state_query`] (or of [`schema::QUERY`] alone, for
 /// a database without the table).
 pub fn parse_state(results: &[StatementResult]) -> Result<DbState> {
-    let schema = results
-        .first()
-        .context("the state query returned no results")?
-        .results
-        .iter()
-        .filter_map(|row| text(row.get("sql")))
-        .collect();
+    let schema = Schema::from_result(
+        results
+            .first()
+            .context("the state query returned no results")?,
+    );
     let [columns, rows] = match results {
         [_] => {
             return Ok(DbState {
@@ -156,6 +201,12 @@ impl Batch {
         });
     }
 
+    /// Appends one of our own statements and returns the index of its result.
+    pub fn push_bookkeeping(&mut self, sql: impl Into<String>) -> usize {
+        self.push(sql, None);
+        self.statements.len() - 1
+    }
+
     /// The file text: one statement a line, each ended by `;`.
     pub fn to_sql(&self) -> String {
         self.statements
@@ -172,11 +223,11 @@ impl Batch {
     }
 }
 
-/// Statements that rebuild a schema read by [`STATE_QUERY`].
-pub fn schema_batch(schema: &[String]) -> Batch {
+/// Statements that rebuild a schema.
+pub fn schema_batch(schema: &Schema) -> Batch {
     let mut batch = Batch::default();
-    for statement in schema {
-        batch.push(statement.clone(), None);
+    for statement in schema.create_statements() {
+        batch.push(statement, None);
     }
     batch
 }
@@ -185,9 +236,8 @@ fn statements_of(sql_text: &str, file: &std::path::Path) -> Result<Vec<sql::Stat
     sql::split(sql_text).with_context(|| format!("cannot split {} into statements", file.display()))
 }
 
-/// Applies `plan` (oldest first): each migration's statements, bracketed by
-/// its `_migrations` row so the row carries when it started and how long it took.
-pub fn up_batch(tracking: Tracking, plan: &[&Migration]) -> Result<Batch> {
+/// Creates the tracking table, or brings the seed's up to date.
+fn prelude(tracking: Tracking) -> Batch {
     let mut batch = Batch::default();
     batch.push(CREATE_TABLE, None);
     if let Tracking::Legacy {
@@ -205,17 +255,36 @@ pub fn up_batch(tracking: Tracking, plan: &[&Migration]) -> Result<Batch> {
             );
         }
     }
+    batch
+}
+
+/// The `_migrations` row of `migration`, applied at `applied_at` (SQL).
+fn insert_row(migration: &Migration, applied_at: &str) -> String {
+    format!(
+        "INSERT INTO _migrations (version, name, applied_at, checksum, duration_ms) VALUES ({}, {}, {applied_at}, {}, NULL)",
+        migration.version,
+        quote_literal(&migration.name),
+        quote_literal(&migration.checksum)
+    )
+}
+
+/// Records migrations as applied without running them: each with its
+/// `applied_at` (Unix ms), or now.
+pub fn record_batch(tracking: Tracking, rows: &[(&Migration, Option<i64>)]) -> Batch {
+    let mut batch = prelude(tracking);
+    for (migration, applied_at) in rows {
+        let applied_at = applied_at.map_or(NOW_MS.to_owned(), |ms| ms.to_string());
+        batch.push(insert_row(migration, &applied_at), None);
+    }
+    batch
+}
+
+/// Applies `plan` (oldest first): each migration's statements, bracketed by
+/// its `_migrations` row so the row carries when it started and how long it took.
+pub fn up_batch(tracking: Tracking, plan: &[&Migration]) -> Result<Batch> {
+    let mut batch = prelude(tracking);
     for (index, migration) in plan.iter().enumerate() {
-        batch.push(
-            format!(
-                "INSERT INTO _migrations (version, name, applied_at, checksum, duration_ms) \
-                 VALUES ({}, {}, {NOW_MS}, {}, NULL)",
-                migration.version,
-                quote_literal(&migration.name),
-                quote_literal(&migration.checksum)
-            ),
-            None,
-        );
+        batch.push(insert_row(migration, NOW_MS), None);
         for statement in statements_of(&migration.sql, &migration.path)? {
             batch.push(statement.sql, Some((index, statement.line)));
         }
@@ -227,32 +296,28 @@ pub fn up_batch(tracking: Tracking, plan: &[&Migration]) -> Result<Batch> {
             None,
         );
     }
-    let versions: Vec<String> = plan.iter().map(|m| m.version.to_string()).collect();
-    batch.push(
-        format!(
-            "SELECT version, duration_ms FROM _migrations WHERE version IN ({}) ORDER BY version",
-            versions.join(", ")
-        ),
-        None,
-    );
     Ok(batch)
 }
 
-/// The `duration_ms` of each migration an [`up_batch`] applied, from its last result.
-pub fn durations(results: &[StatementResult]) -> Vec<(u64, Option<i64>)> {
-    results
-        .last()
-        .map(|last| {
-            last.results
-                .iter()
-                .filter_map(|row| {
-                    let version =
-                        integer(row.get("version")).and_then(|v| u64::try_from(v).ok())?;
-                    Some((version, integer(row.get("duration_ms"))))
-                })
-                .collect()
+/// A query for the recorded durations of `versions`; see [`durations`].
+pub fn durations_query(versions: &[u64]) -> String {
+    let versions: Vec<String> = versions.iter().map(u64::to_string).collect();
+    format!(
+        "SELECT version, duration_ms FROM _migrations WHERE version IN ({}) ORDER BY version",
+        versions.join(", ")
+    )
+}
+
+/// The `duration_ms` of each version, from the result of [`durations_query`].
+pub fn durations(result: &StatementResult) -> Vec<(u64, Option<i64>)> {
+    result
+        .results
+        .iter()
+        .filter_map(|row| {
+            let version = integer(row.get("version")).and_then(|v| u64::try_from(v).ok())?;
+            Some((version, integer(row.get("duration_ms"))))
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 /// Rolls back `plan` (newest first), deleting each row with its rollback.
@@ -289,13 +354,13 @@ mod tests {
     #[test]
     fn parses_current_table_and_null_strings() {
         let state = parse_state(&results(json!([
-            {"results": [{"type": "table", "name": "t", "sql": "CREATE TABLE t(a)"}]},
+            {"results": [{"type": "table", "name": "t", "tbl_name": "t", "sql": "CREATE TABLE t(a)"}]},
             {"results": [{"name": "version"}, {"name": "name"}, {"name": "applied_at"}, {"name": "checksum"}, {"name": "duration_ms"}]},
             {"results": [{"version": 1, "name": "0001_a", "applied_at": 5, "checksum": "null", "duration_ms": 3}]}
         ])))
         .unwrap();
         assert_eq!(state.tracking, Tracking::Current);
-        assert_eq!(state.schema, ["CREATE TABLE t(a)"]);
+        assert_eq!(state.schema.create_statements(), ["CREATE TABLE t(a)"]);
         assert_eq!(state.applied[0].checksum, None);
         assert_eq!(state.applied[0].duration_ms, Some(3));
     }
@@ -321,11 +386,20 @@ mod tests {
 
     #[test]
     fn state_query_survives_wranglers_splitter() {
-        let statements = crate::sql::split(STATE_QUERY).unwrap();
-        assert_eq!(statements.len(), 3);
-        assert!(crate::sql::lint(STATE_QUERY)
-            .iter()
-            .all(|f| !f.message.contains("wrangler")));
+        let request = lock::Request {
+            owner: "host:1 migrate up".into(),
+            ttl: std::time::Duration::from_secs(1),
+        };
+        let locking = locking_state_query(&request, &pending_condition(&[1, 3]));
+        for (query, count) in [(state_query(), 3), (locking, 8)] {
+            let statements = crate::sql::split(&query).unwrap();
+            assert_eq!(statements.len(), count, "{query}");
+            let findings = crate::sql::lint(&query);
+            assert!(
+                findings.iter().all(|f| !f.message.contains("wrangler")),
+                "{findings:?}"
+            );
+        }
     }
 
     #[test]
@@ -375,18 +449,13 @@ mod tests {
         assert!(text.contains("'0001_it''s'"), "{text}");
         let origins: Vec<_> = batch.statements.iter().filter_map(|s| s.origin).collect();
         assert_eq!(origins, [(0, 1), (0, 3)]);
-        let last = &batch.statements[batch.statements.len() - 2];
+        let last = batch.statements.last().unwrap();
         assert!(
             last.sql.starts_with("UPDATE _migrations SET duration_ms"),
             "{}",
             last.sql
         );
-        assert!(batch
-            .statements
-            .last()
-            .unwrap()
-            .sql
-            .contains("WHERE version IN (1)"));
+        assert!(durations_query(&[1, 3]).contains("WHERE version IN (1, 3)"));
     }
 
     #[test]

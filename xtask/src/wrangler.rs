@@ -9,7 +9,7 @@ use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Deserialize;
@@ -156,17 +156,96 @@ impl Wrangler {
         args
     }
 
-    /// Runs wrangler and parses its `--json` output. D1's own refusals come
-    /// back as a [`D1Error`] in the chain; anything else is a plain error.
+    /// `wrangler d1 export DB --output FILE`: the whole database as SQL.
+    pub fn export(&self, db: &Database, output: &Path) -> Result<()> {
+        let args: Vec<OsString> = vec![
+            "d1".into(),
+            "export".into(),
+            self.database_arg(db).into(),
+            self.target.flag().into(),
+            "--output".into(),
+            output.into(),
+        ];
+        self.run(db, "d1 export", args).map(drop)
+    }
+
+    /// `wrangler d1 time-travel info DB --json`: the bookmark of the database as it is now.
+    pub fn bookmark(&self, db: &Database) -> Result<String> {
+        let args: Vec<OsString> = vec![
+            "d1".into(),
+            "time-travel".into(),
+            "info".into(),
+            self.database_arg(db).into(),
+            "--json".into(),
+        ];
+        let shown = format!("wrangler d1 time-travel info on {}", db.binding);
+        let stdout = self.run(db, "d1 time-travel info", args)?;
+        let info: Value = serde_json::from_str(stdout.trim()).map_err(|err| {
+            anyhow!(
+                "{shown} printed output that is not JSON ({err}): {}",
+                excerpt(&clean(&stdout))
+            )
+        })?;
+        info.get("bookmark")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .with_context(|| format!("{shown} returned no bookmark: {}", excerpt(&clean(&stdout))))
+    }
+
+    /// `wrangler d1 time-travel restore DB --bookmark ID --json`.
+    pub fn restore_bookmark(&self, db: &Database, bookmark: &str) -> Result<()> {
+        let args: Vec<OsString> = vec![
+            "d1".into(),
+            "time-travel".into(),
+            "restore".into(),
+            self.database_arg(db).into(),
+            "--bookmark".into(),
+            bookmark.into(),
+            "--json".into(),
+        ];
+        self.run(db, "d1 time-travel restore", args).map(drop)
+    }
+
+    /// Runs wrangler and parses its `--json` output.
     fn run_json(
         &self,
         db: &Database,
         what: &str,
         args: Vec<OsString>,
     ) -> Result<Vec<StatementResult>> {
+        let shown = format!("wrangler {what} on {} ({})", db.binding, self.target);
+        let stdout = self.run(db, what, args)?;
+        serde_json::from_str::<Vec<StatementResult>>(stdout.trim()).map_err(|err| {
+            anyhow!(
+                "{shown} succeeded but printed output that is not the expected JSON ({err}): {}",
+                excerpt(&clean(&stdout))
+            )
+        })
+    }
+
+    /// Runs wrangler, retrying a local database that is busy with another
+    /// writer, and returns its stdout. D1's own refusals come back as a
+    /// [`D1Error`] in the chain; anything else is a plain error.
+    fn run(&self, db: &Database, what: &str, args: Vec<OsString>) -> Result<String> {
+        let mut delay = Duration::from_millis(250);
+        let mut attempt = 1;
+        loop {
+            let result = self.run_once(db, what, &args);
+            let busy = matches!(&result, Err(err) if self.target == Target::Local && is_busy(err));
+            if !busy || attempt == BUSY_ATTEMPTS {
+                return result;
+            }
+            tracing::warn!(database = %db.binding, attempt, "the local database is busy with another writer; retrying in {} ms", delay.as_millis());
+            std::thread::sleep(delay);
+            delay *= 2;
+            attempt += 1;
+        }
+    }
+
+    fn run_once(&self, db: &Database, what: &str, args: &[OsString]) -> Result<String> {
         let mut command = Command::new(&self.bin);
         command
-            .args(&args)
+            .args(args)
             .arg("--config")
             .arg(&self.config)
             .args(self.env.iter().flat_map(|env| ["--env", env]))
@@ -178,23 +257,18 @@ impl Wrangler {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let shown = format!("wrangler {what} on {} ({})", db.binding, self.target);
-        tracing::debug!(command = %printable(&self.bin, &args), database = %db.binding, "running wrangler");
+        tracing::debug!(command = %printable(&self.bin, args), database = %db.binding, "running wrangler");
         let started = Instant::now();
         let output = command
             .output()
             .with_context(|| format!("cannot start {} for {shown}", self.bin.display()))?;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         tracing::debug!(database = %db.binding, elapsed_ms, status = %output.status, "wrangler finished");
-        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         let stderr = clean(&String::from_utf8_lossy(&output.stderr));
 
         if output.status.success() {
-            return serde_json::from_str::<Vec<StatementResult>>(stdout.trim()).map_err(|err| {
-                anyhow!(
-                    "{shown} succeeded but printed output that is not the expected JSON ({err}): {}",
-                    excerpt(&clean(&stdout))
-                )
-            });
+            return Ok(stdout);
         }
         if let Ok(failure) = serde_json::from_str::<Value>(stdout.trim()) {
             if let Some(text) = failure.pointer("/error/text").and_then(Value::as_str) {
@@ -217,6 +291,15 @@ impl Wrangler {
         }
         bail!("{shown} {why}: {}", excerpt(&said))
     }
+}
+
+/// How often a busy local database is tried before giving up.
+const BUSY_ATTEMPTS: u32 = 5;
+
+/// True when SQLite said another connection holds the write lock.
+fn is_busy(err: &anyhow::Error) -> bool {
+    let text = format!("{err:#}");
+    text.contains("SQLITE_BUSY") || text.contains("database is locked")
 }
 
 /// Runs `npm ci` in the workspace root so `node_modules/.bin/wrangler` exists.

@@ -114,10 +114,10 @@ fn seed_flow_up_status_down_and_json() {
     assert!(applied["duration_ms"].as_i64().is_some());
     assert_eq!(applied["checksum"].as_str().unwrap().len(), 64);
 
-    // down 0 undoes everything, leaving only the tracking table.
+    // down 0 undoes everything, leaving only the tracking and lock tables.
     p.migrate(&["down", "0"]).ok();
-    assert_eq!(p.tables(RR), ["_migrations"]);
-    assert_eq!(p.tables(AUTH), ["_migrations"]);
+    assert_eq!(p.tables(RR), ["_migrations", "_migrations_lock"]);
+    assert_eq!(p.tables(AUTH), ["_migrations", "_migrations_lock"]);
 }
 
 /// 0007 for READ_REPLICA: two good statements, then one that fails.
@@ -211,7 +211,8 @@ fn dry_run_writes_nothing_prints_sql_and_rehearses() {
     assert_eq!(p.versions(RR), [1, 3]);
 }
 
-/// One state read per database, one apply call per database, databases in parallel.
+/// One state read per database, one apply call per database, databases in
+/// parallel; a backup adds one export per database changed.
 #[test]
 fn few_wrangler_calls_with_databases_in_parallel() {
     let p = Project::seed();
@@ -225,7 +226,7 @@ fn few_wrangler_calls_with_databases_in_parallel() {
     let calls = p.calls();
     assert_eq!(calls.len(), 2, "status: one call per database: {calls:?}");
 
-    p.migrate_with(&["up"], &env).ok();
+    p.migrate_with(&["up", "3", "--no-backup"], &env).ok();
     let calls = p.calls();
     assert_eq!(calls.len(), 4, "up: read + apply per database: {calls:?}");
     assert_eq!(count(&calls, "--file"), 2, "{calls:?}");
@@ -235,6 +236,15 @@ fn few_wrangler_calls_with_databases_in_parallel() {
         a.0 < b.1 && b.0 < a.1,
         "the two databases' applies overlap in time: {applies:?}"
     );
+
+    p.migrate_with(&["up"], &env).ok();
+    let calls = p.calls();
+    assert_eq!(
+        calls.len(),
+        6,
+        "up with its backup: read, export, apply per database: {calls:?}"
+    );
+    assert_eq!(count(&calls, "d1 export"), 2, "{calls:?}");
 
     p.migrate_with(&["up"], &env).ok();
     assert_eq!(p.calls().len(), 2, "a no-op up only reads state");

@@ -1,21 +1,26 @@
-//! `migrate up` and `migrate down`: read every database's state, plan, lint,
-//! then either rehearse the plan (`--dry-run`) or run it, one all-or-nothing
-//! call per database (or per migration with `--step`), databases in parallel.
+//! `migrate up` and `migrate down`: read every database's state (taking its
+//! lock in the same call), plan, lint, back up, then either rehearse the plan
+//! (`--dry-run`) or run it, one all-or-nothing call per database (or per
+//! migration with `--step`), databases in parallel, and check the resulting
+//! schema against what the migrations produce.
 
-use std::time::Instant;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
+use crate::backup::{Backup, Backups};
 use crate::config::Database;
 use crate::flags::{self, RunOptions};
+use crate::lock;
 use crate::migrator::{self, describe, human_duration, Culprit};
 use crate::plan;
 use crate::project::Project;
+use crate::schema::{self, Schema};
 use crate::source::Migration;
 use crate::sql::{self, Severity};
 use crate::tracking::{self, Batch, DbState, Tracking};
-use crate::wrangler::Wrangler;
-
+use crate::wrangler::{StatementResult, Target, Wrangler};
 /// Which way a run goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Direction {
@@ -34,6 +39,12 @@ impl Direction {
         match self {
             Direction::Up => "applied",
             Direction::Down => "rolled back",
+        }
+    }
+    fn command(self) -> &'static str {
+        match self {
+            Direction::Up => "migrate up",
+            Direction::Down => "migrate down",
         }
     }
     fn script(self, migration: &Migration) -> &str {
@@ -75,6 +86,20 @@ struct DbPlan<'a> {
     migrations: Vec<&'a Migration>,
 }
 
+impl DbPlan<'_> {
+    /// The versions recorded once this plan has run.
+    fn versions_after(&self, direction: Direction) -> Vec<u64> {
+        let planned = |v: u64| self.migrations.iter().any(|m| m.version == v);
+        let mut versions: Vec<u64> = self.state.applied.iter().map(|a| a.version).collect();
+        match direction {
+            Direction::Up => versions.extend(self.migrations.iter().map(|m| m.version)),
+            Direction::Down => versions.retain(|v| !planned(*v)),
+        }
+        versions.sort_unstable();
+        versions
+    }
+}
+
 fn execute(
     project: &Project,
     direction: Direction,
@@ -82,8 +107,113 @@ fn execute(
     options: &RunOptions,
 ) -> Result<()> {
     let wrangler = project.wrangler()?;
-    let states = migrator::read_states(&wrangler, &project.selected, options.dry_run)?;
+    if options.dry_run {
+        let states = migrator::read_states(&wrangler, &project.selected, true)?;
+        let plans = make_plans(project, direction, version, states)?;
+        let work: Vec<&DbPlan> = plans.iter().filter(|p| !p.migrations.is_empty()).collect();
+        if work.is_empty() {
+            return nothing_to_do(direction, &plans);
+        }
+        for plan in &work {
+            print_plan(project, direction, plan, true);
+        }
+        return rehearse_all(&wrangler, direction, &work);
+    }
 
+    let request = lock::Request::new(
+        direction.command(),
+        Duration::from_secs(options.lock.lock_ttl),
+    );
+    let (states, held) = acquire(
+        project,
+        &wrangler,
+        &request,
+        direction,
+        version,
+        options.lock.wait,
+    )?;
+    let plans = make_plans(project, direction, version, states)?;
+    let work: Vec<&DbPlan> = plans.iter().filter(|p| !p.migrations.is_empty()).collect();
+    if work.is_empty() {
+        return nothing_to_do(direction, &plans);
+    }
+    for plan in &work {
+        print_plan(project, direction, plan, false);
+    }
+
+    let backups = if options.no_backup {
+        tracing::warn!("--no-backup: the databases are changed without a backup first");
+        vec![None; work.len()]
+    } else {
+        take_backups(project, &wrangler, options, &work)?
+    };
+
+    // The expected schema is worked out after the run, not beside it: two
+    // wrangler processes per database at once only slow each other down.
+    let outcomes = migrator::in_parallel(&work, |plan| {
+        let outcome = run_database(&wrangler, direction, plan, options.step, &request, &held);
+        let expected = match outcome.error {
+            None => expected_after(project, &wrangler, direction, plan),
+            Some(_) => Err(anyhow::anyhow!("the run failed")),
+        };
+        (outcome, expected)
+    });
+
+    let mut failed = Vec::new();
+    for ((plan, (outcome, expected)), backup) in work.iter().zip(&outcomes).zip(&backups) {
+        report(direction, plan, outcome, backup.as_ref());
+        if outcome.error.is_some() {
+            failed.push(plan.db.binding.clone());
+            continue;
+        }
+        match validate(project, direction, plan, outcome, expected) {
+            Ok(()) => {}
+            Err(err) => {
+                println!("❌ {}: {err:#}", plan.db.binding);
+                failed.push(plan.db.binding.clone());
+            }
+        }
+    }
+    for plan in plans.iter().filter(|p| p.migrations.is_empty()) {
+        println!("{}: nothing to {}", plan.db.binding, direction.verb());
+    }
+    if !failed.is_empty() {
+        bail!(
+            "{} of {} database{} failed: {} (see above for what each one now holds)",
+            failed.len(),
+            work.len(),
+            if work.len() == 1 { "" } else { "s" },
+            failed.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn nothing_to_do(direction: Direction, plans: &[DbPlan]) -> Result<()> {
+    for plan in plans {
+        let newest = plan
+            .state
+            .applied
+            .iter()
+            .map(|a| a.version)
+            .max()
+            .unwrap_or(0);
+        println!(
+            "{}: nothing to {} (at version {newest})",
+            plan.db.binding,
+            direction.verb()
+        );
+    }
+    Ok(())
+}
+
+/// Plans every database; any refusal (or lint error) stops the whole run.
+fn make_plans<'a>(
+    project: &'a Project,
+    direction: Direction,
+    version: Option<u64>,
+    states: Vec<DbState>,
+) -> Result<Vec<DbPlan<'a>>> {
     let mut plans = Vec::new();
     let mut problems = Vec::new();
     for (db, state) in project.selected.iter().zip(states) {
@@ -107,55 +237,276 @@ fn execute(
     if !problems.is_empty() {
         bail!("nothing was {}:\n{}", direction.past(), problems.join("\n"));
     }
+    Ok(plans)
+}
 
-    let work: Vec<&DbPlan> = plans.iter().filter(|p| !p.migrations.is_empty()).collect();
-    if work.is_empty() {
-        for plan in &plans {
-            let newest = plan
-                .state
-                .applied
+/// Locks this run holds, released in a call of their own when the run ends
+/// without having released them in its last batch.
+struct Held<'a> {
+    wrangler: &'a Wrangler,
+    request: &'a lock::Request,
+    databases: Mutex<Vec<Database>>,
+}
+
+impl Held<'_> {
+    fn released(&self, binding: &str) {
+        if let Ok(mut databases) = self.databases.lock() {
+            databases.retain(|db| db.binding != binding);
+        }
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        let databases = self
+            .databases
+            .get_mut()
+            .map(std::mem::take)
+            .unwrap_or_default();
+        migrator::in_parallel(&databases, |db| {
+            migrator::release(self.wrangler, db, self.request)
+        });
+    }
+}
+
+/// Reads every database's state, taking its lock where there is work; waits
+/// up to `wait` seconds for locks other runs hold.
+fn acquire<'a>(
+    project: &Project,
+    wrangler: &'a Wrangler,
+    request: &'a lock::Request,
+    direction: Direction,
+    version: Option<u64>,
+    wait: u64,
+) -> Result<(Vec<DbState>, Held<'a>)> {
+    let deadline = Instant::now() + Duration::from_secs(wait);
+    let work = |db: &Database| match direction {
+        Direction::Up => {
+            let versions: Vec<u64> = project
+                .files_for(&db.binding)
                 .iter()
-                .map(|a| a.version)
-                .max()
-                .unwrap_or(0);
-            println!(
-                "{}: nothing to {} (at version {newest})",
-                plan.db.binding,
-                direction.verb()
-            );
+                .map(|m| m.version)
+                .filter(|v| version.is_none_or(|t| *v <= t))
+                .collect();
+            tracking::pending_condition(&versions)
         }
-        return Ok(());
+        Direction::Down => tracking::applied_above_condition(version.unwrap_or(0)),
+    };
+    loop {
+        let results = migrator::in_parallel(&project.selected, |db| {
+            migrator::read_state_locking(wrangler, db, request, &work(db))
+        });
+        let held = Held {
+            wrangler,
+            request,
+            databases: Mutex::new(Vec::new()),
+        };
+        let (mut states, mut busy, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+        for (db, result) in project.selected.iter().zip(results) {
+            match result {
+                Ok((state, outcome)) => {
+                    match outcome {
+                        lock::Outcome::NotNeeded => {}
+                        lock::Outcome::Held { took_over } => {
+                            if let Some(old) = took_over {
+                                tracing::warn!(
+                                    database = %db.binding,
+                                    "took over an expired migration lock held by {} since {} s ago",
+                                    old.owner,
+                                    old.age().as_secs()
+                                );
+                            }
+                            if let Ok(mut databases) = held.databases.lock() {
+                                databases.push(db.clone());
+                            }
+                        }
+                        lock::Outcome::Busy(holder) => {
+                            busy.push(lock::describe_busy(&db.binding, &holder))
+                        }
+                    }
+                    states.push(state);
+                }
+                Err(err) => errors.push(format!("{err:#}")),
+            }
+        }
+        if !errors.is_empty() {
+            bail!("{}", errors.join("\n"));
+        }
+        if busy.is_empty() {
+            return Ok((states, held));
+        }
+        // Give back what we got, so two waiting runs cannot block each other.
+        drop(held);
+        let now = Instant::now();
+        if now >= deadline {
+            bail!("nothing was {}: {}", direction.past(), busy.join("\n"));
+        }
+        let pause = Duration::from_secs(2).min(deadline - now);
+        tracing::info!("waiting for another run's lock: {}", busy.join("; "));
+        std::thread::sleep(pause);
     }
+}
 
-    for plan in &work {
-        print_plan(project, direction, plan, options.dry_run);
-    }
-    if options.dry_run {
-        return rehearse_all(&wrangler, direction, &work);
-    }
-
-    let outcomes = migrator::in_parallel(&work, |plan| {
-        run_database(&wrangler, direction, plan, options.step)
+/// Backs up every database about to change, in parallel; any failure stops
+/// the run before anything is applied.
+fn take_backups(
+    project: &Project,
+    wrangler: &Wrangler,
+    options: &RunOptions,
+    work: &[&DbPlan],
+) -> Result<Vec<Option<Backup>>> {
+    let backups = Backups::new(&project.config, &options.backup);
+    let results = migrator::in_parallel(work, |plan| {
+        let version = plan
+            .state
+            .applied
+            .iter()
+            .map(|a| a.version)
+            .max()
+            .unwrap_or(0);
+        backups.take(wrangler, plan.db, version)
     });
-    let mut failed = Vec::new();
-    for (plan, outcome) in work.iter().zip(&outcomes) {
-        report(direction, plan, outcome);
-        if outcome.error.is_some() {
-            failed.push(plan.db.binding.clone());
+    let mut taken = Vec::new();
+    let mut errors = Vec::new();
+    for result in results {
+        match result {
+            Ok(backup) => taken.push(Some(backup)),
+            Err(err) => errors.push(format!("{err:#}")),
         }
     }
-    for plan in plans.iter().filter(|p| p.migrations.is_empty()) {
-        println!("{}: nothing to {}", plan.db.binding, direction.verb());
-    }
-    if !failed.is_empty() {
+    if !errors.is_empty() {
         bail!(
-            "{} of {} database{} failed: {} (see above for what each one now holds)",
-            failed.len(),
-            work.len(),
-            if work.len() == 1 { "" } else { "s" },
-            failed.join(", ")
+            "nothing was applied: the backup before the change failed:\n{}\n(use --no-backup to go ahead without one)",
+            errors.join("\n")
         );
     }
+    Ok(taken)
+}
+
+/// The schema the migrations should leave in `plan`'s database, found as
+/// cheaply as possible:
+/// - the committed snapshot, when it was written for exactly those versions;
+/// - for `up`, nothing to compare when the schema before the run was already
+///   what its applied migrations make (no migrations yet, or the snapshot of
+///   them matches): applying the plan to it gives what the migrations make;
+/// - otherwise a replay of the migrations on a throwaway local database.
+fn expected_after(
+    project: &Project,
+    wrangler: &Wrangler,
+    direction: Direction,
+    plan: &DbPlan,
+) -> Result<Expected> {
+    let snapshot = |versions: &[u64]| -> Option<String> {
+        let text = std::fs::read_to_string(schema::snapshot_path(
+            &project.migrations_dir,
+            &plan.db.binding,
+        ))
+        .ok()?;
+        let (written_for, body) = schema::parse_snapshot(&text)?;
+        (written_for == versions).then(|| body.to_owned())
+    };
+    let after = plan.versions_after(direction);
+    if let Some(body) = snapshot(&after) {
+        return Ok(Expected::Snapshot(body));
+    }
+    if direction == Direction::Up {
+        let before: Vec<u64> = plan.state.applied.iter().map(|a| a.version).collect();
+        let live = plan.state.schema.normalized();
+        let clean_before = match before.is_empty() {
+            true => live.is_empty(),
+            false => snapshot(&before).is_some_and(|body| body == live),
+        };
+        if clean_before {
+            return Ok(Expected::FollowsFromBefore);
+        }
+    }
+    let files = project.files_for(&plan.db.binding);
+    let migrations: Vec<&Migration> = files
+        .into_iter()
+        .filter(|m| after.contains(&m.version))
+        .collect();
+    migrator::expected_schema(wrangler, plan.db, &migrations).map(Expected::Replayed)
+}
+
+/// What the schema should be after the run.
+enum Expected {
+    /// The normalized text of a committed snapshot.
+    Snapshot(String),
+    /// The schema before the run was checked clean, so the run's result is
+    /// by construction what the migrations make.
+    FollowsFromBefore,
+    Replayed(Schema),
+}
+
+/// Checks the schema a successful run left against what its migrations
+/// produce, reports foreign-key violations, and (locally) writes the snapshot.
+fn validate(
+    project: &Project,
+    direction: Direction,
+    plan: &DbPlan,
+    outcome: &Outcome,
+    expected: &Result<Expected>,
+) -> Result<()> {
+    let binding = &plan.db.binding;
+    let Some(live) = &outcome.schema else {
+        bail!("the run did not return {binding}'s schema, so it could not be checked");
+    };
+    if !outcome.foreign_key_violations.is_empty() {
+        bail!(
+            "{} {} but `PRAGMA foreign_key_check` reports {} violation(s): {}",
+            binding,
+            direction.past(),
+            outcome.foreign_key_violations.len(),
+            outcome.foreign_key_violations.join("; ")
+        );
+    }
+    let expected = match expected {
+        Ok(expected) => expected,
+        Err(err) => bail!("could not work out the schema its migrations produce: {err:#}"),
+    };
+    let drift = match expected {
+        Expected::FollowsFromBefore => Vec::new(),
+        Expected::Snapshot(text) if *text == live.normalized() => Vec::new(),
+        Expected::Snapshot(_) => vec![format!(
+            "the schema differs from the committed snapshot {}; run `cargo migrate verify{}` for the details",
+            schema::snapshot_path(&project.migrations_dir, binding).display(),
+            if project.target == Target::Remote { " --remote" } else { "" },
+        )],
+        Expected::Replayed(schema) => Schema::diff(schema, live),
+    };
+    if !drift.is_empty() {
+        bail!(
+            "the migrations ran, but the schema is not what they produce (someone changed it by hand?):\n  {}",
+            drift.join("\n  ")
+        );
+    }
+    if project.target == Target::Local {
+        match expected {
+            Expected::Replayed(schema) => {
+                write_snapshot(project, binding, &plan.versions_after(direction), schema)?
+            }
+            Expected::FollowsFromBefore => {
+                write_snapshot(project, binding, &plan.versions_after(direction), live)?
+            }
+            Expected::Snapshot(_) => {}
+        }
+    }
+    Ok(())
+}
+
+fn write_snapshot(
+    project: &Project,
+    binding: &str,
+    versions: &[u64],
+    schema: &Schema,
+) -> Result<()> {
+    let path = schema::snapshot_path(&project.migrations_dir, binding);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    std::fs::write(&path, schema::snapshot_text(binding, versions, schema))
+        .with_context(|| format!("cannot write the schema snapshot {}", path.display()))?;
+    tracing::info!(database = %binding, snapshot = %path.display(), "wrote the schema snapshot");
     Ok(())
 }
 
@@ -252,15 +603,23 @@ fn rehearse_all(wrangler: &Wrangler, direction: Direction, work: &[&DbPlan]) -> 
 struct Outcome<'a> {
     /// Migrations that now count as done, with their recorded durations.
     done: Vec<(&'a Migration, Option<i64>)>,
-    elapsed: std::time::Duration,
+    elapsed: Duration,
     error: Option<String>,
+    /// The schema after the last batch, read in that batch.
+    schema: Option<Schema>,
+    /// Rows of `PRAGMA foreign_key_check` after the last batch.
+    foreign_key_violations: Vec<String>,
 }
 
+/// Runs a database's plan: one batch, or one per migration with `--step`. The
+/// last batch also releases the lock, checks foreign keys and reads the schema.
 fn run_database<'a>(
     wrangler: &Wrangler,
     direction: Direction,
     plan: &DbPlan<'a>,
     step: bool,
+    request: &lock::Request,
+    held: &Held,
 ) -> Outcome<'a> {
     let started = Instant::now();
     let groups: Vec<Vec<&'a Migration>> = if step {
@@ -268,53 +627,97 @@ fn run_database<'a>(
     } else {
         vec![plan.migrations.clone()]
     };
-    let mut done = Vec::new();
+    let last = groups.len() - 1;
+    let mut outcome = Outcome {
+        done: Vec::new(),
+        elapsed: Duration::ZERO,
+        error: None,
+        schema: None,
+        foreign_key_violations: Vec::new(),
+    };
     let mut tracking = plan.state.tracking;
-    for group in groups {
+    for (index, group) in groups.iter().enumerate() {
         let versions: Vec<String> = group.iter().map(|m| format!("v{}", m.version)).collect();
         tracing::info!(database = %plan.db.binding, "{} {} in one call", direction.verb(), versions.join(", "));
-        let result = batch_for(direction, tracking, &group).and_then(|batch| {
-            migrator::run_batch(wrangler, plan.db, &batch)
-                .map(|results| tracking::durations(&results))
-                .map_err(|err| {
+        let result = batch_for(direction, tracking, group).and_then(|mut batch| {
+            let group_versions: Vec<u64> = group.iter().map(|m| m.version).collect();
+            let durations = (direction == Direction::Up)
+                .then(|| batch.push_bookkeeping(tracking::durations_query(&group_versions)));
+            let trailer = (index == last).then(|| {
+                batch.push_bookkeeping(request.release_statement());
+                let foreign_keys = batch.push_bookkeeping("PRAGMA foreign_key_check");
+                (foreign_keys, batch.push_bookkeeping(schema::QUERY))
+            });
+            match migrator::run_batch(wrangler, plan.db, &batch) {
+                Ok(results) => Ok((results, durations, trailer)),
+                Err(err) => {
                     // Until something was applied, the schema read at the start is still current.
-                    let schema = done.is_empty().then_some(&plan.state.schema[..]);
-                    explain(wrangler, plan.db, schema, &batch, &group, direction, err)
-                })
+                    let schema = outcome.done.is_empty().then_some(&plan.state.schema);
+                    Err(explain(
+                        wrangler, plan.db, schema, &batch, group, direction, err,
+                    ))
+                }
+            }
         });
-        match result {
-            Ok(durations) => {
-                for migration in &group {
-                    let duration_ms = durations
-                        .iter()
-                        .find(|(v, _)| *v == migration.version)
-                        .and_then(|(_, d)| *d);
-                    tracing::info!(
-                        database = %plan.db.binding,
-                        version = migration.version,
-                        name = %migration.name,
-                        duration_ms,
-                        "{} migration",
-                        direction.past()
-                    );
-                    done.push((*migration, duration_ms));
-                }
-                tracking = Tracking::Current;
-            }
+        let (results, durations, trailer) = match result {
+            Ok(ran) => ran,
             Err(err) => {
-                return Outcome {
-                    done,
-                    elapsed: started.elapsed(),
-                    error: Some(format!("{err:#}")),
-                }
+                outcome.error = Some(format!("{err:#}"));
+                break;
             }
+        };
+        let durations = durations
+            .and_then(|at| results.get(at))
+            .map(tracking::durations)
+            .unwrap_or_default();
+        for migration in group {
+            let duration_ms = durations
+                .iter()
+                .find(|(v, _)| *v == migration.version)
+                .and_then(|(_, d)| *d);
+            tracing::info!(
+                database = %plan.db.binding,
+                version = migration.version,
+                name = %migration.name,
+                duration_ms,
+                "{} migration",
+                direction.past()
+            );
+            outcome.done.push((*migration, duration_ms));
         }
+        if let Some((foreign_keys, schema_at)) = trailer {
+            held.released(&plan.db.binding);
+            outcome.foreign_key_violations = results
+                .get(foreign_keys)
+                .map(foreign_key_violations)
+                .unwrap_or_default();
+            outcome.schema = results.get(schema_at).map(Schema::from_result);
+        }
+        tracking = Tracking::Current;
     }
-    Outcome {
-        done,
-        elapsed: started.elapsed(),
-        error: None,
-    }
+    outcome.elapsed = started.elapsed();
+    outcome
+}
+
+/// `PRAGMA foreign_key_check` rows, described.
+fn foreign_key_violations(result: &StatementResult) -> Vec<String> {
+    result
+        .results
+        .iter()
+        .map(|row| {
+            let field = |key: &str| {
+                row.get(key)
+                    .map(|v| v.to_string().trim_matches('"').to_owned())
+                    .unwrap_or_default()
+            };
+            format!(
+                "{} row {} references {}",
+                field("table"),
+                field("rowid"),
+                field("parent")
+            )
+        })
+        .collect()
 }
 
 /// Turns a failed batch into an error that names the migration and line, by
@@ -323,7 +726,7 @@ fn run_database<'a>(
 fn explain(
     wrangler: &Wrangler,
     db: &Database,
-    schema: Option<&[String]>,
+    schema: Option<&Schema>,
     batch: &Batch,
     group: &[&Migration],
     direction: Direction,
@@ -361,7 +764,7 @@ fn explain(
     }
 }
 
-fn report(direction: Direction, plan: &DbPlan, outcome: &Outcome) {
+fn report(direction: Direction, plan: &DbPlan, outcome: &Outcome, backup: Option<&Backup>) {
     let binding = &plan.db.binding;
     let done: Vec<String> = outcome
         .done
@@ -406,6 +809,15 @@ fn report(direction: Direction, plan: &DbPlan, outcome: &Outcome) {
                 .map(|m| format!("v{}", m.version))
                 .collect();
             println!("   not {}: {}", direction.past(), rest.join(", "));
+        }
+    }
+    if let Some(backup) = backup {
+        match &backup.bookmark {
+            Some(bookmark) => println!(
+                "   backup: {} (Time Travel bookmark {bookmark})",
+                backup.path.display()
+            ),
+            None => println!("   backup: {}", backup.path.display()),
         }
     }
 }

@@ -1,9 +1,13 @@
 //! One module per command; each adds a `run` to its flags type.
 
 mod apply;
+mod backup;
 mod check;
 mod new;
+mod record;
 mod status;
+mod unlock;
+mod verify;
 
 use anyhow::Result;
 
@@ -19,6 +23,13 @@ impl Migrate {
             MigrateCommand::Down(down) => down.run(&Project::load(global)?),
             MigrateCommand::Status(status) => status.run(&Project::load(global)?),
             MigrateCommand::Check(check) => check.run(&Project::load(global)?),
+            MigrateCommand::Backup(backup) => backup.run(&Project::load(global)?),
+            MigrateCommand::Restore(restore) => restore.run(&Project::load(global)?),
+            MigrateCommand::Unlock(unlock) => unlock.run(&Project::load(global)?),
+            MigrateCommand::Verify(verify) => verify.run(&Project::load(global)?),
+            MigrateCommand::Mark(mark) => mark.run(&Project::load(global)?),
+            MigrateCommand::Baseline(baseline) => baseline.run(&Project::load(global)?),
+            MigrateCommand::Adopt(adopt) => adopt.run(&Project::load(global)?),
         }
     }
 }

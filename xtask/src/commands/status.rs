@@ -80,7 +80,24 @@ impl flags::Status {
                     State::Modified => "✏️ Modified",
                     State::Missing => "❓ Missing file",
                 };
-                println!("{label} - v{}: {}", m.version, m.name);
+                match (self.verbose, m.applied_at) {
+                    (true, Some(at)) => {
+                        let when = std::time::UNIX_EPOCH
+                            + std::time::Duration::from_millis(at.max(0) as u64);
+                        let took = m
+                            .duration_ms
+                            .map_or("duration not recorded".to_owned(), |ms| {
+                                format!("took {ms} ms")
+                            });
+                        println!(
+                            "{label} - v{}: {} (applied {}, {took})",
+                            m.version,
+                            m.name,
+                            humantime::format_rfc3339_seconds(when)
+                        );
+                    }
+                    _ => println!("{label} - v{}: {}", m.version, m.name),
+                }
             }
         }
         Ok(())

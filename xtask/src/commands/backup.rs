@@ -1,0 +1,179 @@
+//! `migrate backup` and `migrate restore`.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::{bail, Context, Result};
+
+use crate::backup::Backups;
+use crate::config::Database;
+use crate::flags;
+use crate::lock;
+use crate::migrator;
+use crate::project::Project;
+use crate::schema;
+use crate::source;
+use crate::sql;
+use crate::tracking::Batch;
+use crate::wrangler::Target;
+
+impl flags::Backup {
+    pub fn run(self, project: &Project) -> Result<()> {
+        let wrangler = project.wrangler()?;
+        let backups = Backups::new(&project.config, &self.backup);
+        let results = migrator::in_parallel(&project.selected, |db| {
+            let state = migrator::read_state(&wrangler, db, false)?;
+            let version = state.applied.iter().map(|a| a.version).max().unwrap_or(0);
+            backups.take(&wrangler, db, version)
+        });
+        let mut failed = Vec::new();
+        for (db, result) in project.selected.iter().zip(results) {
+            match result {
+                Ok(backup) => match backup.bookmark {
+                    Some(bookmark) => println!(
+                        "✅ {}: {} (Time Travel bookmark {bookmark})",
+                        db.binding,
+                        backup.path.display()
+                    ),
+                    None => println!("✅ {}: {}", db.binding, backup.path.display()),
+                },
+                Err(err) => {
+                    println!("❌ {}: {err:#}", db.binding);
+                    failed.push(db.binding.clone());
+                }
+            }
+        }
+        if !failed.is_empty() {
+            bail!("backup failed for {}", failed.join(", "));
+        }
+        Ok(())
+    }
+}
+
+impl flags::Restore {
+    pub fn run(self, project: &Project) -> Result<()> {
+        let db = match &project.selected[..] {
+            [db] => db,
+            _ => bail!("restore replaces one database: name it with --db BINDING"),
+        };
+        let wrangler = project.wrangler()?;
+        if let Some(bookmark) = &self.bookmark {
+            if project.target != Target::Remote {
+                bail!("--bookmark restores a remote database with Time Travel: add --remote (for local databases, restore a backup file)");
+            }
+            confirm(db, &format!("Time Travel bookmark {bookmark}"), self.yes)?;
+            wrangler.restore_bookmark(db, bookmark)?;
+            println!("✅ {}: restored to bookmark {bookmark}", db.binding);
+            return Ok(());
+        }
+        let Some(file) = &self.file else {
+            bail!("name a backup file, or --bookmark ID");
+        };
+        let (text, _) = source::read_sql(file)?;
+        let statements =
+            sql::split(&text).with_context(|| format!("{} is not valid SQL", file.display()))?;
+        if statements.is_empty() {
+            bail!(
+                "{} holds no SQL statements: is it a backup?",
+                file.display()
+            );
+        }
+        confirm(db, &file.display().to_string(), self.yes)?;
+
+        let state = migrator::read_state(&wrangler, db, true)?;
+        let mut batch = Batch::default();
+        batch.push_bookkeeping("PRAGMA defer_foreign_keys = on");
+        for drop in state.schema.drop_statements() {
+            batch.push_bookkeeping(drop);
+        }
+        let mut restores_lock = false;
+        for statement in statements {
+            restores_lock |= creates_table(&statement.sql, lock::TABLE);
+            batch.push_bookkeeping(statement.sql);
+        }
+        if restores_lock {
+            // A backup taken during a run holds that run's lock: it is not ours to restore.
+            batch.push_bookkeeping(format!("DELETE FROM {}", schema::quote_name(lock::TABLE)));
+        }
+        migrator::run_batch(&wrangler, db, &batch).with_context(|| {
+            format!(
+                "restoring {} failed; D1 rolled the restore back, so {} is as it was",
+                file.display(),
+                db.binding
+            )
+        })?;
+        println!("✅ {}: restored from {}", db.binding, file.display());
+        Ok(())
+    }
+}
+
+/// True for `CREATE TABLE [IF NOT EXISTS] name …` (name bare or quoted).
+fn creates_table(sql: &str, name: &str) -> bool {
+    let words: Vec<&str> = sql.split_whitespace().take(6).collect();
+    let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+    if upper.len() < 3 || upper[0] != "CREATE" || upper[1] != "TABLE" {
+        return false;
+    }
+    let table = if upper.get(2..5) == Some(&["IF".into(), "NOT".into(), "EXISTS".into()]) {
+        words.get(5)
+    } else {
+        words.get(2)
+    };
+    table.is_some_and(|t| {
+        t.split('(')
+            .next()
+            .map(|t| t.trim_matches(['"', '`', '[', ']']))
+            == Some(name)
+    })
+}
+
+/// Asks before replacing a database, or insists on `--yes` when no one can be asked.
+fn confirm(db: &Database, from: &str, yes: bool) -> Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "restore replaces everything in {} ({}): pass --yes to confirm (not asking: not run from a terminal)",
+            db.binding,
+            db.name
+        );
+    }
+    print!(
+        "Replace everything in {} ({}) with {from}? [y/N] ",
+        db.binding, db.name
+    );
+    std::io::stdout().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .context("cannot read the answer")?;
+    if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        bail!("restore cancelled: nothing was changed");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn recognises_the_lock_table() {
+        use super::creates_table;
+        assert!(creates_table(
+            "CREATE TABLE _migrations_lock (id INTEGER)",
+            "_migrations_lock"
+        ));
+        assert!(creates_table(
+            "create table if not exists \"_migrations_lock\"(id)",
+            "_migrations_lock"
+        ));
+        assert!(!creates_table(
+            "CREATE TABLE _migrations (id)",
+            "_migrations_lock"
+        ));
+        assert!(!creates_table(
+            "INSERT INTO _migrations_lock VALUES (1)",
+            "_migrations_lock"
+        ));
+    }
+}

@@ -1,0 +1,71 @@
+//! `migrate verify`: does each database still hold what its applied migrations made?
+
+use anyhow::{bail, Result};
+
+use crate::flags;
+use crate::migrator;
+use crate::plan::{self, State};
+use crate::project::Project;
+use crate::schema::Schema;
+use crate::source::Migration;
+
+impl flags::Verify {
+    pub fn run(self, project: &Project) -> Result<()> {
+        let wrangler = project.wrangler()?;
+        let results = migrator::in_parallel(&project.selected, |db| -> Result<Vec<String>> {
+            let state = migrator::read_state(&wrangler, db, true)?;
+            let files = project.files_for(&db.binding);
+            let mut problems = Vec::new();
+            let mut applied: Vec<&Migration> = Vec::new();
+            for entry in plan::status(&files, &state.applied) {
+                match (entry.state, entry.file) {
+                    (State::Applied, Some(file)) => applied.push(file),
+                    (State::Modified, _) => problems.push(format!(
+                        "migration {} ({}) was applied but its file has changed since",
+                        entry.version, entry.name
+                    )),
+                    (State::Missing, _) => problems.push(format!(
+                        "migration {} ({}) is recorded as applied but its file is gone",
+                        entry.version, entry.name
+                    )),
+                    _ => {}
+                }
+            }
+            let expected = migrator::expected_schema(&wrangler, db, &applied)?;
+            problems.extend(Schema::diff(&expected, &state.schema));
+            Ok(problems)
+        });
+        let mut failed = Vec::new();
+        for (db, result) in project.selected.iter().zip(results) {
+            match result {
+                Ok(problems) if problems.is_empty() => {
+                    println!(
+                        "✅ {}: the schema is what its applied migrations produce",
+                        db.binding
+                    )
+                }
+                Ok(problems) => {
+                    println!(
+                        "❌ {}: the database does not match its migrations:",
+                        db.binding
+                    );
+                    for problem in problems {
+                        println!("  {problem}");
+                    }
+                    failed.push(db.binding.clone());
+                }
+                Err(err) => {
+                    println!("❌ {}: could not verify: {err:#}", db.binding);
+                    failed.push(db.binding.clone());
+                }
+            }
+        }
+        if !failed.is_empty() {
+            bail!(
+                "{} drifted from the migrations (see above); fix the database by hand or with a new migration",
+                failed.join(", ")
+            );
+        }
+        Ok(())
+    }
+}
