@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 
 use crate::config::Database;
 use crate::lock;
@@ -116,6 +116,57 @@ pub fn run_batch(
     std::fs::write(&file, batch.to_sql())
         .with_context(|| format!("cannot write {}", file.display()))?;
     wrangler.execute_file(db, &file)
+}
+
+/// Runs a batch, then the read-only `reads`, and returns the reads' results.
+/// Locally the reads ride in the batch's own call; remotely `--file` goes
+/// through D1's import, which returns no rows, so they follow in one query.
+pub fn run_batch_then_read(
+    wrangler: &Wrangler,
+    db: &Database,
+    batch: &Batch,
+    reads: &[String],
+) -> Result<Vec<StatementResult>> {
+    match wrangler.target {
+        Target::Local => {
+            let mut full = batch.clone();
+            for read in reads {
+                full.push_bookkeeping(read.clone());
+            }
+            let mut results = run_batch(wrangler, db, &full)?;
+            if results.len() != full.statements.len() {
+                bail!(
+                    "wrangler returned {} results for {} statements on {}: it split the batch differently",
+                    results.len(),
+                    full.statements.len(),
+                    db.binding
+                );
+            }
+            Ok(results.split_off(batch.statements.len()))
+        }
+        Target::Remote => {
+            run_batch(wrangler, db, batch)?;
+            if reads.is_empty() {
+                return Ok(Vec::new());
+            }
+            // The batch has run: a failure from here on must not look like D1 refusing it.
+            let results = wrangler.query(db, &reads.join("; ")).map_err(|err| {
+                anyhow!(
+                    "the batch ran, but reading {} afterwards failed: {err:#}",
+                    db.binding
+                )
+            })?;
+            if results.len() != reads.len() {
+                bail!(
+                    "wrangler returned {} results for {} queries on {}",
+                    results.len(),
+                    reads.len(),
+                    db.binding
+                );
+            }
+            Ok(results)
+        }
+    }
 }
 
 /// Runs `schema` then `batch` on a brand-new local database that is thrown

@@ -7,8 +7,9 @@
 
 use std::ffi::OsString;
 use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -48,6 +49,14 @@ pub struct D1Error {
     pub text: String,
 }
 
+impl D1Error {
+    /// True when SQLite refused a statement (rather than the API or wrangler
+    /// failing around it): its messages end in a result code like `SQLITE_ERROR`.
+    pub fn is_sql(&self) -> bool {
+        self.text.contains("SQLITE_")
+    }
+}
+
 impl fmt::Display for D1Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
@@ -70,6 +79,25 @@ pub struct Wrangler {
     config: PathBuf,
     env: Option<String>,
     pub target: Target,
+    /// How long one wrangler call may take before it is stopped.
+    timeout: Duration,
+}
+
+/// The environment variable that bounds one wrangler call, in seconds.
+pub const TIMEOUT_VAR: &str = "MIGRATE_WRANGLER_TIMEOUT";
+
+/// wrangler's own network timeouts are five minutes per request; a whole
+/// call (an import polls many times) gets longer.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(900);
+
+fn timeout_from_env() -> Result<Duration> {
+    match std::env::var(TIMEOUT_VAR) {
+        Err(_) => Ok(DEFAULT_TIMEOUT),
+        Ok(value) => match value.trim().parse::<u64>() {
+            Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
+            _ => bail!("{TIMEOUT_VAR}={value:?} is not a whole number of seconds above 0"),
+        },
+    }
 }
 
 /// The environment variable that points at a wrangler to use instead of the project's.
@@ -109,6 +137,7 @@ impl Wrangler {
             config: config.path.clone(),
             env: config.env.clone(),
             target,
+            timeout: timeout_from_env()?,
         })
     }
 
@@ -119,6 +148,7 @@ impl Wrangler {
             config: config.to_path_buf(),
             env: None,
             target,
+            timeout: self.timeout,
         }
     }
 
@@ -180,7 +210,7 @@ impl Wrangler {
         ];
         let shown = format!("wrangler d1 time-travel info on {}", db.binding);
         let stdout = self.run(db, "d1 time-travel info", args)?;
-        let info: Value = serde_json::from_str(stdout.trim()).map_err(|err| {
+        let info: Value = serde_json::from_str(json_part(&stdout)).map_err(|err| {
             anyhow!(
                 "{shown} printed output that is not JSON ({err}): {}",
                 excerpt(&clean(&stdout))
@@ -215,7 +245,7 @@ impl Wrangler {
     ) -> Result<Vec<StatementResult>> {
         let shown = format!("wrangler {what} on {} ({})", db.binding, self.target);
         let stdout = self.run(db, what, args)?;
-        serde_json::from_str::<Vec<StatementResult>>(stdout.trim()).map_err(|err| {
+        serde_json::from_str::<Vec<StatementResult>>(json_part(&stdout)).map_err(|err| {
             anyhow!(
                 "{shown} succeeded but printed output that is not the expected JSON ({err}): {}",
                 excerpt(&clean(&stdout))
@@ -259,9 +289,7 @@ impl Wrangler {
         let shown = format!("wrangler {what} on {} ({})", db.binding, self.target);
         tracing::debug!(command = %printable(&self.bin, args), database = %db.binding, "running wrangler");
         let started = Instant::now();
-        let output = command
-            .output()
-            .with_context(|| format!("cannot start {} for {shown}", self.bin.display()))?;
+        let output = self.output_within_timeout(command, &shown)?;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         tracing::debug!(database = %db.binding, elapsed_ms, status = %output.status, "wrangler finished");
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -270,11 +298,15 @@ impl Wrangler {
         if output.status.success() {
             return Ok(stdout);
         }
-        if let Ok(failure) = serde_json::from_str::<Value>(stdout.trim()) {
-            if let Some(text) = failure.pointer("/error/text").and_then(Value::as_str) {
-                return Err(
-                    anyhow!(D1Error { text: clean(text) }).context(format!("{shown} failed"))
-                );
+        if let Ok(failure) = serde_json::from_str::<Value>(json_part(&stdout)) {
+            if let Some(text) = d1_error_text(&failure) {
+                let hint = if text.contains("Authentication error") {
+                    ": Cloudflare refused the credentials (check CLOUDFLARE_API_TOKEN, a token with D1 edit rights, and CLOUDFLARE_ACCOUNT_ID)"
+                } else {
+                    ""
+                };
+                return Err(anyhow!(D1Error { text: clean(&text) })
+                    .context(format!("{shown} failed{hint}")));
             }
         }
         let why = match output.status.code() {
@@ -290,6 +322,91 @@ impl Wrangler {
             bail!("{shown} {why} without saying why");
         }
         bail!("{shown} {why}: {}", excerpt(&said))
+    }
+}
+
+/// The JSON document at the end of wrangler's stdout: remote commands print
+/// progress lines before it even with `--json`.
+fn json_part(stdout: &str) -> &str {
+    let trimmed = stdout.trim();
+    let mut offset = 0;
+    for line in trimmed.split_inclusive('\n') {
+        if line.starts_with('[') || line.starts_with('{') {
+            return &trimmed[offset..];
+        }
+        offset += line.len();
+    }
+    trimmed
+}
+
+/// What D1 said in wrangler's `{"error": …}`: locally the SQLite message is
+/// the text; remotely the text is a generic "request failed" and the message
+/// is in the first note, followed by ` [code: NNNN]`.
+fn d1_error_text(failure: &Value) -> Option<String> {
+    let error = failure.get("error")?;
+    let note = error
+        .pointer("/notes/0/text")
+        .and_then(Value::as_str)
+        .map(|note| match note.rfind(" [code: ") {
+            Some(at) if note.ends_with(']') => &note[..at],
+            _ => note,
+        });
+    note.or_else(|| error.get("text").and_then(Value::as_str))
+        .map(str::to_owned)
+}
+
+impl Wrangler {
+    /// Runs the command to its end, or stops it once it has taken longer than
+    /// the timeout (a hung network must not hang a deploy forever).
+    fn output_within_timeout(&self, mut command: Command, shown: &str) -> Result<Output> {
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("cannot start {} for {shown}", self.bin.display()))?;
+        let drain = |pipe: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    pipe.read_to_end(&mut bytes).ok();
+                }
+                bytes
+            })
+        };
+        let stdout = drain(
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let stderr = drain(
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let deadline = Instant::now() + self.timeout;
+        let status = loop {
+            if let Some(status) = child
+                .try_wait()
+                .with_context(|| format!("lost track of {shown}"))?
+            {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                child.kill().ok();
+                child.wait().ok();
+                bail!(
+                    "{shown} did not finish within {} s ({TIMEOUT_VAR}), so it was stopped",
+                    self.timeout.as_secs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let collect = |reader: std::thread::JoinHandle<Vec<u8>>| reader.join().unwrap_or_default();
+        Ok(Output {
+            status,
+            stdout: collect(stdout),
+            stderr: collect(stderr),
+        })
     }
 }
 
@@ -427,6 +544,31 @@ mod tests {
         assert_eq!(
             printable(Path::new("wrangler"), &args),
             "wrangler d1 --command 'SELECT '\\''a'\\'''"
+        );
+    }
+
+    #[test]
+    fn finds_the_json_after_progress_lines() {
+        let stdout =
+            "├ Checking if file needs uploading\n🌀 Uploading\n[\n  {\"results\": []}\n]\n";
+        assert_eq!(json_part(stdout), "[\n  {\"results\": []}\n]");
+        assert_eq!(json_part("  {\"a\": 1}\n"), "{\"a\": 1}");
+    }
+
+    #[test]
+    fn reads_local_and_remote_error_shapes() {
+        let local = serde_json::json!({"error": {"text": "no such table: x: SQLITE_ERROR"}});
+        assert_eq!(
+            d1_error_text(&local).unwrap(),
+            "no such table: x: SQLITE_ERROR"
+        );
+        let remote = serde_json::json!({"error": {
+            "text": "A request to the Cloudflare API (/accounts/a/d1/database/b/query) failed.",
+            "notes": [{"text": "no such table: _migrations: SQLITE_ERROR [code: 7500]"}]
+        }});
+        assert_eq!(
+            d1_error_text(&remote).unwrap(),
+            "no such table: _migrations: SQLITE_ERROR"
         );
     }
 

@@ -20,7 +20,7 @@ use crate::schema::{self, Schema};
 use crate::source::Migration;
 use crate::sql::{self, Severity};
 use crate::tracking::{self, Batch, DbState, Tracking};
-use crate::wrangler::{StatementResult, Target, Wrangler};
+use crate::wrangler::{D1Error, StatementResult, Target, Wrangler};
 /// Which way a run goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Direction {
@@ -560,7 +560,7 @@ fn rehearse_all(wrangler: &Wrangler, direction: Direction, work: &[&DbPlan]) -> 
         let batch = batch_for(direction, plan.state.tracking, &plan.migrations)?;
         match migrator::rehearse(wrangler, plan.db, &plan.state.schema, &batch) {
             Ok(()) => Ok(None),
-            Err(err) if err.downcast_ref::<crate::wrangler::D1Error>().is_some() => {
+            Err(err) if err.downcast_ref::<D1Error>().is_some() => {
                 let culprit =
                     migrator::locate_failure(wrangler, plan.db, &plan.state.schema, &batch, true)?;
                 Ok(Some(describe(
@@ -609,6 +609,8 @@ struct Outcome<'a> {
     schema: Option<Schema>,
     /// Rows of `PRAGMA foreign_key_check` after the last batch.
     foreign_key_violations: Vec<String>,
+    /// The run failed in a way that leaves the database's state unknown.
+    uncertain: bool,
 }
 
 /// Runs a database's plan: one batch, or one per migration with `--step`. The
@@ -634,35 +636,58 @@ fn run_database<'a>(
         error: None,
         schema: None,
         foreign_key_violations: Vec::new(),
+        uncertain: false,
     };
     let mut tracking = plan.state.tracking;
     for (index, group) in groups.iter().enumerate() {
         let versions: Vec<String> = group.iter().map(|m| format!("v{}", m.version)).collect();
         tracing::info!(database = %plan.db.binding, "{} {} in one call", direction.verb(), versions.join(", "));
-        let result = batch_for(direction, tracking, group).and_then(|mut batch| {
-            let group_versions: Vec<u64> = group.iter().map(|m| m.version).collect();
-            let durations = (direction == Direction::Up)
-                .then(|| batch.push_bookkeeping(tracking::durations_query(&group_versions)));
-            let trailer = (index == last).then(|| {
-                batch.push_bookkeeping(request.release_statement());
-                let foreign_keys = batch.push_bookkeeping("PRAGMA foreign_key_check");
-                (foreign_keys, batch.push_bookkeeping(schema::QUERY))
-            });
-            match migrator::run_batch(wrangler, plan.db, &batch) {
-                Ok(results) => Ok((results, durations, trailer)),
-                Err(err) => {
-                    // Until something was applied, the schema read at the start is still current.
-                    let schema = outcome.done.is_empty().then_some(&plan.state.schema);
-                    Err(explain(
-                        wrangler, plan.db, schema, &batch, group, direction, err,
-                    ))
+        let group_versions: Vec<u64> = group.iter().map(|m| m.version).collect();
+        // Read-only statements whose answers the report needs; they ride in
+        // the batch locally and follow it remotely (an import returns no rows).
+        let mut reads = Vec::new();
+        let durations = (direction == Direction::Up).then(|| {
+            reads.push(tracking::durations_query(&group_versions));
+            reads.len() - 1
+        });
+        let trailer = (index == last).then(|| {
+            reads.push("PRAGMA foreign_key_check".to_owned());
+            reads.push(schema::QUERY.to_owned());
+            (reads.len() - 2, reads.len() - 1)
+        });
+        let result = match batch_for(direction, tracking, group) {
+            Err(err) => Err(Failure::RolledBack(err)),
+            Ok(mut batch) => {
+                if index == last {
+                    batch.push_bookkeeping(request.release_statement());
+                }
+                match migrator::run_batch_then_read(wrangler, plan.db, &batch, &reads) {
+                    Ok(results) => Ok(results),
+                    Err(err) if err.downcast_ref::<D1Error>().is_some_and(D1Error::is_sql) => {
+                        // Until something was applied, the schema read at the start is still current.
+                        let schema = outcome.done.is_empty().then_some(&plan.state.schema);
+                        Err(Failure::RolledBack(explain(
+                            wrangler, plan.db, schema, &batch, group, direction, err,
+                        )))
+                    }
+                    Err(err) => Err(settle(wrangler, plan.db, direction, &group_versions, err)),
                 }
             }
-        });
-        let (results, durations, trailer) = match result {
-            Ok(ran) => ran,
-            Err(err) => {
+        };
+        let results = match result {
+            Ok(results) => results,
+            Err(Failure::RolledBack(err)) => {
                 outcome.error = Some(format!("{err:#}"));
+                break;
+            }
+            Err(Failure::Committed(err)) => {
+                outcome.done.extend(group.iter().map(|m| (*m, None)));
+                outcome.error = Some(format!("{err:#}"));
+                break;
+            }
+            Err(Failure::Unknown(err)) => {
+                outcome.error = Some(format!("{err:#}"));
+                outcome.uncertain = true;
                 break;
             }
         };
@@ -732,7 +757,7 @@ fn explain(
     direction: Direction,
     err: anyhow::Error,
 ) -> anyhow::Error {
-    let Some(d1) = err.downcast_ref::<crate::wrangler::D1Error>() else {
+    let Some(d1) = err.downcast_ref::<D1Error>() else {
         return err;
     };
     tracing::info!(
@@ -764,6 +789,57 @@ fn explain(
     }
 }
 
+/// How a batch failed: undone, done despite the error, or not known.
+enum Failure {
+    RolledBack(anyhow::Error),
+    Committed(anyhow::Error),
+    Unknown(anyhow::Error),
+}
+
+/// After wrangler failed without D1 refusing the SQL (killed, timed out, an
+/// API error, unreadable output), reads the database again to tell whether
+/// the batch committed.
+fn settle(
+    wrangler: &Wrangler,
+    db: &Database,
+    direction: Direction,
+    versions: &[u64],
+    err: anyhow::Error,
+) -> Failure {
+    tracing::warn!(database = %db.binding, "wrangler failed without saying whether the batch ran: reading the database to find out");
+    let state = match migrator::read_state(wrangler, db, false) {
+        Ok(state) => state,
+        Err(read) => {
+            return Failure::Unknown(anyhow::anyhow!(
+                "{err:#}; reading {} afterwards failed too ({read:#})",
+                db.binding
+            ))
+        }
+    };
+    let recorded = versions
+        .iter()
+        .filter(|v| state.applied.iter().any(|a| a.version == **v))
+        .count();
+    let all_done = match direction {
+        Direction::Up => recorded == versions.len(),
+        Direction::Down => recorded == 0,
+    };
+    if all_done {
+        return Failure::Committed(anyhow::anyhow!(
+            "{err:#}; but reading {} again showed the batch did run",
+            db.binding
+        ));
+    }
+    let caveat = match wrangler.target {
+        Target::Remote => " (an import D1 had already accepted could still finish: check `cargo migrate status --remote` before running again)",
+        Target::Local => "",
+    };
+    Failure::RolledBack(anyhow::anyhow!(
+        "{err:#}; reading {} again showed the batch did not run{caveat}",
+        db.binding
+    ))
+}
+
 fn report(direction: Direction, plan: &DbPlan, outcome: &Outcome, backup: Option<&Backup>) {
     let binding = &plan.db.binding;
     let done: Vec<String> = outcome
@@ -789,7 +865,9 @@ fn report(direction: Direction, plan: &DbPlan, outcome: &Outcome, backup: Option
         }
         Some(error) => {
             println!("❌ {binding}: {error}");
-            let kept = if done.is_empty() {
+            let kept = if outcome.uncertain {
+                format!("what {binding} holds now is unknown: run `cargo migrate status` before anything else")
+            } else if done.is_empty() {
                 format!(
                     "nothing was {}: {binding} is exactly as it was before this run",
                     direction.past()
