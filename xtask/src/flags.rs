@@ -18,6 +18,71 @@ pub struct Xtask {
 pub enum XtaskCommand {
     /// Apply, roll back and inspect D1 migrations (alias: `cargo migrate`).
     Migrate(Migrate),
+    /// Build the Rust worker to wasm, installing the tools the build needs.
+    ///
+    /// wrangler.toml's `[build] command` runs this, so `wrangler dev` and
+    /// `wrangler deploy` build the worker themselves.
+    BuildWorker(BuildWorker),
+    /// Ship it: check, build the worker, back up, rehearse, migrate, deploy, smoke-check.
+    ///
+    /// Remote by default; `--local` rehearses the whole chain on this machine
+    /// (`wrangler deploy --dry-run`, then `wrangler dev` on 127.0.0.1 for the
+    /// smoke check). The first failing step stops the chain.
+    Release(Release),
+    /// Measure `migrate` against wrangler's own `d1 migrations`, side by side.
+    Bench(Bench),
+}
+
+#[derive(Debug, Args)]
+pub struct BuildWorker {
+    /// Build without optimisations (faster to build, larger to ship)
+    #[arg(long)]
+    pub dev: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Release {
+    #[command(flatten)]
+    pub global: Global,
+
+    /// Stop after the rehearsal: nothing is migrated or deployed
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// If the deploy (or smoke check) fails after migrations ran, roll the
+    /// databases back to where the release found them
+    #[arg(long)]
+    pub rollback_on_failure: bool,
+
+    /// Apply one migration per call (a failure keeps the ones before it)
+    #[arg(long)]
+    pub step: bool,
+}
+
+impl Release {
+    /// Releases go to Cloudflare unless `--local` says otherwise.
+    pub fn target(&self) -> Target {
+        if self.global.local {
+            Target::Local
+        } else {
+            Target::Remote
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct Bench {
+    /// Migration counts to measure (comma-separated)
+    #[arg(long, value_delimiter = ',', default_values_t = [10, 40, 160])]
+    pub sizes: Vec<usize>,
+
+    /// Repetitions of each measurement (medians are reported)
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+
+    /// Where the Markdown and JSON reports go [default: target/bench]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// Apply, roll back and inspect the D1 migrations in `migrations/`.
@@ -85,6 +150,16 @@ impl Global {
 pub enum LogFormat {
     Human,
     Json,
+}
+
+impl LogFormat {
+    /// `MIGRATE_LOG_FORMAT`, for commands without the `--log-format` flag.
+    pub fn from_env() -> LogFormat {
+        match std::env::var("MIGRATE_LOG_FORMAT").as_deref() {
+            Ok("json") => LogFormat::Json,
+            _ => LogFormat::Human,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -286,7 +361,9 @@ mod tests {
             Xtask::try_parse_from(["xtask", "migrate", "status", "--remote", "--db", "AUTH"])
                 .unwrap();
         for parsed in [before, after] {
-            let XtaskCommand::Migrate(m) = parsed.command;
+            let XtaskCommand::Migrate(m) = parsed.command else {
+                panic!("parsed as migrate");
+            };
             assert_eq!(m.global.target(), Target::Remote);
             assert_eq!(m.global.databases, ["AUTH"]);
         }

@@ -8,10 +8,16 @@ use xtask::flags::{LogFormat, Xtask, XtaskCommand};
 
 fn main() -> ExitCode {
     let flags = Xtask::parse();
-    let XtaskCommand::Migrate(migrate) = &flags.command;
-    init_logging(migrate.global.log_format);
+    init_logging(match &flags.command {
+        XtaskCommand::Migrate(migrate) => migrate.global.log_format,
+        XtaskCommand::Release(release) => release.global.log_format,
+        _ => LogFormat::from_env(),
+    });
     let result = match flags.command {
         XtaskCommand::Migrate(migrate) => migrate.run(),
+        XtaskCommand::BuildWorker(build) => build.run(),
+        XtaskCommand::Release(release) => release.run(),
+        XtaskCommand::Bench(bench) => bench.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

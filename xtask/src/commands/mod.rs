@@ -2,9 +2,12 @@
 
 mod apply;
 mod backup;
+mod bench;
+mod build_worker;
 mod check;
 mod new;
 mod record;
+mod release;
 mod status;
 mod unlock;
 mod verify;
