@@ -57,6 +57,11 @@ pub struct Release {
     /// Apply one migration per call (a failure keeps the ones before it)
     #[arg(long)]
     pub step: bool,
+
+    /// With --remote: the deployed worker's URL; the smoke check GETs its
+    /// /health (without it, the check reads the databases' versions only)
+    #[arg(long, value_name = "URL")]
+    pub smoke_url: Option<String>,
 }
 
 impl Release {

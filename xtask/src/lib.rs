@@ -12,6 +12,7 @@ pub mod migrator;
 pub mod plan;
 pub mod project;
 pub mod schema;
+pub mod smoke;
 pub mod source;
 pub mod sql;
 pub mod tracking;

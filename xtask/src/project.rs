@@ -10,6 +10,7 @@ use crate::flags::Global;
 use crate::source::{self, Migration, Routing};
 use crate::wrangler::{Target, Wrangler};
 
+#[derive(Clone)]
 pub struct Project {
     /// The workspace root: where `node_modules/.bin/wrangler` lives.
     pub root: PathBuf,

@@ -236,6 +236,43 @@ impl Wrangler {
         self.run(db, "d1 time-travel restore", args).map(drop)
     }
 
+    /// `wrangler deploy`, or with `dry_run_into` a dry run that writes the
+    /// bundle there and uploads nothing. Returns what wrangler printed.
+    pub fn deploy(&self, dry_run_into: Option<&Path>) -> Result<String> {
+        let mut args: Vec<OsString> = vec!["deploy".into()];
+        if let Some(dir) = dry_run_into {
+            args.extend(["--dry-run".into(), "--outdir".into(), dir.into()]);
+        }
+        self.run_for("the worker", "deploy", args)
+    }
+
+    /// Starts `wrangler dev` on 127.0.0.1:`port` against the local databases;
+    /// it is stopped (with everything it started) when the guard is dropped.
+    pub fn dev(&self, port: u16, log: &Path) -> Result<DevServer> {
+        let log_file = std::fs::File::create(log)
+            .with_context(|| format!("cannot create {}", log.display()))?;
+        let mut command = Command::new(&self.bin);
+        command
+            .args(["dev", "--ip", "127.0.0.1", "--port"])
+            .arg(port.to_string())
+            .arg("--config")
+            .arg(&self.config)
+            .args(self.env.iter().flat_map(|env| ["--env", env]))
+            .env("CI", "1")
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().context("cannot share the dev log")?)
+            .stderr(log_file);
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        tracing::debug!(port, "starting wrangler dev");
+        let child = command
+            .spawn()
+            .with_context(|| format!("cannot start {} dev", self.bin.display()))?;
+        Ok(DevServer { child })
+    }
+
     /// Runs wrangler and parses its `--json` output.
     fn run_json(
         &self,
@@ -257,22 +294,27 @@ impl Wrangler {
     /// writer, and returns its stdout. D1's own refusals come back as a
     /// [`D1Error`] in the chain; anything else is a plain error.
     fn run(&self, db: &Database, what: &str, args: Vec<OsString>) -> Result<String> {
+        self.run_for(&db.binding, what, args)
+    }
+
+    /// [`Wrangler::run`] for `subject` (a database's binding, or the worker).
+    fn run_for(&self, subject: &str, what: &str, args: Vec<OsString>) -> Result<String> {
         let mut delay = Duration::from_millis(250);
         let mut attempt = 1;
         loop {
-            let result = self.run_once(db, what, &args);
+            let result = self.run_once(subject, what, &args);
             let busy = matches!(&result, Err(err) if self.target == Target::Local && is_busy(err));
             if !busy || attempt == BUSY_ATTEMPTS {
                 return result;
             }
-            tracing::warn!(database = %db.binding, attempt, "the local database is busy with another writer; retrying in {} ms", delay.as_millis());
+            tracing::warn!(database = %subject, attempt, "the local database is busy with another writer; retrying in {} ms", delay.as_millis());
             std::thread::sleep(delay);
             delay *= 2;
             attempt += 1;
         }
     }
 
-    fn run_once(&self, db: &Database, what: &str, args: &[OsString]) -> Result<String> {
+    fn run_once(&self, subject: &str, what: &str, args: &[OsString]) -> Result<String> {
         let mut command = Command::new(&self.bin);
         command
             .args(args)
@@ -286,12 +328,12 @@ impl Wrangler {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let shown = format!("wrangler {what} on {} ({})", db.binding, self.target);
-        tracing::debug!(command = %printable(&self.bin, args), database = %db.binding, "running wrangler");
+        let shown = format!("wrangler {what} on {subject} ({})", self.target);
+        tracing::debug!(command = %printable(&self.bin, args), database = %subject, "running wrangler");
         let started = Instant::now();
         let output = self.output_within_timeout(command, &shown)?;
         let elapsed_ms = started.elapsed().as_millis() as u64;
-        tracing::debug!(database = %db.binding, elapsed_ms, status = %output.status, "wrangler finished");
+        tracing::debug!(database = %subject, elapsed_ms, status = %output.status, "wrangler finished");
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         let stderr = clean(&String::from_utf8_lossy(&output.stderr));
 
@@ -407,6 +449,42 @@ impl Wrangler {
             stdout: collect(stdout),
             stderr: collect(stderr),
         })
+    }
+}
+
+/// A running `wrangler dev`.
+pub struct DevServer {
+    child: std::process::Child,
+}
+
+impl DevServer {
+    /// Whether it is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for DevServer {
+    /// Stops wrangler and the workerd processes it started: they share its
+    /// process group, which is signalled by its id.
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        for signal in ["-TERM", "-KILL"] {
+            Command::new("kill")
+                .args([signal, "--", &group])
+                .stderr(Stdio::null())
+                .status()
+                .ok();
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while Instant::now() < deadline {
+                if !self.running() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        self.child.kill().ok();
+        self.child.wait().ok();
     }
 }
 

@@ -23,7 +23,7 @@ use crate::tracking::{self, Batch, DbState, Tracking};
 use crate::wrangler::{D1Error, StatementResult, Target, Wrangler};
 /// Which way a run goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Direction {
+pub enum Direction {
     Up,
     Down,
 }
@@ -106,105 +106,218 @@ fn execute(
     version: Option<u64>,
     options: &RunOptions,
 ) -> Result<()> {
-    let wrangler = project.wrangler()?;
+    let mut session = Session::open(project, direction, version, options)?;
+    if !session.has_work() {
+        session.print_nothing_to_do();
+        return Ok(());
+    }
+    session.print_plan();
     if options.dry_run {
-        let states = migrator::read_states(&wrangler, &project.selected, true)?;
-        let plans = make_plans(project, direction, version, states)?;
-        let work: Vec<&DbPlan> = plans.iter().filter(|p| !p.migrations.is_empty()).collect();
-        if work.is_empty() {
-            return nothing_to_do(direction, &plans);
-        }
-        for plan in &work {
-            print_plan(project, direction, plan, true);
-        }
-        return rehearse_all(&wrangler, direction, &work);
+        return session.rehearse();
     }
+    session.back_up()?;
+    session.apply()
+}
 
-    let request = lock::Request::new(
-        direction.command(),
-        Duration::from_secs(options.lock.lock_ttl),
-    );
-    let (states, held) = acquire(
-        project,
-        &wrangler,
-        &request,
-        direction,
-        version,
-        options.lock.wait,
-    )?;
-    let plans = make_plans(project, direction, version, states)?;
-    let work: Vec<&DbPlan> = plans.iter().filter(|p| !p.migrations.is_empty()).collect();
-    if work.is_empty() {
-        return nothing_to_do(direction, &plans);
-    }
-    for plan in &work {
-        print_plan(project, direction, plan, false);
-    }
+/// A run of `up` or `down` in phases that a caller can time and stop between:
+/// [`Session::open`] reads every database's state (taking locks unless it is a
+/// dry run) and plans; then [`Session::back_up`], [`Session::rehearse`] and
+/// [`Session::apply`]. Locks still held when it is dropped are released.
+pub struct Session<'p> {
+    project: &'p Project,
+    wrangler: Wrangler,
+    direction: Direction,
+    options: RunOptions,
+    request: lock::Request,
+    plans: Vec<DbPlan<'p>>,
+    held: Held,
+    /// One per plan, once [`Session::back_up`] ran.
+    backups: Vec<Option<Backup>>,
+}
 
-    let backups = if options.no_backup {
-        tracing::warn!("--no-backup: the databases are changed without a backup first");
-        vec![None; work.len()]
-    } else {
-        take_backups(project, &wrangler, options, &work)?
-    };
-
-    // The expected schema is worked out after the run, not beside it: two
-    // wrangler processes per database at once only slow each other down.
-    let outcomes = migrator::in_parallel(&work, |plan| {
-        let outcome = run_database(&wrangler, direction, plan, options.step, &request, &held);
-        let expected = match outcome.error {
-            None => expected_after(project, &wrangler, direction, plan),
-            Some(_) => Err(anyhow::anyhow!("the run failed")),
+impl<'p> Session<'p> {
+    pub fn open(
+        project: &'p Project,
+        direction: Direction,
+        version: Option<u64>,
+        options: &RunOptions,
+    ) -> Result<Session<'p>> {
+        let wrangler = project.wrangler()?;
+        let request = lock::Request::new(
+            direction.command(),
+            Duration::from_secs(options.lock.lock_ttl),
+        );
+        let (states, held) = if options.dry_run {
+            let states = migrator::read_states(&wrangler, &project.selected, true)?;
+            (states, Held::new(&wrangler, &request))
+        } else {
+            acquire(
+                project,
+                &wrangler,
+                &request,
+                direction,
+                version,
+                options.lock.wait,
+            )?
         };
-        (outcome, expected)
-    });
+        let plans = make_plans(project, direction, version, states)?;
+        let backups = vec![None; plans.len()];
+        Ok(Session {
+            project,
+            wrangler,
+            direction,
+            options: options.clone(),
+            request,
+            plans,
+            held,
+            backups,
+        })
+    }
 
-    let mut failed = Vec::new();
-    for ((plan, (outcome, expected)), backup) in work.iter().zip(&outcomes).zip(&backups) {
-        report(direction, plan, outcome, backup.as_ref());
-        if outcome.error.is_some() {
-            failed.push(plan.db.binding.clone());
-            continue;
+    pub fn has_work(&self) -> bool {
+        self.plans.iter().any(|p| !p.migrations.is_empty())
+    }
+
+    /// Each database's newest applied version when the session opened.
+    pub fn versions_before(&self) -> Vec<(String, u64)> {
+        self.plans
+            .iter()
+            .map(|p| {
+                (
+                    p.db.binding.clone(),
+                    p.state.applied.iter().map(|a| a.version).max().unwrap_or(0),
+                )
+            })
+            .collect()
+    }
+
+    fn work(&self) -> Vec<&DbPlan<'p>> {
+        self.plans
+            .iter()
+            .filter(|p| !p.migrations.is_empty())
+            .collect()
+    }
+
+    pub fn print_nothing_to_do(&self) {
+        for plan in &self.plans {
+            let newest = plan
+                .state
+                .applied
+                .iter()
+                .map(|a| a.version)
+                .max()
+                .unwrap_or(0);
+            println!(
+                "{}: nothing to {} (at version {newest})",
+                plan.db.binding,
+                self.direction.verb()
+            );
         }
-        match validate(project, direction, plan, outcome, expected) {
-            Ok(()) => {}
-            Err(err) => {
+    }
+
+    pub fn print_plan(&self) {
+        for plan in self.work() {
+            print_plan(self.project, self.direction, plan, self.options.dry_run);
+        }
+    }
+
+    /// Backs up every database about to change, in parallel; any failure
+    /// stops before anything is applied.
+    pub fn back_up(&mut self) -> Result<()> {
+        if self.options.no_backup {
+            tracing::warn!("--no-backup: the databases are changed without a backup first");
+            return Ok(());
+        }
+        let backups = Backups::new(&self.project.config, &self.options.backup);
+        let wrangler = &self.wrangler;
+        let results = migrator::in_parallel(&self.plans, |plan| -> Result<Option<Backup>> {
+            if plan.migrations.is_empty() {
+                return Ok(None);
+            }
+            let version = plan
+                .state
+                .applied
+                .iter()
+                .map(|a| a.version)
+                .max()
+                .unwrap_or(0);
+            backups.take(wrangler, plan.db, version).map(Some)
+        });
+        let mut errors = Vec::new();
+        for (slot, result) in self.backups.iter_mut().zip(results) {
+            match result {
+                Ok(backup) => *slot = backup,
+                Err(err) => errors.push(format!("{err:#}")),
+            }
+        }
+        if !errors.is_empty() {
+            bail!(
+                "nothing was applied: the backup before the change failed:\n{}\n(use --no-backup to go ahead without one)",
+                errors.join("\n")
+            );
+        }
+        Ok(())
+    }
+
+    /// Runs each database's plan on a throwaway local copy of its schema.
+    pub fn rehearse(&self) -> Result<()> {
+        rehearse_all(&self.wrangler, self.direction, &self.work())
+    }
+
+    /// Runs the plan, checks the result and reports per database.
+    pub fn apply(self) -> Result<()> {
+        let (project, wrangler, direction) = (self.project, &self.wrangler, self.direction);
+        let work = self.work();
+        // The expected schema is worked out after the run, not beside it: two
+        // wrangler processes per database at once only slow each other down.
+        let outcomes = migrator::in_parallel(&work, |plan| {
+            let outcome = run_database(
+                wrangler,
+                direction,
+                plan,
+                self.options.step,
+                &self.request,
+                &self.held,
+            );
+            let expected = match outcome.error {
+                None => expected_after(project, wrangler, direction, plan),
+                Some(_) => Err(anyhow::anyhow!("the run failed")),
+            };
+            (outcome, expected)
+        });
+        let backups: Vec<&Option<Backup>> = self
+            .plans
+            .iter()
+            .zip(&self.backups)
+            .filter(|(p, _)| !p.migrations.is_empty())
+            .map(|(_, b)| b)
+            .collect();
+        let mut failed = Vec::new();
+        for ((plan, (outcome, expected)), backup) in work.iter().zip(&outcomes).zip(backups) {
+            report(direction, plan, outcome, backup.as_ref());
+            if outcome.error.is_some() {
+                failed.push(plan.db.binding.clone());
+                continue;
+            }
+            if let Err(err) = validate(project, direction, plan, outcome, expected) {
                 println!("❌ {}: {err:#}", plan.db.binding);
                 failed.push(plan.db.binding.clone());
             }
         }
+        for plan in self.plans.iter().filter(|p| p.migrations.is_empty()) {
+            println!("{}: nothing to {}", plan.db.binding, direction.verb());
+        }
+        if !failed.is_empty() {
+            bail!(
+                "{} of {} database{} failed: {} (see above for what each one now holds)",
+                failed.len(),
+                work.len(),
+                if work.len() == 1 { "" } else { "s" },
+                failed.join(", ")
+            );
+        }
+        Ok(())
     }
-    for plan in plans.iter().filter(|p| p.migrations.is_empty()) {
-        println!("{}: nothing to {}", plan.db.binding, direction.verb());
-    }
-    if !failed.is_empty() {
-        bail!(
-            "{} of {} database{} failed: {} (see above for what each one now holds)",
-            failed.len(),
-            work.len(),
-            if work.len() == 1 { "" } else { "s" },
-            failed.join(", ")
-        );
-    }
-    Ok(())
-}
-
-fn nothing_to_do(direction: Direction, plans: &[DbPlan]) -> Result<()> {
-    for plan in plans {
-        let newest = plan
-            .state
-            .applied
-            .iter()
-            .map(|a| a.version)
-            .max()
-            .unwrap_or(0);
-        println!(
-            "{}: nothing to {} (at version {newest})",
-            plan.db.binding,
-            direction.verb()
-        );
-    }
-    Ok(())
 }
 
 /// Plans every database; any refusal (or lint error) stops the whole run.
@@ -242,13 +355,27 @@ fn make_plans<'a>(
 
 /// Locks this run holds, released in a call of their own when the run ends
 /// without having released them in its last batch.
-struct Held<'a> {
-    wrangler: &'a Wrangler,
-    request: &'a lock::Request,
+struct Held {
+    wrangler: Wrangler,
+    request: lock::Request,
     databases: Mutex<Vec<Database>>,
 }
 
-impl Held<'_> {
+impl Held {
+    fn new(wrangler: &Wrangler, request: &lock::Request) -> Held {
+        Held {
+            wrangler: wrangler.clone(),
+            request: request.clone(),
+            databases: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn hold(&self, db: &Database) {
+        if let Ok(mut databases) = self.databases.lock() {
+            databases.push(db.clone());
+        }
+    }
+
     fn released(&self, binding: &str) {
         if let Ok(mut databases) = self.databases.lock() {
             databases.retain(|db| db.binding != binding);
@@ -256,7 +383,7 @@ impl Held<'_> {
     }
 }
 
-impl Drop for Held<'_> {
+impl Drop for Held {
     fn drop(&mut self) {
         let databases = self
             .databases
@@ -264,7 +391,7 @@ impl Drop for Held<'_> {
             .map(std::mem::take)
             .unwrap_or_default();
         migrator::in_parallel(&databases, |db| {
-            migrator::release(self.wrangler, db, self.request)
+            migrator::release(&self.wrangler, db, &self.request)
         });
     }
 }
@@ -278,7 +405,7 @@ fn acquire<'a>(
     direction: Direction,
     version: Option<u64>,
     wait: u64,
-) -> Result<(Vec<DbState>, Held<'a>)> {
+) -> Result<(Vec<DbState>, Held)> {
     let deadline = Instant::now() + Duration::from_secs(wait);
     let work = |db: &Database| match direction {
         Direction::Up => {
@@ -296,11 +423,7 @@ fn acquire<'a>(
         let results = migrator::in_parallel(&project.selected, |db| {
             migrator::read_state_locking(wrangler, db, request, &work(db))
         });
-        let held = Held {
-            wrangler,
-            request,
-            databases: Mutex::new(Vec::new()),
-        };
+        let held = Held::new(wrangler, request);
         let (mut states, mut busy, mut errors) = (Vec::new(), Vec::new(), Vec::new());
         for (db, result) in project.selected.iter().zip(results) {
             match result {
@@ -316,9 +439,7 @@ fn acquire<'a>(
                                     old.age().as_secs()
                                 );
                             }
-                            if let Ok(mut databases) = held.databases.lock() {
-                                databases.push(db.clone());
-                            }
+                            held.hold(db);
                         }
                         lock::Outcome::Busy(holder) => {
                             busy.push(lock::describe_busy(&db.binding, &holder))
@@ -345,42 +466,6 @@ fn acquire<'a>(
         tracing::info!("waiting for another run's lock: {}", busy.join("; "));
         std::thread::sleep(pause);
     }
-}
-
-/// Backs up every database about to change, in parallel; any failure stops
-/// the run before anything is applied.
-fn take_backups(
-    project: &Project,
-    wrangler: &Wrangler,
-    options: &RunOptions,
-    work: &[&DbPlan],
-) -> Result<Vec<Option<Backup>>> {
-    let backups = Backups::new(&project.config, &options.backup);
-    let results = migrator::in_parallel(work, |plan| {
-        let version = plan
-            .state
-            .applied
-            .iter()
-            .map(|a| a.version)
-            .max()
-            .unwrap_or(0);
-        backups.take(wrangler, plan.db, version)
-    });
-    let mut taken = Vec::new();
-    let mut errors = Vec::new();
-    for result in results {
-        match result {
-            Ok(backup) => taken.push(Some(backup)),
-            Err(err) => errors.push(format!("{err:#}")),
-        }
-    }
-    if !errors.is_empty() {
-        bail!(
-            "nothing was applied: the backup before the change failed:\n{}\n(use --no-backup to go ahead without one)",
-            errors.join("\n")
-        );
-    }
-    Ok(taken)
 }
 
 /// The schema the migrations should leave in `plan`'s database, found as

@@ -1,11 +1,522 @@
-//! `xtask bench`: our runner against wrangler's own `d1 migrations`.
+//! `xtask bench`: our runner against wrangler's own `d1 migrations`, measured
+//! side by side in the same run on generated migration sets, A and B
+//! alternating, medians and per-pair ratios reported.
 
-use anyhow::{bail, Result};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde_json::json;
 
 use crate::flags;
+use crate::project::workspace_root;
+
+const BINDINGS: [&str; 2] = ["READ_REPLICA", "AUTH"];
+
+/// One comparison: our command against wrangler's, per repetition.
+#[derive(Default)]
+struct Pairs {
+    ours: Vec<Duration>,
+    theirs: Vec<Duration>,
+    our_processes: Vec<usize>,
+    their_processes: usize,
+}
+
+impl Pairs {
+    fn ratio(&self) -> f64 {
+        let ratios: Vec<f64> = self
+            .ours
+            .iter()
+            .zip(&self.theirs)
+            .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64())
+            .collect();
+        median_f64(ratios)
+    }
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values.get(values.len() / 2).copied().unwrap_or_default()
+}
+
+fn median_f64(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// The tools being compared, and a template project per size.
+struct Bench {
+    xtask: PathBuf,
+    wrangler: PathBuf,
+    scratch: tempfile::TempDir,
+}
 
 impl flags::Bench {
     pub fn run(self) -> Result<()> {
-        bail!("bench is not built yet")
+        if self.runs == 0 || self.sizes.is_empty() {
+            bail!("--runs and --sizes must not be empty");
+        }
+        let root = workspace_root();
+        let wrangler = root.join("node_modules/.bin/wrangler");
+        if !wrangler.is_file() {
+            bail!(
+                "{} is missing: run `npm ci` (or any `cargo migrate` command) first",
+                wrangler.display()
+            );
+        }
+        let bench = Bench {
+            xtask: std::env::current_exe().context("cannot find the xtask binary")?,
+            wrangler,
+            scratch: tempfile::Builder::new()
+                .prefix("migrate-bench-")
+                .tempdir()?,
+        };
+        let out = self
+            .out
+            .clone()
+            .unwrap_or_else(|| root.join("target").join("bench"));
+        std::fs::create_dir_all(&out)
+            .with_context(|| format!("cannot create {}", out.display()))?;
+
+        let help = bench.time_help()?;
+        eprintln!(
+            "`cargo migrate --help` on a built tree: {} ms",
+            help.as_millis()
+        );
+        let mut rows = Vec::new();
+        for &size in &self.sizes {
+            eprintln!("N = {size}: {} repetitions …", self.runs);
+            rows.push((size, bench.measure(size, self.runs)?));
+        }
+        let (markdown, json) = report(&rows, help, self.runs);
+        println!("{markdown}");
+        std::fs::write(out.join("bench.md"), &markdown)?;
+        std::fs::write(out.join("bench.json"), serde_json::to_string_pretty(&json)?)?;
+        eprintln!(
+            "wrote {} and {}",
+            out.join("bench.md").display(),
+            out.join("bench.json").display()
+        );
+        Ok(())
+    }
+}
+
+/// The four comparisons for one size.
+struct Row {
+    up: Pairs,
+    up_with_backup: Pairs,
+    status: Pairs,
+    noop: Pairs,
+}
+
+impl Bench {
+    fn time_help(&self) -> Result<Duration> {
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let started = Instant::now();
+            let status = Command::new(&self.xtask)
+                .args(["migrate", "--help"])
+                .stdout(Stdio::null())
+                .status()?;
+            if !status.success() {
+                bail!("`xtask migrate --help` failed");
+            }
+            times.push(started.elapsed());
+        }
+        Ok(median(times))
+    }
+
+    fn measure(&self, size: usize, runs: usize) -> Result<Row> {
+        let template = self.scratch.path().join(format!("template-{size}"));
+        generate(&template, size)?;
+        let mut row = Row {
+            up: Pairs::default(),
+            up_with_backup: Pairs::default(),
+            status: Pairs::default(),
+            noop: Pairs::default(),
+        };
+        for run in 0..runs {
+            let ours = self.fresh(&template, &format!("{size}-{run}-ours"))?;
+            let theirs = self.fresh(&template, &format!("{size}-{run}-theirs"))?;
+            let backed_up = self.fresh(&template, &format!("{size}-{run}-backup"))?;
+            // A and B alternate which goes first.
+            let ours_first = run % 2 == 0;
+            let apply_theirs = || self.wrangler_each(&theirs, &["d1", "migrations", "apply"]);
+            let (a, b) = if ours_first {
+                let a = self.ours(&ours, &["up", "--no-backup"])?;
+                (a, apply_theirs()?)
+            } else {
+                let b = apply_theirs()?;
+                (self.ours(&ours, &["up", "--no-backup"])?, b)
+            };
+            row.up.push(a, b, BINDINGS.len());
+            let with_backup = self.ours(&backed_up, &["up"])?;
+            row.up_with_backup.push(with_backup, b, BINDINGS.len());
+
+            let status = self.ours(&ours, &["status"])?;
+            let list = self.wrangler_each(&theirs, &["d1", "migrations", "list"])?;
+            row.status.push(status, list, BINDINGS.len());
+
+            let noop = self.ours(&ours, &["up"])?;
+            let floor = self.wrangler_one(
+                &theirs,
+                &[
+                    "d1",
+                    "execute",
+                    BINDINGS[0],
+                    "--json",
+                    "--command",
+                    "SELECT 1",
+                ],
+            )?;
+            row.noop.push(noop, floor, 1);
+        }
+        Ok(row)
+    }
+
+    /// A copy of the template with no local state yet.
+    fn fresh(&self, template: &Path, name: &str) -> Result<PathBuf> {
+        let dir = self.scratch.path().join(name);
+        copy_dir(template, &dir)?;
+        Ok(dir)
+    }
+
+    /// Runs `xtask migrate ARGS` on a project through a wrapper that counts wrangler processes.
+    fn ours(&self, project: &Path, args: &[&str]) -> Result<(Duration, usize)> {
+        let counter = project.join("wrangler-calls");
+        std::fs::write(&counter, "")?;
+        let wrapper = project.join("count-wrangler.sh");
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\necho x >> '{}'\nexec '{}' \"$@\"\n",
+                counter.display(),
+                self.wrangler.display()
+            ),
+        )?;
+        make_executable(&wrapper)?;
+        let started = Instant::now();
+        let output = Command::new(&self.xtask)
+            .arg("migrate")
+            .args(args)
+            .arg("--config")
+            .arg(project.join("wrangler.toml"))
+            .arg("--migrations-dir")
+            .arg(project.join("migrations"))
+            .env("MIGRATE_WRANGLER", &wrapper)
+            .env("WRANGLER_HIDE_BANNER", "true")
+            .stdin(Stdio::null())
+            .output()?;
+        let elapsed = started.elapsed();
+        if !output.status.success() {
+            bail!(
+                "`migrate {}` failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let calls = std::fs::read_to_string(&counter)?.lines().count();
+        Ok((elapsed, calls))
+    }
+
+    /// wrangler's own command once per database, one after the other (as a script would).
+    fn wrangler_each(&self, project: &Path, args: &[&str]) -> Result<Duration> {
+        let started = Instant::now();
+        for binding in BINDINGS {
+            let mut full = args.to_vec();
+            full.push(binding);
+            self.wrangler_one(project, &full)?;
+        }
+        Ok(started.elapsed())
+    }
+
+    fn wrangler_one(&self, project: &Path, args: &[&str]) -> Result<Duration> {
+        let started = Instant::now();
+        let output = Command::new(&self.wrangler)
+            .args(args)
+            .arg("--local")
+            .arg("--config")
+            .arg(project.join("wrangler.toml"))
+            .env("CI", "1")
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("WRANGLER_HIDE_BANNER", "true")
+            .stdin(Stdio::null())
+            .output()?;
+        let elapsed = started.elapsed();
+        if !output.status.success() {
+            bail!(
+                "wrangler {} failed: {}{}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok(elapsed)
+    }
+}
+
+impl Pairs {
+    fn push(
+        &mut self,
+        (ours, processes): (Duration, usize),
+        theirs: Duration,
+        their_processes: usize,
+    ) {
+        self.ours.push(ours);
+        self.our_processes.push(processes);
+        self.theirs.push(theirs);
+        self.their_processes = their_processes;
+    }
+}
+
+/// A project with `size` migrations alternating between the two databases:
+/// ours in `migrations/` (one global sequence, `-- database:` headers) and
+/// the same files per database under `wrangler-migrations/` for wrangler.
+fn generate(dir: &Path, size: usize) -> Result<()> {
+    let mut toml = String::from("name = \"bench\"\ncompatibility_date = \"2025-11-01\"\n");
+    for (index, binding) in BINDINGS.iter().enumerate() {
+        write!(
+            toml,
+            "\n[[d1_databases]]\nbinding = \"{binding}\"\ndatabase_name = \"bench-{}\"\ndatabase_id = \"00000000-0000-4000-8000-00000000000{index}\"\nmigrations_dir = \"wrangler-migrations/{binding}\"\n",
+            binding.to_lowercase()
+        )?;
+        std::fs::create_dir_all(dir.join("wrangler-migrations").join(binding))?;
+    }
+    std::fs::create_dir_all(dir.join("migrations"))?;
+    std::fs::write(dir.join("wrangler.toml"), toml)?;
+    for version in 1..=size {
+        let binding = BINDINGS[version % 2];
+        let name = format!("{version:04}_bench_{version}.sql");
+        let sql = format!("-- database: {binding}\n{}", migration_sql(version));
+        std::fs::write(dir.join("migrations").join(&name), &sql)?;
+        std::fs::write(
+            dir.join("wrangler-migrations").join(binding).join(&name),
+            &sql,
+        )?;
+    }
+    Ok(())
+}
+
+/// A realistic migration: a table, and by turns an index, a trigger and a
+/// multi-row insert.
+fn migration_sql(version: usize) -> String {
+    let table = format!("bench_{version}");
+    let mut sql = format!(
+        "CREATE TABLE IF NOT EXISTS {table} (\n  id INTEGER PRIMARY KEY,\n  name TEXT NOT NULL,\n  score REAL,\n  updated_at INTEGER NOT NULL DEFAULT 0\n);\n"
+    );
+    if version % 2 == 0 {
+        writeln!(
+            sql,
+            "CREATE INDEX IF NOT EXISTS idx_{table}_name ON {table}(name);"
+        )
+        .ok();
+    }
+    if version % 3 == 0 {
+        writeln!(
+            sql,
+            "CREATE TRIGGER IF NOT EXISTS trg_{table} AFTER UPDATE OF name ON {table}\nBEGIN\n  UPDATE {table} SET updated_at = updated_at + 1 WHERE id = NEW.id;\nEND;"
+        )
+        .ok();
+    }
+    let rows: Vec<String> = (1..=25)
+        .map(|i| format!("({i}, 'row {i}; of {table}', {}.5)", i * 3))
+        .collect();
+    writeln!(
+        sql,
+        "INSERT INTO {table} (id, name, score) VALUES\n  {};",
+        rows.join(",\n  ")
+    )
+    .ok();
+    sql
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+fn make_executable(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(())
+}
+
+/// The Markdown table (with the targets checked) and the same as JSON.
+fn report(rows: &[(usize, Row)], help: Duration, runs: usize) -> (String, serde_json::Value) {
+    let secs = |d: Duration| format!("{:.2}", d.as_secs_f64());
+    let mut md = format!(
+        "| N | ours | wrangler's | ours (s) | wrangler (s) | ratio | our wrangler processes | wrangler's processes |\n\
+         |---|---|---|---|---|---|---|---|\n"
+    );
+    let mut json_rows = Vec::new();
+    let mut checks = Vec::new();
+    for (size, row) in rows {
+        let floor = median(row.noop.theirs.clone());
+        for (ours, theirs, pairs) in [
+            (
+                "`migrate up --no-backup`",
+                "`d1 migrations apply` × 2",
+                &row.up,
+            ),
+            (
+                "`migrate up` (with backups)",
+                "`d1 migrations apply` × 2",
+                &row.up_with_backup,
+            ),
+            ("`migrate status`", "`d1 migrations list` × 2", &row.status),
+            (
+                "no-op `migrate up`",
+                "one `d1 execute --command \"SELECT 1\"`",
+                &row.noop,
+            ),
+        ] {
+            let procs: Vec<String> = {
+                let mut p = pairs.our_processes.clone();
+                p.dedup();
+                p.iter().map(usize::to_string).collect()
+            };
+            writeln!(
+                md,
+                "| {size} | {ours} | {theirs} | {} | {} | {:.2} | {} | {} |",
+                secs(median(pairs.ours.clone())),
+                secs(median(pairs.theirs.clone())),
+                pairs.ratio(),
+                procs.join("/"),
+                pairs.their_processes
+            )
+            .ok();
+            json_rows.push(json!({
+                "n": size,
+                "ours": ours.trim_matches('`'),
+                "theirs": theirs,
+                "ours_median_s": median(pairs.ours.clone()).as_secs_f64(),
+                "theirs_median_s": median(pairs.theirs.clone()).as_secs_f64(),
+                "ratio": pairs.ratio(),
+                "our_processes": pairs.our_processes,
+                "their_processes": pairs.their_processes,
+            }));
+        }
+        let up_vs_floor = median(row.up.ours.clone()).as_secs_f64() / floor.as_secs_f64();
+        let mut check = |what: String, value: f64, limit: f64| {
+            checks.push(
+                json!({"check": what, "value": value, "limit": limit, "met": value <= limit}),
+            );
+        };
+        match size {
+            40 => check(
+                format!("N={size}: up / wrangler apply"),
+                row.up.ratio(),
+                0.25,
+            ),
+            160 => check(
+                format!("N={size}: up / wrangler apply"),
+                row.up.ratio(),
+                0.1,
+            ),
+            _ => {}
+        }
+        check(
+            format!("N={size}: up / one wrangler call"),
+            up_vs_floor,
+            2.5,
+        );
+        check(
+            format!("N={size}: status / one wrangler call"),
+            median(row.status.ours.clone()).as_secs_f64() / floor.as_secs_f64(),
+            1.3,
+        );
+        check(
+            format!("N={size}: no-op up / one wrangler call"),
+            row.noop.ratio(),
+            1.5,
+        );
+    }
+    writeln!(
+        md,
+        "\nTargets (medians of {runs} runs; ratios are medians of per-run pairs):\n"
+    )
+    .ok();
+    for c in &checks {
+        writeln!(
+            md,
+            "- {} {}: {:.2} (at most {})",
+            if c["met"] == json!(true) {
+                "✅"
+            } else {
+                "❌"
+            },
+            c["check"].as_str().unwrap_or_default(),
+            c["value"].as_f64().unwrap_or_default(),
+            c["limit"]
+        )
+        .ok();
+    }
+    writeln!(
+        md,
+        "- `cargo migrate --help` on a built tree: {} ms (target: under 300 ms)",
+        help.as_millis()
+    )
+    .ok();
+    let json = json!({
+        "runs": runs,
+        "help_ms": help.as_millis() as u64,
+        "rows": json_rows,
+        "targets": checks,
+    });
+    (md, json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_migrations_pass_the_lint() {
+        for version in 1..=12 {
+            let sql = migration_sql(version);
+            let errors: Vec<_> = crate::sql::lint(&sql)
+                .into_iter()
+                .filter(|f| f.severity == crate::sql::Severity::Error)
+                .collect();
+            assert!(errors.is_empty(), "{sql}\n{errors:?}");
+        }
+    }
+
+    #[test]
+    fn generates_one_sequence_and_per_database_copies() {
+        let dir = tempfile::tempdir().unwrap();
+        generate(dir.path(), 5).unwrap();
+        let ours = std::fs::read_dir(dir.path().join("migrations"))
+            .unwrap()
+            .count();
+        let rr = std::fs::read_dir(dir.path().join("wrangler-migrations/READ_REPLICA"))
+            .unwrap()
+            .count();
+        let auth = std::fs::read_dir(dir.path().join("wrangler-migrations/AUTH"))
+            .unwrap()
+            .count();
+        assert_eq!((ours, rr, auth), (5, 2, 3));
+        let config = crate::config::Config::load(&dir.path().join("wrangler.toml"), None).unwrap();
+        let migrations = crate::source::load(
+            &dir.path().join("migrations"),
+            &config,
+            &crate::source::Routing::default(),
+        )
+        .unwrap();
+        assert_eq!(migrations.len(), 5);
     }
 }

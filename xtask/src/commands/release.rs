@@ -1,11 +1,321 @@
-//! `xtask release`: the whole chain from check to smoke check.
+//! `xtask release`: check → build the worker → back up → rehearse → migrate →
+//! deploy → smoke check, each step timed and logged, the first failure
+//! stopping the chain with a report of what was done and what was not.
 
-use anyhow::{bail, Result};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
-use crate::flags;
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
+use crate::commands::apply::{Direction, Session};
+use crate::flags::{self, BackupOptions, LockOptions, RunOptions};
+use crate::migrator::{self, human_duration};
+use crate::project::Project;
+use crate::smoke;
+use crate::wrangler::{Target, Wrangler};
+
+/// The steps, in order.
+const STEPS: [&str; 8] = [
+    "check",
+    "build worker",
+    "plan",
+    "back up",
+    "rehearse",
+    "migrate",
+    "deploy",
+    "smoke check",
+];
+
+/// What happened to each step so far.
+struct Steps {
+    done: Vec<(&'static str, Duration, &'static str)>,
+}
+
+impl Steps {
+    /// Runs one step, timing and logging it; on failure prints the report.
+    fn run<T>(&mut self, name: &'static str, step: impl FnOnce() -> Result<T>) -> Result<T> {
+        tracing::info!(step = name, "▶ {name}");
+        let started = Instant::now();
+        let result = step();
+        let elapsed = started.elapsed();
+        let duration_ms = elapsed.as_millis() as u64;
+        match &result {
+            Ok(_) => {
+                tracing::info!(
+                    step = name,
+                    duration_ms,
+                    status = "done",
+                    "✅ {name} ({})",
+                    human_duration(elapsed)
+                );
+                self.done.push((name, elapsed, "done"));
+            }
+            Err(err) => {
+                tracing::error!(
+                    step = name,
+                    duration_ms,
+                    status = "failed",
+                    "❌ {name} failed: {err:#}"
+                );
+                self.done.push((name, elapsed, "failed"));
+                self.report();
+            }
+        }
+        result.with_context(|| format!("release stopped at `{name}`"))
+    }
+
+    fn skip(&mut self, name: &'static str, why: &'static str) {
+        tracing::info!(step = name, status = "skipped", "⏭ {name}: {why}");
+        self.done.push((name, Duration::ZERO, "skipped"));
+    }
+
+    /// The table of steps: done, failed, skipped, and those never reached.
+    fn report(&self) {
+        println!("\nRelease steps:");
+        for name in STEPS {
+            match self.done.iter().find(|(n, _, _)| *n == name) {
+                Some((_, elapsed, "done")) => {
+                    println!("  ✅ {name:<12} {}", human_duration(*elapsed))
+                }
+                Some((_, elapsed, "failed")) => {
+                    println!("  ❌ {name:<12} {} (failed)", human_duration(*elapsed))
+                }
+                Some((_, _, status)) => println!("  ⏭ {name:<12} {status}"),
+                None => println!("  ·  {name:<12} not run"),
+            }
+        }
+        let total: Duration = self.done.iter().map(|(_, d, _)| *d).sum();
+        println!("  total        {}", human_duration(total));
+    }
+}
 
 impl flags::Release {
     pub fn run(self) -> Result<()> {
-        bail!("release is not built yet")
+        let target = self.target();
+        let mut global = self.global.clone();
+        global.remote = target == Target::Remote;
+        global.local = false;
+        let project = Project::load(&global)?;
+        println!(
+            "Releasing to {target} D1 and {}",
+            match target {
+                Target::Remote => "Cloudflare (wrangler deploy)",
+                Target::Local => "a local dry-run deploy and wrangler dev",
+            }
+        );
+        let mut steps = Steps { done: Vec::new() };
+
+        steps.run("check", || flags::Check { strict: false }.run(&project))?;
+        steps.run("build worker", || flags::BuildWorker { dev: false }.run())?;
+        let options = RunOptions {
+            dry_run: false,
+            step: self.step,
+            no_backup: false,
+            backup: BackupOptions {
+                backup_dir: None,
+                keep_backups: 10,
+            },
+            lock: LockOptions {
+                wait: 0,
+                lock_ttl: 900,
+            },
+        };
+        let mut session = steps.run("plan", || {
+            let session = Session::open(&project, Direction::Up, None, &options)?;
+            match session.has_work() {
+                true => session.print_plan(),
+                false => session.print_nothing_to_do(),
+            }
+            Ok(session)
+        })?;
+        let before = session.versions_before();
+        if session.has_work() {
+            steps.run("back up", || session.back_up())?;
+            steps.run("rehearse", || session.rehearse())?;
+        } else {
+            steps.skip("back up", "no database changes");
+            steps.skip("rehearse", "nothing to apply");
+        }
+        if self.dry_run {
+            drop(session);
+            for name in ["migrate", "deploy", "smoke check"] {
+                steps.skip(name, "--dry-run");
+            }
+            steps.report();
+            println!("Dry run: the databases and the deployed worker were not changed.");
+            return Ok(());
+        }
+        if session.has_work() {
+            steps.run("migrate", || session.apply())?;
+        } else {
+            drop(session);
+            steps.skip("migrate", "nothing to apply");
+        }
+
+        let wrangler = project.wrangler()?;
+        let shipped = steps
+            .run("deploy", || deploy(&project, &wrangler, target))
+            .and_then(|()| {
+                steps.run("smoke check", || {
+                    smoke_check(&project, &wrangler, target, self.smoke_url.as_deref())
+                })
+            });
+        match shipped {
+            Ok(()) => {
+                steps.report();
+                println!("Released.");
+                Ok(())
+            }
+            Err(err) if self.rollback_on_failure => {
+                println!("The release failed after the migrations ran; rolling the databases back (--rollback-on-failure).");
+                roll_back(&project, &before).with_context(|| format!("{err:#}; and rolling back failed too"))?;
+                Err(err.context("the databases were rolled back to where the release found them"))
+            }
+            Err(err) => Err(err.context(
+                "the migrations WERE applied, but the new worker is not live: the databases are ahead of the running worker. \
+                 Fix the cause and run the release again, or roll the databases back (`--rollback-on-failure`, or `cargo migrate down VERSION`)",
+            )),
+        }
     }
+}
+
+/// `wrangler deploy`, or locally a dry run that bundles the worker into a
+/// temporary folder and uploads nothing.
+fn deploy(project: &Project, wrangler: &Wrangler, target: Target) -> Result<()> {
+    match target {
+        Target::Remote => {
+            let said = wrangler.deploy(None)?;
+            for line in said.lines().filter(|l| !l.trim().is_empty()).take(20) {
+                println!("  {line}");
+            }
+        }
+        Target::Local => {
+            let out = dry_run_bundle(project);
+            wrangler.deploy(Some(&out))?;
+            println!(
+                "  bundled into {} (wrangler deploy --dry-run: nothing uploaded)",
+                out.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Locally: `wrangler dev` on 127.0.0.1 and `GET /health` must report every
+/// database current. Remotely: the deployed URL's `/health` when given, and
+/// the databases' versions.
+fn smoke_check(
+    project: &Project,
+    wrangler: &Wrangler,
+    target: Target,
+    url: Option<&str>,
+) -> Result<()> {
+    match (target, url) {
+        (Target::Local, _) => {
+            let port = smoke::free_port()?;
+            let log = project
+                .config
+                .dir()
+                .join(".wrangler")
+                .join("release-dev.log");
+            std::fs::create_dir_all(log.parent().unwrap_or(project.config.dir())).ok();
+            let mut dev = wrangler.dev(port, &log)?;
+            let health = smoke::wait_for_health(
+                &format!("http://127.0.0.1:{port}/health"),
+                Duration::from_secs(180),
+                || dev.running(),
+            )
+            .with_context(|| format!("wrangler dev's log: {}", log.display()))?;
+            check_health(&health)
+        }
+        (Target::Remote, Some(url)) => check_health(&smoke::get_health(&format!(
+            "{}/health",
+            url.trim_end_matches('/')
+        ))?),
+        (Target::Remote, None) => {
+            let states = migrator::read_states(wrangler, &project.selected, false)?;
+            for (db, state) in project.selected.iter().zip(&states) {
+                let want = project
+                    .files_for(&db.binding)
+                    .last()
+                    .map_or(0, |m| m.version);
+                let have = state.applied.iter().map(|a| a.version).max().unwrap_or(0);
+                if have < want {
+                    bail!(
+                        "{} is at version {have}, the worker needs {want}",
+                        db.binding
+                    );
+                }
+                println!("  {}: at version {have}", db.binding);
+            }
+            println!("  (no --smoke-url: the deployed worker's /health was not requested)");
+            Ok(())
+        }
+    }
+}
+
+/// The `/health` answer must be 200 with every database current.
+fn check_health((status, body): &(u16, String)) -> Result<()> {
+    let report: Value = serde_json::from_str(body)
+        .with_context(|| format!("/health answered {status} with: {body}"))?;
+    let databases = report["databases"].as_array().cloned().unwrap_or_default();
+    for db in &databases {
+        println!(
+            "  {}: version {} (worker built for {}){}",
+            db["binding"].as_str().unwrap_or("?"),
+            db["version"],
+            db["expected"],
+            if db["current"] == Value::Bool(true) {
+                ""
+            } else {
+                " BEHIND"
+            }
+        );
+    }
+    if *status != 200
+        || databases.is_empty()
+        || databases
+            .iter()
+            .any(|db| db["current"] != Value::Bool(true))
+    {
+        bail!("/health answered {status}: not every database is current: {body}");
+    }
+    Ok(())
+}
+
+/// Rolls each database back to the version the release found it at.
+fn roll_back(project: &Project, before: &[(String, u64)]) -> Result<()> {
+    let options = RunOptions {
+        dry_run: false,
+        step: false,
+        no_backup: true,
+        backup: BackupOptions {
+            backup_dir: None,
+            keep_backups: 10,
+        },
+        lock: LockOptions {
+            wait: 0,
+            lock_ttl: 900,
+        },
+    };
+    for (binding, version) in before {
+        let mut only = project.clone();
+        only.selected.retain(|db| &db.binding == binding);
+        let session = Session::open(&only, Direction::Down, Some(*version), &options)?;
+        if session.has_work() {
+            session.print_plan();
+            session.apply()?;
+        }
+    }
+    Ok(())
+}
+
+/// Where `wrangler deploy --dry-run` writes the bundle.
+fn dry_run_bundle(project: &Project) -> PathBuf {
+    project
+        .config
+        .dir()
+        .join(".wrangler")
+        .join("release-dry-run")
 }
