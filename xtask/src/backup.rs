@@ -92,7 +92,13 @@ impl Backups {
                     && name[prefix.len()..].starts_with(|c: char| c.is_ascii_digit())
             })
             .collect();
-        backups.sort();
+        // Oldest first: by the time written, then by name.
+        backups.sort_by_key(|p| {
+            (
+                std::fs::metadata(p).and_then(|m| m.modified()).ok(),
+                p.clone(),
+            )
+        });
         let excess = backups.len().saturating_sub(self.keep);
         for old in &backups[..excess] {
             tracing::debug!(backup = %old.display(), "removing an old backup");

@@ -341,7 +341,14 @@ impl Wrangler {
             return Ok(stdout);
         }
         if let Ok(failure) = serde_json::from_str::<Value>(json_part(&stdout)) {
-            if let Some(text) = d1_error_text(&failure) {
+            if let Some(mut text) = d1_error_text(&failure) {
+                // Local D1 sometimes reports a busy database as an opaque
+                // internal error, with the real cause only on stderr.
+                if text.starts_with("internal error")
+                    && (stderr.contains("SQLITE_BUSY") || stderr.contains("database is locked"))
+                {
+                    text = format!("database is locked: SQLITE_BUSY ({text})");
+                }
                 let hint = if text.contains("Authentication error") {
                     ": Cloudflare refused the credentials (check CLOUDFLARE_API_TOKEN, a token with D1 edit rights, and CLOUDFLARE_ACCOUNT_ID)"
                 } else {

@@ -376,6 +376,30 @@ impl Held {
         }
     }
 
+    fn holds_any(&self) -> bool {
+        self.databases
+            .lock()
+            .map(|d| !d.is_empty())
+            .unwrap_or(false)
+    }
+
+    /// Releases, now, the locks held on any of `databases`.
+    fn give_back_after(&self, databases: &[Database]) {
+        let giving: Vec<Database> = match self.databases.lock() {
+            Ok(mut held) => {
+                let (give, keep) = held
+                    .drain(..)
+                    .partition(|db| databases.iter().any(|d| d.binding == db.binding));
+                *held = keep;
+                give
+            }
+            Err(_) => Vec::new(),
+        };
+        migrator::in_parallel(&giving, |db| {
+            migrator::release(&self.wrangler, db, &self.request)
+        });
+    }
+
     fn released(&self, binding: &str) {
         if let Ok(mut databases) = self.databases.lock() {
             databases.retain(|db| db.binding != binding);
@@ -419,13 +443,20 @@ fn acquire<'a>(
         }
         Direction::Down => tracking::applied_above_condition(version.unwrap_or(0)),
     };
+    // Locks are ordered by the config's database order: a run that finds a
+    // database busy keeps the locks before it and gives back those after it,
+    // so of two runs started together the one holding the first contested
+    // database always wins and neither can block the other.
+    let held = Held::new(wrangler, request);
+    // A run that still holds locks is winning: it waits a little even without --wait.
+    let grace = Instant::now() + Duration::from_secs(wait) + Duration::from_secs(3);
     loop {
         let results = migrator::in_parallel(&project.selected, |db| {
             migrator::read_state_locking(wrangler, db, request, &work(db))
         });
-        let held = Held::new(wrangler, request);
         let (mut states, mut busy, mut errors) = (Vec::new(), Vec::new(), Vec::new());
-        for (db, result) in project.selected.iter().zip(results) {
+        let mut first_busy = None;
+        for (index, (db, result)) in project.selected.iter().zip(results).enumerate() {
             match result {
                 Ok((state, outcome)) => {
                     match outcome {
@@ -442,7 +473,8 @@ fn acquire<'a>(
                             held.hold(db);
                         }
                         lock::Outcome::Busy(holder) => {
-                            busy.push(lock::describe_busy(&db.binding, &holder))
+                            first_busy.get_or_insert(index);
+                            busy.push(lock::describe_busy(&db.binding, &holder));
                         }
                     }
                     states.push(state);
@@ -453,17 +485,22 @@ fn acquire<'a>(
         if !errors.is_empty() {
             bail!("{}", errors.join("\n"));
         }
-        if busy.is_empty() {
+        let Some(first_busy) = first_busy else {
             return Ok((states, held));
-        }
-        // Give back what we got, so two waiting runs cannot block each other.
-        drop(held);
+        };
+        held.give_back_after(&project.selected[first_busy..]);
         let now = Instant::now();
-        if now >= deadline {
+        let holding = held.holds_any();
+        if now >= deadline && !(holding && now < grace) {
+            drop(held);
             bail!("nothing was {}: {}", direction.past(), busy.join("\n"));
         }
-        let pause = Duration::from_secs(2).min(deadline - now);
-        tracing::info!("waiting for another run's lock: {}", busy.join("; "));
+        let pause = if now < deadline {
+            tracing::info!("waiting for another run's lock: {}", busy.join("; "));
+            Duration::from_secs(2).min(deadline - now)
+        } else {
+            Duration::from_millis(500)
+        };
         std::thread::sleep(pause);
     }
 }

@@ -20,10 +20,14 @@ impl flags::Verify {
             for entry in plan::status(&files, &state.applied) {
                 match (entry.state, entry.file) {
                     (State::Applied, Some(file)) => applied.push(file),
-                    (State::Modified, _) => problems.push(format!(
-                        "migration {} ({}) was applied but its file has changed since",
-                        entry.version, entry.name
-                    )),
+                    (State::Modified, file) => {
+                        problems.push(format!(
+                            "migration {} ({}) was applied but its file has changed since",
+                            entry.version, entry.name
+                        ));
+                        // Replayed as it is now, so the diff shows what the edit changed.
+                        applied.extend(file);
+                    }
                     (State::Missing, _) => problems.push(format!(
                         "migration {} ({}) is recorded as applied but its file is gone",
                         entry.version, entry.name
@@ -31,8 +35,13 @@ impl flags::Verify {
                     _ => {}
                 }
             }
-            let expected = migrator::expected_schema(&wrangler, db, &applied)?;
-            problems.extend(Schema::diff(&expected, &state.schema));
+            match migrator::expected_schema(&wrangler, db, &applied) {
+                Ok(expected) => problems.extend(Schema::diff(&expected, &state.schema)),
+                Err(err) if !problems.is_empty() => problems.push(format!(
+                    "(the applied migrations, as their files are now, do not replay: {err:#})"
+                )),
+                Err(err) => return Err(err),
+            }
             Ok(problems)
         });
         let mut failed = Vec::new();

@@ -301,3 +301,295 @@ impl Project {
         calls
     }
 }
+
+/// Runs started in the background, for tests of concurrent and killed runs.
+impl Project {
+    /// The command [`Project::migrate_with`] runs, not started yet.
+    pub fn migrate_command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        wrangler();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        command
+            .arg("migrate")
+            .args(args)
+            .arg("--config")
+            .arg(self.path("wrangler.toml"))
+            .arg("--migrations-dir")
+            .arg(self.path("migrations"))
+            .env_remove("MIGRATE_WRANGLER")
+            .env_remove("MIGRATE_LOG_FORMAT")
+            .env_remove("D1_DATABASE_NAME")
+            .env_remove("RUST_LOG");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        command
+    }
+
+    /// Starts `xtask migrate ARGS` without waiting for it, its output captured
+    /// and stdin closed, in a process group of its own (its id is the child's
+    /// pid) so that it and its wrangler processes can be killed together.
+    pub fn spawn_migrate(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
+        use std::os::unix::process::CommandExt;
+        use std::process::Stdio;
+        self.migrate_command(args, env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap()
+    }
+
+    /// How many wrangler calls [`Project::wrapper`] has seen start so far
+    /// whose arguments contain `what`, without consuming its log.
+    pub fn started(&self, what: &str) -> usize {
+        std::fs::read_to_string(self.path("calls.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| line.starts_with("start ") && line.contains(what))
+            .count()
+    }
+}
+
+/// Waits for a run started with [`Project::spawn_migrate`].
+pub fn finish(child: std::process::Child) -> Run {
+    let output = child.wait_with_output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Kills a run started with [`Project::spawn_migrate`] and every process of
+/// its group (its wrangler calls and their children) with SIGKILL, and reaps it.
+///
+/// The `--` matters: procps-ng's kill (4.0.x) reads `kill -KILL -12345` as
+/// `kill(-1, SIGKILL)`, which kills every process the user may signal.
+pub fn kill_group(child: &mut std::process::Child) {
+    let pid = child.id();
+    assert!(pid > 1, "refusing to kill process group {pid}");
+    let status = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pid}")])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -KILL -- -{pid} failed");
+    child.wait().unwrap();
+}
+
+/// Polls `condition` every 100 ms until it holds; panics after `seconds`.
+pub fn wait_until(seconds: u64, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up after {seconds} s waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// A free port on 127.0.0.1 (free when asked; the OS hands out another next time).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// What an HTTP request got back.
+#[derive(Debug)]
+pub struct HttpReply {
+    pub status: u16,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpReply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The body as JSON; panics (showing it) when it is not.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|err| panic!("not JSON ({err}): {} {}", self.status, self.body))
+    }
+}
+
+/// `GET http://127.0.0.1:PORT/PATH` with extra headers, over a plain socket.
+/// Reads exactly the response (by `Content-Length`, or chunk by chunk):
+/// workerd keeps the connection open for seconds even when asked to close it.
+pub fn http_get(port: u16, path: &str, headers: &[(&str, &str)]) -> std::io::Result<HttpReply> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+    let mut request =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes())?;
+    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let status = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| bad("no status line"))?;
+    let mut response_headers = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Err(bad("no end of headers"));
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            response_headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+    }
+    let header = |name: &str| {
+        response_headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    };
+    let mut body = Vec::new();
+    if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        loop {
+            line.clear();
+            reader.read_line(&mut line)?;
+            let size = usize::from_str_radix(line.split(';').next().unwrap().trim(), 16)
+                .map_err(|_| bad("bad chunk size"))?;
+            if size == 0 {
+                break;
+            }
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk)?;
+            body.extend_from_slice(&chunk[..size]);
+        }
+    } else if let Some(length) = header("content-length") {
+        let length: usize = length.parse().map_err(|_| bad("bad content-length"))?;
+        body.resize(length, 0);
+        reader.read_exact(&mut body)?;
+    } else {
+        reader.read_to_end(&mut body)?;
+    }
+    Ok(HttpReply {
+        status,
+        headers: response_headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+/// A running `wrangler dev` on 127.0.0.1, started by [`wrangler_dev`].
+///
+/// Dropping it stops wrangler and everything it started (workerd, esbuild):
+/// they share a process group whose id is wrangler's pid, signalled by that id.
+pub struct Dev {
+    child: std::process::Child,
+    pub port: u16,
+    log: PathBuf,
+}
+
+/// Starts `wrangler dev --ip 127.0.0.1 --port <free> --config CONFIG` (local
+/// D1 beside the config) and waits until it answers HTTP, for up to
+/// `seconds`; its output goes to `dev-<port>.log` beside the config.
+pub fn wrangler_dev(config: &Path, seconds: u64) -> Dev {
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    let port = free_port();
+    let log = config.with_file_name(format!("dev-{port}.log"));
+    let out = std::fs::File::create(&log).unwrap();
+    let child = Command::new(wrangler())
+        .args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
+        .arg("--config")
+        .arg(config)
+        .current_dir(config.parent().unwrap())
+        .env("CI", "1")
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut dev = Dev { child, port, log };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if http_get(port, "/", &[]).is_ok() {
+            return dev;
+        }
+        if let Ok(Some(status)) = dev.child.try_wait() {
+            panic!(
+                "wrangler dev exited ({status}) before answering:\n{}",
+                dev.log()
+            );
+        }
+        if std::time::Instant::now() >= deadline {
+            panic!(
+                "wrangler dev did not answer on port {port} within {seconds} s:\n{}",
+                dev.log()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+}
+
+impl Dev {
+    /// `GET PATH` on the dev server; panics (with wrangler's log) when it does not answer.
+    pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> HttpReply {
+        http_get(self.port, path, headers)
+            .unwrap_or_else(|err| panic!("GET {path}: {err}\nwrangler dev log:\n{}", self.log()))
+    }
+
+    /// Everything wrangler dev printed so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Dev {
+    /// SIGTERM to the group, up to 5 s for wrangler to exit, then SIGKILL to
+    /// whatever of the group is left. wrangler is reaped only at the end, so
+    /// the group id cannot be reused by another process meanwhile.
+    fn drop(&mut self) {
+        let pid = self.child.id();
+        assert!(pid > 1, "refusing to signal process group {pid}");
+        let signal = |signal: &str| {
+            // `--` before the negative id: see `kill_group`.
+            Command::new("kill")
+                .args([signal, "--", &format!("-{pid}")])
+                .stderr(std::process::Stdio::null())
+                .status()
+                .ok();
+        };
+        // Exited (a zombie not reaped yet) or gone, without reaping it.
+        let exited = || match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Ok(stat) => stat
+                .rsplit(')')
+                .next()
+                .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+            Err(_) => true,
+        };
+        signal("-TERM");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !exited() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        signal("-KILL");
+        self.child.wait().ok();
+    }
+}
