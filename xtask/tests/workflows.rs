@@ -11,15 +11,21 @@ fn root() -> &'static Path {
 fn workflow(name: &str) -> Yaml {
     let path = root().join(".github/workflows").join(name);
     let text = std::fs::read_to_string(&path).unwrap();
-    let mut docs = YamlLoader::load_from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut docs =
+        YamlLoader::load_from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(docs.len(), 1, "{name}: one document");
     docs.remove(0)
 }
 
 /// Every `run:` of every step of `job`.
 fn runs(workflow: &Yaml, job: &str) -> Vec<String> {
-    let steps = workflow["jobs"][job]["steps"].as_vec().unwrap_or_else(|| panic!("job {job} has steps"));
-    steps.iter().filter_map(|s| s["run"].as_str().map(str::to_owned)).collect()
+    let steps = workflow["jobs"][job]["steps"]
+        .as_vec()
+        .unwrap_or_else(|| panic!("job {job} has steps"));
+    steps
+        .iter()
+        .filter_map(|s| s["run"].as_str().map(str::to_owned))
+        .collect()
 }
 
 fn readme() -> String {
@@ -34,39 +40,93 @@ fn triggers(workflow: &Yaml) -> &Yaml {
 #[test]
 fn ci_runs_the_readme_test_command_on_pushes_and_pull_requests() {
     let ci = workflow("ci.yml");
-    assert!(!triggers(&ci)["pull_request"].is_badvalue(), "runs on pull requests");
+    assert!(
+        !triggers(&ci)["pull_request"].is_badvalue(),
+        "runs on pull requests"
+    );
     assert_eq!(triggers(&ci)["push"]["branches"][0].as_str(), Some("main"));
     let runs = runs(&ci, "test");
-    for command in ["npm ci", "cargo fmt --all -- --check", "cargo clippy --all-targets -- -D warnings", "cargo test"] {
-        assert!(runs.iter().any(|r| r == command), "ci.yml runs {command:?}: {runs:?}");
+    for command in [
+        "npm ci",
+        "cargo fmt --all -- --check",
+        "cargo clippy --all-targets -- -D warnings",
+        "cargo test",
+    ] {
+        assert!(
+            runs.iter().any(|r| r == command),
+            "ci.yml runs {command:?}: {runs:?}"
+        );
     }
     let readme = readme();
-    assert!(readme.contains("cargo test"), "the README documents cargo test");
+    assert!(
+        readme.contains("cargo test"),
+        "the README documents cargo test"
+    );
     let ci_script = std::fs::read_to_string(root().join(".ci/run")).unwrap();
-    assert!(ci_script.contains("cargo test") && ci_script.contains("clippy --all-targets -- -D warnings"));
+    assert!(
+        ci_script.contains("cargo test")
+            && ci_script.contains("clippy --all-targets -- -D warnings")
+    );
 }
 
 #[test]
 fn deploy_releases_main_and_rehearses_pull_requests_with_secrets() {
     let deploy = workflow("deploy.yml");
-    assert_eq!(triggers(&deploy)["push"]["branches"][0].as_str(), Some("main"));
+    assert_eq!(
+        triggers(&deploy)["push"]["branches"][0].as_str(),
+        Some("main")
+    );
     let release = runs(&deploy, "release");
     let dry_run = runs(&deploy, "dry-run");
-    assert!(release.iter().any(|r| r.starts_with("cargo xtask release --remote")), "{release:?}");
-    assert!(!release.iter().any(|r| r.contains("--dry-run")), "{release:?}");
-    assert!(dry_run.iter().any(|r| r == "cargo xtask release --remote --dry-run"), "{dry_run:?}");
-    assert!(deploy["jobs"]["release"]["if"].as_str().unwrap().contains("push"));
-    assert!(deploy["jobs"]["dry-run"]["if"].as_str().unwrap().contains("pull_request"));
+    assert!(
+        release
+            .iter()
+            .any(|r| r.starts_with("cargo xtask release --remote")),
+        "{release:?}"
+    );
+    assert!(
+        !release.iter().any(|r| r.contains("--dry-run")),
+        "{release:?}"
+    );
+    assert!(
+        dry_run
+            .iter()
+            .any(|r| r == "cargo xtask release --remote --dry-run"),
+        "{dry_run:?}"
+    );
+    assert!(deploy["jobs"]["release"]["if"]
+        .as_str()
+        .unwrap()
+        .contains("push"));
+    assert!(deploy["jobs"]["dry-run"]["if"]
+        .as_str()
+        .unwrap()
+        .contains("pull_request"));
     for job in ["release", "dry-run"] {
         let steps = deploy["jobs"][job]["steps"].as_vec().unwrap();
-        let with_secrets = steps.iter().find(|s| s["run"].as_str().is_some_and(|r| r.starts_with("cargo xtask release"))).unwrap();
+        let with_secrets = steps
+            .iter()
+            .find(|s| {
+                s["run"]
+                    .as_str()
+                    .is_some_and(|r| r.starts_with("cargo xtask release"))
+            })
+            .unwrap();
         for secret in ["CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID"] {
             let value = with_secrets["env"][secret].as_str().unwrap_or_default();
-            assert_eq!(value, format!("${{{{ secrets.{secret} }}}}"), "{job}: {secret}");
+            assert_eq!(
+                value,
+                format!("${{{{ secrets.{secret} }}}}"),
+                "{job}: {secret}"
+            );
         }
     }
     let readme = readme();
-    for command in ["cargo xtask release --remote", "cargo xtask release --remote --dry-run", "cargo xtask release --local"] {
+    for command in [
+        "cargo xtask release --remote",
+        "cargo xtask release --remote --dry-run",
+        "cargo xtask release --local",
+    ] {
         assert!(readme.contains(command), "the README documents {command:?}");
     }
 }
