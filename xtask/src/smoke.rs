@@ -54,10 +54,19 @@ fn http_get(rest: &str) -> Result<(u16, String)> {
         TcpStream::connect(host).with_context(|| format!("cannot connect to {host}"))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nAccept: application/json\r\n\r\n")?;
+    // workerd keeps the connection open for a while even after
+    // `Connection: close`: stop once Content-Length bytes have arrived.
     let mut response = Vec::new();
-    stream
-        .read_to_end(&mut response)
-        .context("the response was cut off")?;
+    let mut buffer = [0u8; 8192];
+    loop {
+        let n = stream
+            .read(&mut buffer)
+            .context("the response was cut off")?;
+        response.extend_from_slice(&buffer[..n]);
+        if n == 0 || complete(&response) {
+            break;
+        }
+    }
     let response = String::from_utf8_lossy(&response);
     let (head, body) = response
         .split_once("\r\n\r\n")
@@ -76,6 +85,23 @@ fn http_get(rest: &str) -> Result<(u16, String)> {
         body.to_owned()
     };
     Ok((status, body))
+}
+
+/// True once the headers and a body of the announced length have arrived
+/// (or a chunked body's last chunk).
+fn complete(response: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(response);
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return false;
+    };
+    let head = head.to_ascii_lowercase();
+    if head.contains("transfer-encoding: chunked") {
+        return body.ends_with("0\r\n\r\n");
+    }
+    head.lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|len| len.trim().parse::<usize>().ok())
+        .is_some_and(|len| body.len() >= len)
 }
 
 /// Decodes a chunked body.

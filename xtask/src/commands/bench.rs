@@ -358,9 +358,9 @@ fn make_executable(path: &Path) -> Result<()> {
 /// The Markdown table (with the targets checked) and the same as JSON.
 fn report(rows: &[(usize, Row)], help: Duration, runs: usize) -> (String, serde_json::Value) {
     let secs = |d: Duration| format!("{:.2}", d.as_secs_f64());
-    let mut md = format!(
+    let mut md = String::from(
         "| N | ours | wrangler's | ours (s) | wrangler (s) | ratio | our wrangler processes | wrangler's processes |\n\
-         |---|---|---|---|---|---|---|---|\n"
+         |---|---|---|---|---|---|---|---|\n",
     );
     let mut json_rows = Vec::new();
     let mut checks = Vec::new();
