@@ -42,17 +42,6 @@ fn build_worker() -> std::path::PathBuf {
     entry
 }
 
-/// The project's wrangler.toml, pointed at the built worker, without the
-/// `[build]` step (the worker is built already).
-fn point_at(project: &Project, entry: &std::path::Path) -> std::path::PathBuf {
-    let path = project.path("wrangler.toml");
-    let mut config: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
-    config.insert("main".into(), entry.to_str().unwrap().into());
-    config.remove("build");
-    std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
-    path
-}
-
 fn hash(key: &str) -> String {
     Sha256::digest(key.as_bytes())
         .iter()
@@ -94,7 +83,7 @@ fn the_built_worker_serves_health_tasks_and_rooms_from_local_d1() {
     assert!(root().join("worker/build/worker/shim.mjs").is_file());
 
     let project = Project::seed();
-    let config = point_at(&project, &entry);
+    let config = project.use_built_worker(&entry);
     let dev = wrangler_dev(&config, 90);
 
     // Nothing migrated yet: both databases are behind what the build expects.

@@ -113,7 +113,9 @@ fn execute(
     }
     session.print_plan();
     if options.dry_run {
-        return session.rehearse();
+        session.rehearse()?;
+        println!("Dry run: nothing was written.");
+        return Ok(());
     }
     session.back_up()?;
     session.apply()
@@ -713,11 +715,10 @@ fn rehearse_all(wrangler: &Wrangler, direction: Direction, work: &[&DbPlan]) -> 
     }
     if !failed.is_empty() {
         bail!(
-            "dry run: the plan would fail on {} (nothing was written)",
+            "the plan would fail on {} (nothing was written)",
             failed.join(", ")
         );
     }
-    println!("Dry run: nothing was written.");
     Ok(())
 }
 

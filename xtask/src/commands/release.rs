@@ -27,9 +27,17 @@ const STEPS: [&str; 8] = [
     "smoke check",
 ];
 
+/// What happened to a step.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Done,
+    Failed,
+    Skipped(&'static str),
+}
+
 /// What happened to each step so far.
 struct Steps {
-    done: Vec<(&'static str, Duration, &'static str)>,
+    done: Vec<(&'static str, Duration, Status)>,
 }
 
 impl Steps {
@@ -49,7 +57,7 @@ impl Steps {
                     "✅ {name} ({})",
                     human_duration(elapsed)
                 );
-                self.done.push((name, elapsed, "done"));
+                self.done.push((name, elapsed, Status::Done));
             }
             Err(err) => {
                 tracing::error!(
@@ -58,7 +66,7 @@ impl Steps {
                     status = "failed",
                     "❌ {name} failed: {err:#}"
                 );
-                self.done.push((name, elapsed, "failed"));
+                self.done.push((name, elapsed, Status::Failed));
                 self.report();
             }
         }
@@ -67,7 +75,7 @@ impl Steps {
 
     fn skip(&mut self, name: &'static str, why: &'static str) {
         tracing::info!(step = name, status = "skipped", "⏭ {name}: {why}");
-        self.done.push((name, Duration::ZERO, "skipped"));
+        self.done.push((name, Duration::ZERO, Status::Skipped(why)));
     }
 
     /// The table of steps: done, failed, skipped, and those never reached.
@@ -75,13 +83,13 @@ impl Steps {
         println!("\nRelease steps:");
         for name in STEPS {
             match self.done.iter().find(|(n, _, _)| *n == name) {
-                Some((_, elapsed, "done")) => {
+                Some((_, elapsed, Status::Done)) => {
                     println!("  ✅ {name:<12} {}", human_duration(*elapsed))
                 }
-                Some((_, elapsed, "failed")) => {
+                Some((_, elapsed, Status::Failed)) => {
                     println!("  ❌ {name:<12} {} (failed)", human_duration(*elapsed))
                 }
-                Some((_, _, status)) => println!("  ⏭ {name:<12} {status}"),
+                Some((_, _, Status::Skipped(why))) => println!("  ⏭ {name:<12} skipped: {why}"),
                 None => println!("  ·  {name:<12} not run"),
             }
         }

@@ -133,6 +133,17 @@ impl Project {
         std::fs::write(path, contents).unwrap();
     }
 
+    /// Points the project's wrangler.toml at an already built worker
+    /// (`entry`), without the `[build]` step; returns the config's path.
+    pub fn use_built_worker(&self, entry: &Path) -> PathBuf {
+        let path = self.path("wrangler.toml");
+        let mut config: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+        config.insert("main".into(), entry.to_str().unwrap().into());
+        config.remove("build");
+        std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
+        path
+    }
+
     pub fn remove(&self, rel: &str) {
         std::fs::remove_file(self.path(rel)).unwrap();
     }

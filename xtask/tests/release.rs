@@ -1,0 +1,288 @@
+//! `cargo xtask release` end to end: the real binary, the real wrangler, local
+//! D1 and `wrangler dev` for `--local`, the Cloudflare API double for `--remote`.
+//!
+//! Every release builds the worker first; the first build on a machine
+//! installs the wasm tools (minutes), later ones are incremental.
+
+mod common;
+
+use std::process::Command;
+
+use cloudflare_double::{serve, Double, Fault, Options};
+use common::*;
+
+const TOKEN: &str = "release-test-token-41b7";
+const ACCOUNT: &str = "fedcba9876543210fedcba9876543210";
+
+/// Runs `xtask release ARGS` against the project, whose config points at the built worker.
+fn release(p: &Project, args: &[&str], env: &[(&str, String)]) -> Run {
+    let config = p.use_built_worker(&root().join("worker/build/index.js"));
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("release")
+        .args(args)
+        .arg("--config")
+        .arg(&config)
+        .arg("--migrations-dir")
+        .arg(p.path("migrations"))
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env_remove("MIGRATE_WRANGLER")
+        .env_remove("RUST_LOG")
+        .env_remove("MIGRATE_LOG_FORMAT")
+        .output()
+        .unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn double(options: Options) -> Double {
+    serve(Options {
+        quiet: true,
+        ..options
+    })
+    .expect("the double starts")
+}
+
+fn remote_env(double: &Double) -> Vec<(&'static str, String)> {
+    vec![
+        ("CLOUDFLARE_API_BASE_URL", double.api_base_url()),
+        ("CLOUDFLARE_API_TOKEN", TOKEN.to_owned()),
+        ("CLOUDFLARE_ACCOUNT_ID", ACCOUNT.to_owned()),
+        ("WRANGLER_HIDE_BANNER", "true".to_owned()),
+    ]
+}
+
+/// The report line of a step: `✅ migrate`, `❌ rehearse`, `·  deploy  not run`…
+fn step_line<'a>(run: &'a Run, step: &str) -> &'a str {
+    let (_, report) = run
+        .stdout
+        .rsplit_once("Release steps:")
+        .unwrap_or_else(|| panic!("no report:\n{}", run.all()));
+    report
+        .lines()
+        .find(|line| {
+            let mut words = line.split_whitespace();
+            words.next();
+            words.collect::<Vec<_>>().join(" ").starts_with(step)
+        })
+        .unwrap_or_else(|| panic!("no report line for {step}:\n{}", run.stdout))
+}
+
+#[test]
+fn a_local_release_runs_every_step_and_the_worker_reports_current_databases() {
+    let p = Project::seed();
+    let run = release(&p, &["--local"], &[]).ok();
+    for step in [
+        "check",
+        "build worker",
+        "plan",
+        "back up",
+        "rehearse",
+        "migrate",
+        "deploy",
+        "smoke check",
+    ] {
+        assert!(
+            step_line(&run, step).contains('✅'),
+            "{step}: {}",
+            run.stdout
+        );
+    }
+    // The smoke check's /health, as the worker served it from wrangler dev.
+    assert!(
+        run.stdout
+            .contains("READ_REPLICA: version 6 (worker built for 6)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("AUTH: version 5 (worker built for 5)"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("Released."), "{}", run.stdout);
+    assert_eq!(p.versions("READ_REPLICA"), [1, 3, 6]);
+    assert_eq!(p.versions("AUTH"), [2, 4, 5]);
+    let backups = std::fs::read_dir(p.path("backups")).unwrap().count();
+    assert_eq!(backups, 2, "one backup per database changed");
+    assert!(
+        p.path(".wrangler/release-dry-run").is_dir(),
+        "wrangler deploy --dry-run wrote its bundle"
+    );
+}
+
+#[test]
+fn a_broken_migration_stops_the_release_before_anything_is_applied_or_deployed() {
+    let p = Project::seed();
+    p.write(
+        "migrations/0007_broken.sql",
+        "-- database: AUTH\nCREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY);\nINSERT INTO missing_table VALUES (1);\n",
+    );
+    let run = release(&p, &["--local"], &[]).fails();
+    assert!(step_line(&run, "rehearse").contains('❌'), "{}", run.stdout);
+    for step in ["migrate", "deploy", "smoke check"] {
+        assert!(
+            step_line(&run, step).contains("not run"),
+            "{step}: {}",
+            run.stdout
+        );
+    }
+    assert!(
+        run.all().contains("0007_broken.sql:3"),
+        "names the failing statement:\n{}",
+        run.all()
+    );
+    assert!(
+        run.stderr.contains("release stopped at `rehearse`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(p.versions("READ_REPLICA"), Vec::<u64>::new());
+    assert_eq!(p.versions("AUTH"), Vec::<u64>::new());
+    assert!(
+        !p.path(".wrangler/release-dry-run").exists(),
+        "nothing was deployed"
+    );
+}
+
+#[test]
+fn a_dry_run_release_stops_after_the_rehearsal() {
+    let p = Project::seed();
+    let run = release(&p, &["--local", "--dry-run"], &[]).ok();
+    assert!(step_line(&run, "rehearse").contains('✅'), "{}", run.stdout);
+    for step in ["migrate", "deploy", "smoke check"] {
+        assert!(
+            step_line(&run, step).contains("--dry-run"),
+            "{step}: {}",
+            run.stdout
+        );
+    }
+    assert_eq!(p.versions("AUTH"), Vec::<u64>::new());
+}
+
+#[test]
+fn a_remote_release_backs_up_migrates_and_uploads_the_worker() {
+    let cloud = double(Options::new(TOKEN));
+    let p = Project::seed();
+    let run = release(
+        &p,
+        &["--remote", "--log-format", "json"],
+        &remote_env(&cloud),
+    )
+    .ok();
+    assert!(run.stdout.contains("Released."), "{}", run.all());
+
+    let bookmarks = std::fs::read_dir(p.path("backups"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "bookmark")
+        })
+        .count();
+    assert_eq!(
+        bookmarks, 2,
+        "a backup and a Time Travel bookmark per database"
+    );
+
+    let deploys = cloud.deploys();
+    assert_eq!(deploys.len(), 1, "one worker upload");
+    assert_eq!(deploys[0].script_name, "nanotype");
+    let bindings = deploys[0].metadata["bindings"].to_string();
+    for name in ["READ_REPLICA", "AUTH"] {
+        assert!(
+            bindings.contains(name),
+            "the upload binds {name}: {bindings}"
+        );
+    }
+
+    // Every step logged as JSON, with its duration.
+    let steps: Vec<serde_json::Value> = run
+        .stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|event| event["status"] == "done")
+        .collect();
+    let names: Vec<&str> = steps.iter().map(|e| e["step"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "check",
+            "build worker",
+            "plan",
+            "back up",
+            "rehearse",
+            "migrate",
+            "deploy",
+            "smoke check"
+        ]
+    );
+    assert!(steps.iter().all(|e| e["duration_ms"].is_u64()));
+
+    let status = p.migrate_with(
+        &["status", "--remote"],
+        &remote_env(&cloud)
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect::<Vec<_>>(),
+    );
+    assert!(!status.ok().stdout.contains("Pending"));
+}
+
+/// wrangler tries an upload three times before giving up.
+fn failing_deploys(options: &mut Options) {
+    for n in 1..=3 {
+        options
+            .fail
+            .push(Fault::parse_fail(&format!("deploy:{n}")).unwrap());
+    }
+}
+
+#[test]
+fn a_failed_deploy_after_migrating_says_so_and_can_roll_back() {
+    let cloud = double({
+        let mut options = Options::new(TOKEN);
+        failing_deploys(&mut options);
+        options
+    });
+    let p = Project::seed();
+    let run = release(&p, &["--remote"], &remote_env(&cloud)).fails();
+    assert!(step_line(&run, "deploy").contains('❌'), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("the migrations WERE applied"),
+        "{}",
+        run.stderr
+    );
+    assert!(cloud.deploys().is_empty());
+
+    let cloud = double({
+        let mut options = Options::new(TOKEN);
+        failing_deploys(&mut options);
+        options
+    });
+    let q = Project::seed();
+    let run = release(
+        &q,
+        &["--remote", "--rollback-on-failure"],
+        &remote_env(&cloud),
+    )
+    .fails();
+    assert!(
+        run.stderr
+            .contains("rolled back to where the release found them"),
+        "{}",
+        run.stderr
+    );
+    let env = remote_env(&cloud);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let status = q.migrate_with(&["status", "--remote", "--json"], &env).ok();
+    assert!(
+        !status.stdout.contains("\"applied\""),
+        "every database is back at version 0: {}",
+        status.stdout
+    );
+}
