@@ -53,7 +53,8 @@ fn http_get(rest: &str) -> Result<(u16, String)> {
     let mut stream =
         TcpStream::connect(host).with_context(|| format!("cannot connect to {host}"))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nAccept: application/json\r\n\r\n")?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nAccept: application/json\r\n\r\n");
+    stream.write_all(request.as_bytes())?;
     // workerd keeps the connection open for a while even after
     // `Connection: close`: stop once Content-Length bytes have arrived.
     let mut response = Vec::new();
@@ -154,9 +155,12 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let server = std::thread::spawn(move || {
             let (mut stream, _) = listener.accept().unwrap();
-            let mut request = [0u8; 1024];
-            let n = stream.read(&mut request).unwrap();
-            assert!(String::from_utf8_lossy(&request[..n]).starts_with("GET /health HTTP/1.1"));
+            let mut request = Vec::new();
+            let mut byte = [0u8; 1];
+            while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap() == 1 {
+                request.push(byte[0]);
+            }
+            assert!(String::from_utf8_lossy(&request).starts_with("GET /health HTTP/1.1"));
             stream
                 .write_all(b"HTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n2\r\n1}\r\n0\r\n\r\n")
                 .unwrap();
