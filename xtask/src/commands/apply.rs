@@ -87,6 +87,16 @@ struct DbPlan<'a> {
 }
 
 impl DbPlan<'_> {
+    /// The newest version recorded when the state was read (0 for none).
+    fn newest_applied(&self) -> u64 {
+        self.state
+            .applied
+            .iter()
+            .map(|a| a.version)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// The versions recorded once this plan has run.
     fn versions_after(&self, direction: Direction) -> Vec<u64> {
         let planned = |v: u64| self.migrations.iter().any(|m| m.version == v);
@@ -184,12 +194,7 @@ impl<'p> Session<'p> {
     pub fn versions_before(&self) -> Vec<(String, u64)> {
         self.plans
             .iter()
-            .map(|p| {
-                (
-                    p.db.binding.clone(),
-                    p.state.applied.iter().map(|a| a.version).max().unwrap_or(0),
-                )
-            })
+            .map(|p| (p.db.binding.clone(), p.newest_applied()))
             .collect()
     }
 
@@ -202,13 +207,7 @@ impl<'p> Session<'p> {
 
     pub fn print_nothing_to_do(&self) {
         for plan in &self.plans {
-            let newest = plan
-                .state
-                .applied
-                .iter()
-                .map(|a| a.version)
-                .max()
-                .unwrap_or(0);
+            let newest = plan.newest_applied();
             println!(
                 "{}: nothing to {} (at version {newest})",
                 plan.db.binding,
@@ -236,13 +235,7 @@ impl<'p> Session<'p> {
             if plan.migrations.is_empty() {
                 return Ok(None);
             }
-            let version = plan
-                .state
-                .applied
-                .iter()
-                .map(|a| a.version)
-                .max()
-                .unwrap_or(0);
+            let version = plan.newest_applied();
             backups.take(wrangler, plan.db, version).map(Some)
         });
         let mut errors = Vec::new();
@@ -450,8 +443,10 @@ fn acquire<'a>(
     // so of two runs started together the one holding the first contested
     // database always wins and neither can block the other.
     let held = Held::new(wrangler, request);
-    // A run that still holds locks is winning: it waits a little even without --wait.
-    let grace = Instant::now() + Duration::from_secs(wait) + Duration::from_secs(3);
+    // A run that still holds locks is winning: the run it contends with gives
+    // its later locks back, so it waits for that even without --wait (each
+    // look costs a wrangler call per database, seconds on a busy machine).
+    let grace = Instant::now() + Duration::from_secs(wait) + Duration::from_secs(20);
     loop {
         let results = migrator::in_parallel(&project.selected, |db| {
             migrator::read_state_locking(wrangler, db, request, &work(db))

@@ -116,19 +116,7 @@ impl flags::Release {
 
         steps.run("check", || flags::Check { strict: false }.run(&project))?;
         steps.run("build worker", || flags::BuildWorker { dev: false }.run())?;
-        let options = RunOptions {
-            dry_run: false,
-            step: self.step,
-            no_backup: false,
-            backup: BackupOptions {
-                backup_dir: None,
-                keep_backups: 10,
-            },
-            lock: LockOptions {
-                wait: 0,
-                lock_ttl: 900,
-            },
-        };
+        let options = run_options(self.step, false);
         let mut session = steps.run("plan", || {
             let session = Session::open(&project, Direction::Up, None, &options)?;
             match session.has_work() {
@@ -292,12 +280,12 @@ fn check_health((status, body): &(u16, String)) -> Result<()> {
     Ok(())
 }
 
-/// Rolls each database back to the version the release found it at.
-fn roll_back(project: &Project, before: &[(String, u64)]) -> Result<()> {
-    let options = RunOptions {
+/// How the release migrates: `up`'s defaults.
+fn run_options(step: bool, no_backup: bool) -> RunOptions {
+    RunOptions {
         dry_run: false,
-        step: false,
-        no_backup: true,
+        step,
+        no_backup,
         backup: BackupOptions {
             backup_dir: None,
             keep_backups: 10,
@@ -306,7 +294,12 @@ fn roll_back(project: &Project, before: &[(String, u64)]) -> Result<()> {
             wait: 0,
             lock_ttl: 900,
         },
-    };
+    }
+}
+
+/// Rolls each database back to the version the release found it at.
+fn roll_back(project: &Project, before: &[(String, u64)]) -> Result<()> {
+    let options = run_options(false, true);
     for (binding, version) in before {
         let mut only = project.clone();
         only.selected.retain(|db| &db.binding == binding);

@@ -154,23 +154,7 @@ impl Project {
     }
 
     pub fn migrate_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        wrangler();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
-        command
-            .arg("migrate")
-            .args(args)
-            .arg("--config")
-            .arg(self.path("wrangler.toml"))
-            .arg("--migrations-dir")
-            .arg(self.path("migrations"))
-            .env_remove("MIGRATE_WRANGLER")
-            .env_remove("MIGRATE_LOG_FORMAT")
-            .env_remove("D1_DATABASE_NAME")
-            .env_remove("RUST_LOG");
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let output = command.output().unwrap();
+        let output = self.migrate_command(args, env).output().unwrap();
         Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
