@@ -288,10 +288,17 @@ pub fn up_batch(tracking: Tracking, plan: &[&Migration]) -> Result<Batch> {
         for statement in statements_of(&migration.sql, &migration.path)? {
             batch.push(statement.sql, Some((index, statement.line)));
         }
+    }
+    if !plan.is_empty() {
+        // Each migration ran from its row's applied_at until the next one's
+        // row went in (the last one until now): one statement for the batch.
+        let versions: Vec<String> = plan.iter().map(|m| m.version.to_string()).collect();
+        let versions = versions.join(", ");
         batch.push(
             format!(
-                "UPDATE _migrations SET duration_ms = {NOW_MS} - applied_at WHERE version = {}",
-                migration.version
+                "UPDATE _migrations SET duration_ms = coalesce((SELECT min(later.applied_at) FROM _migrations AS later \
+                 WHERE later.version > _migrations.version AND later.version IN ({versions})), {NOW_MS}) - applied_at \
+                 WHERE version IN ({versions})"
             ),
             None,
         );
