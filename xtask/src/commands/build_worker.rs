@@ -56,6 +56,19 @@ impl flags::BuildWorker {
 
         let lock = Lockfile::read(&root.join("Cargo.lock"))?;
         let tools_dir = tools_dir(&root);
+        // One build at a time (wrangler dev, a release and a test may start
+        // one together): two would install the same tools into one folder.
+        std::fs::create_dir_all(&tools_dir)
+            .with_context(|| format!("cannot create {}", tools_dir.display()))?;
+        let guard_path = tools_dir.join(".build.lock");
+        let guard = std::fs::File::create(&guard_path)
+            .with_context(|| format!("cannot create {}", guard_path.display()))?;
+        if guard.try_lock().is_err() {
+            tracing::info!("another build-worker is running: waiting for it");
+            guard
+                .lock()
+                .with_context(|| format!("cannot lock {}", guard_path.display()))?;
+        }
         ensure_wasm_target()?;
         let bindgen_version = lock.version_of("wasm-bindgen", "worker")?;
         let wasm_bindgen = ensure_wasm_bindgen(&tools_dir, &bindgen_version)?;
