@@ -42,7 +42,7 @@ impl Request {
 
     /// Statements that create the lock table, record who held it before, take
     /// it when `work` (an SQL condition) holds and it is free or expired, and
-    /// read who holds it now. Five statements; see [`parse`].
+    /// read who holds it now. Four statements; see [`parse`].
     pub fn acquire_statements(&self, work: &str) -> Vec<String> {
         let owner = quote_literal(&self.owner);
         let ttl = self.ttl.as_millis();

@@ -287,3 +287,36 @@ fn db_filter_and_seed_table_upgrade() {
     );
     assert_eq!(p.versions(RR), [1]);
 }
+
+/// The committed `migrations/schema/` snapshots are what the migrations make:
+/// `up` on fresh databases compares its result with them and fails if not.
+#[test]
+fn the_committed_schema_snapshots_match_the_migrations() {
+    let p = Project::seed();
+    for binding in [RR, AUTH] {
+        let committed = std::fs::read(root().join(format!("migrations/schema/{binding}.sql")))
+            .expect("run `cargo migrate up` and commit migrations/schema/");
+        p.write(&format!("migrations/schema/{binding}.sql"), &committed);
+    }
+    p.migrate(&["up", "--no-backup"]).ok();
+    for binding in [RR, AUTH] {
+        let committed =
+            std::fs::read_to_string(root().join(format!("migrations/schema/{binding}.sql")))
+                .unwrap();
+        let written =
+            std::fs::read_to_string(p.path(&format!("migrations/schema/{binding}.sql"))).unwrap();
+        assert_eq!(written, committed, "{binding}");
+    }
+    // A stale snapshot is caught.
+    let q = Project::seed();
+    q.write(
+        "migrations/schema/AUTH.sql",
+        "-- Schema of AUTH after migrations 2, 4, 5.\n\nCREATE TABLE stale(x);\n",
+    );
+    let run = q.migrate(&["up", "--no-backup"]).fails();
+    assert!(
+        run.all().contains("differs from the committed snapshot"),
+        "{}",
+        run.all()
+    );
+}
