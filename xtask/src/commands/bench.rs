@@ -306,14 +306,14 @@ fn migration_sql(version: usize) -> String {
     let mut sql = format!(
         "CREATE TABLE IF NOT EXISTS {table} (\n  id INTEGER PRIMARY KEY,\n  name TEXT NOT NULL,\n  score REAL,\n  updated_at INTEGER NOT NULL DEFAULT 0\n);\n"
     );
-    if version % 2 == 0 {
+    if version.is_multiple_of(2) {
         writeln!(
             sql,
             "CREATE INDEX IF NOT EXISTS idx_{table}_name ON {table}(name);"
         )
         .ok();
     }
-    if version % 3 == 0 {
+    if version.is_multiple_of(3) {
         writeln!(
             sql,
             "CREATE TRIGGER IF NOT EXISTS trg_{table} AFTER UPDATE OF name ON {table}\nBEGIN\n  UPDATE {table} SET updated_at = updated_at + 1 WHERE id = NEW.id;\nEND;"
