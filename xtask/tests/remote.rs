@@ -317,3 +317,56 @@ fn a_response_slower_than_the_timeout_is_stopped_and_settled() {
         &[("MIGRATE_WRANGLER_TIMEOUT", "6")],
     );
 }
+
+#[test]
+fn a_remote_database_is_restored_from_its_time_travel_bookmark() {
+    let cloud = double(Options::new(TOKEN));
+    let p = Project::seed();
+    remote(&p, &cloud, &["up", "4", "--db", AUTH]).ok();
+    remote(&p, &cloud, &["up", "--db", AUTH]).ok();
+    // The bookmark recorded before the second run is where AUTH was at v4.
+    let mut bookmarks: Vec<_> = std::fs::read_dir(p.path("backups"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "bookmark"))
+        .collect();
+    bookmarks.sort();
+    let before_v5 = bookmarks
+        .iter()
+        .find(|path| path.to_str().unwrap().contains("-v4"))
+        .expect("a backup taken at v4");
+    let bookmark = std::fs::read_to_string(before_v5).unwrap();
+    let refused = remote(
+        &p,
+        &cloud,
+        &["restore", "--bookmark", bookmark.trim(), "--db", AUTH],
+    )
+    .fails();
+    assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
+    remote(
+        &p,
+        &cloud,
+        &[
+            "restore",
+            "--bookmark",
+            bookmark.trim(),
+            "--db",
+            AUTH,
+            "--yes",
+        ],
+    )
+    .ok();
+    let status = remote(&p, &cloud, &["status", "--db", AUTH]).ok();
+    assert!(
+        status.stdout.contains("✅ Applied - v4: 0004_rooms_table"),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        status
+            .stdout
+            .contains("⏳ Pending - v5: 0005_add_permissions_table"),
+        "{}",
+        status.stdout
+    );
+}
