@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use cloudflare_double::{serve, Double, Fault, Options};
 use common::*;
 
@@ -45,23 +43,9 @@ fn remote_with(p: &Project, double: &Double, args: &[&str], extra: &[(&str, &str
 
 /// Runs the real wrangler against the double, returning its stdout.
 fn wrangler_remote(p: &Project, double: &Double, args: &[&str]) -> String {
-    let output = Command::new(wrangler())
-        .args(args)
-        .arg("--remote")
-        .arg("--config")
-        .arg(p.path("wrangler.toml"))
-        .envs(env(double))
-        .env("CI", "1")
-        .env("WRANGLER_SEND_METRICS", "false")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "wrangler {args:?}: {stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
+    let mut args = args.to_vec();
+    args.push("--remote");
+    p.wrangler_with(&args, &env(double))
 }
 
 /// A remote database exported the way wrangler exports a local one.

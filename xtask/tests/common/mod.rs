@@ -187,10 +187,17 @@ impl Project {
     }
 
     fn wrangler(&self, args: &[&str]) -> String {
+        self.wrangler_with(args, &[])
+    }
+
+    /// Runs the real wrangler on this project's config with extra environment
+    /// (e.g. the Cloudflare API double's), returning its stdout.
+    pub fn wrangler_with(&self, args: &[&str], env: &[(&str, String)]) -> String {
         let output = Command::new(wrangler())
             .args(args)
             .arg("--config")
             .arg(self.path("wrangler.toml"))
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("CI", "1")
             .env("WRANGLER_SEND_METRICS", "false")
             .output()
