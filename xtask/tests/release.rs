@@ -166,9 +166,13 @@ fn a_dry_run_release_stops_after_the_rehearsal() {
 fn a_remote_release_backs_up_migrates_and_uploads_the_worker() {
     let cloud = double(Options::new(TOKEN));
     let p = Project::seed();
+    // The deployed worker's /health, as the double cannot run the worker.
+    let (health, asked) = health_server(
+        r#"{"status":"ok","databases":[{"binding":"READ_REPLICA","version":6,"expected":6,"current":true},{"binding":"AUTH","version":5,"expected":5,"current":true}]}"#,
+    );
     let run = release(
         &p,
-        &["--remote", "--log-format", "json"],
+        &["--remote", "--log-format", "json", "--smoke-url", &health],
         &remote_env(&cloud),
     )
     .ok();
@@ -222,6 +226,11 @@ fn a_remote_release_backs_up_migrates_and_uploads_the_worker() {
         ]
     );
     assert!(steps.iter().all(|e| e["duration_ms"].is_u64()));
+    assert_eq!(
+        asked.join().unwrap(),
+        "/health",
+        "the smoke check asked the deployed worker"
+    );
 
     let status = p.migrate_with(
         &["status", "--remote"],
@@ -233,22 +242,45 @@ fn a_remote_release_backs_up_migrates_and_uploads_the_worker() {
     assert!(!status.ok().stdout.contains("Pending"));
 }
 
-/// wrangler tries an upload three times before giving up.
-fn failing_deploys(options: &mut Options) {
+/// Answers one GET with `body` as JSON; returns its URL and, once asked, the path.
+fn health_server(body: &'static str) -> (String, std::thread::JoinHandle<String>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let asked = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut request = String::new();
+        reader.read_line(&mut request).unwrap();
+        let mut stream = reader.into_inner();
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(reply.as_bytes()).unwrap();
+        request
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned()
+    });
+    (url, asked)
+}
+
+/// A double whose worker uploads all fail (wrangler tries three times).
+fn double_refusing_deploys() -> Double {
+    let mut options = Options::new(TOKEN);
     for n in 1..=3 {
         options
             .fail
             .push(Fault::parse_fail(&format!("deploy:{n}")).unwrap());
     }
+    double(options)
 }
 
 #[test]
 fn a_failed_deploy_after_migrating_says_so_and_can_roll_back() {
-    let cloud = double({
-        let mut options = Options::new(TOKEN);
-        failing_deploys(&mut options);
-        options
-    });
+    let cloud = double_refusing_deploys();
     let p = Project::seed();
     let run = release(&p, &["--remote"], &remote_env(&cloud)).fails();
     assert!(step_line(&run, "deploy").contains('❌'), "{}", run.stdout);
@@ -259,11 +291,7 @@ fn a_failed_deploy_after_migrating_says_so_and_can_roll_back() {
     );
     assert!(cloud.deploys().is_empty());
 
-    let cloud = double({
-        let mut options = Options::new(TOKEN);
-        failing_deploys(&mut options);
-        options
-    });
+    let cloud = double_refusing_deploys();
     let q = Project::seed();
     let run = release(
         &q,
