@@ -19,6 +19,16 @@ pub struct Backup {
     pub bookmark: Option<String>,
 }
 
+impl Backup {
+    /// Deletes a backup that turned out not to be needed.
+    pub fn discard(&self) {
+        std::fs::remove_file(&self.path).ok();
+        if self.bookmark.is_some() {
+            std::fs::remove_file(self.path.with_extension("bookmark")).ok();
+        }
+    }
+}
+
 /// The backup folder and its retention.
 #[derive(Debug, Clone)]
 pub struct Backups {

@@ -174,11 +174,17 @@ pub enum MigrateCommand {
     /// Each database's pending migrations are applied in one all-or-nothing
     /// call (databases in parallel): either all of them land, or the database
     /// is left exactly as it was.
+    ///
+    /// The plan is made from what this machine last saw of each database
+    /// (`.wrangler/migrate/`), and the call checks first that the database is
+    /// still exactly so; when it is not, nothing is written and the run reads
+    /// the database and plans again. Without such a record it reads first.
     Up(Up),
     /// Roll back every applied migration above VERSION, newest first.
     ///
     /// Every needed `.rollback.sql` must exist before anything runs. `down 0`
-    /// rolls back everything.
+    /// rolls back everything. Like `up`, it plans from what this machine last
+    /// saw of each database when it can, and the call checks it still holds.
     Down(Down),
     /// Show applied, pending, modified and missing migrations per database.
     Status(Status),

@@ -7,6 +7,7 @@ pub mod backup;
 pub mod commands;
 pub mod config;
 pub mod flags;
+pub mod hint;
 pub mod lock;
 pub mod migrator;
 pub mod plan;

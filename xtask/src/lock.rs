@@ -59,6 +59,24 @@ impl Request {
         ]
     }
 
+    /// Two statements that make the batch they open fail as a whole unless
+    /// `condition` holds and no run holds the lock: they write this run's lock
+    /// row with no owner when the condition is false (NOT NULL fails), and
+    /// clash with any lock row already there (the primary key). The batch's
+    /// [`Request::release_statement`] removes the row again. See [`refusal`].
+    pub fn guard_statements(&self, condition: &str) -> Vec<String> {
+        let owner = quote_literal(&self.owner);
+        let ttl = self.ttl.as_millis();
+        // wrangler's splitter only ends a CASE at an `END` followed by a space or `;`.
+        vec![
+            CREATE_TABLE.to_owned(),
+            format!(
+                "INSERT INTO _migrations_lock (id, owner, acquired_at, expires_at) \
+                 SELECT 1, CASE WHEN {condition} THEN {owner} END , {NOW_MS}, {NOW_MS} + {ttl}"
+            ),
+        ]
+    }
+
     /// The statement that gives the lock back (a no-op when someone else holds it).
     pub fn release_statement(&self) -> String {
         format!(
@@ -124,6 +142,27 @@ pub fn parse(request: &Request, results: &[StatementResult]) -> Result<Outcome> 
         },
         (_, Some(after)) => Outcome::Busy(after),
     })
+}
+
+/// Why a batch opened by [`Request::guard_statements`] was refused, when its
+/// guard is what refused it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The database is no longer as the guard's condition says.
+    Changed,
+    /// Another run holds (or left) the lock.
+    Locked,
+}
+
+/// Reads a D1 error: was it the guard that refused the batch?
+pub fn refusal(error: &str) -> Option<Refusal> {
+    if error.contains("NOT NULL constraint failed: _migrations_lock.owner") {
+        Some(Refusal::Changed)
+    } else if error.contains("UNIQUE constraint failed: _migrations_lock.id") {
+        Some(Refusal::Locked)
+    } else {
+        None
+    }
 }
 
 /// Describes a lock held by someone else, for an error message.
@@ -206,6 +245,22 @@ mod tests {
                 && message.contains("30 s")
                 && message.contains("unlock --db AUTH"),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn guard_refusals_are_told_apart_from_other_errors() {
+        assert_eq!(
+            refusal("NOT NULL constraint failed: _migrations_lock.owner: SQLITE_CONSTRAINT"),
+            Some(Refusal::Changed)
+        );
+        assert_eq!(
+            refusal("UNIQUE constraint failed: _migrations_lock.id: SQLITE_CONSTRAINT"),
+            Some(Refusal::Locked)
+        );
+        assert_eq!(
+            refusal("NOT NULL constraint failed: users.owner: SQLITE_CONSTRAINT"),
+            None
         );
     }
 

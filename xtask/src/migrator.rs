@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::config::Database;
+use crate::hint;
 use crate::lock;
 use crate::schema::{self, Schema};
 use crate::source::Migration;
@@ -42,14 +43,22 @@ pub fn in_parallel<'a, I: Sync, T: Send>(
 /// tracking table yet and its schema is wanted, for a rehearsal). Writes nothing.
 pub fn read_state(wrangler: &Wrangler, db: &Database, need_schema: bool) -> Result<DbState> {
     match wrangler.query(db, &tracking::state_query()) {
-        Ok(results) => tracking::parse_state(&results),
+        Ok(results) => {
+            let state = tracking::parse_state(&results)?;
+            hint::store(wrangler, db, &state);
+            Ok(state)
+        }
         Err(err) if tracking::is_missing_table(&err) => {
+            // Without the schema, the hint guesses it empty, as a database
+            // without migrations usually is; a wrong guess costs one call.
             let schema = if need_schema {
                 wrangler.query(db, schema::QUERY)?
             } else {
                 vec![StatementResult { results: vec![] }]
             };
-            tracking::parse_state(&schema)
+            let state = tracking::parse_state(&schema)?;
+            hint::store(wrangler, db, &state);
+            Ok(state)
         }
         Err(err) => Err(err).with_context(|| format!("cannot read the state of {}", db.binding)),
     }
@@ -66,7 +75,9 @@ pub fn read_state_locking(
     let results = wrangler
         .query(db, &tracking::locking_state_query(lock, work))
         .with_context(|| format!("cannot read the state of {}", db.binding))?;
-    tracking::parse_locking_state(lock, &results)
+    let (state, outcome) = tracking::parse_locking_state(lock, &results)?;
+    hint::store(wrangler, db, &state);
+    Ok((state, outcome))
 }
 
 /// Gives the lock back in a call of its own (after a failure; on success the
@@ -103,11 +114,14 @@ pub fn read_states(
 }
 
 /// Writes a batch to a temp file and runs it as one all-or-nothing call.
+/// What this machine knew of the database is forgotten first: a run that
+/// knows the outcome writes it again.
 pub fn run_batch(
     wrangler: &Wrangler,
     db: &Database,
     batch: &Batch,
 ) -> Result<Vec<StatementResult>> {
+    hint::forget(wrangler, db);
     let dir = tempfile::Builder::new()
         .prefix("migrate-")
         .tempdir()

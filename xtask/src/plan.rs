@@ -2,12 +2,12 @@
 //! run, or why not. No I/O happens here, so every rule has a unit test.
 
 use anyhow::{bail, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::source::Migration;
 
 /// One row of a database's `_migrations` table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Applied {
     pub version: u64,
     pub name: String,

@@ -3,22 +3,34 @@
 
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::wrangler::StatementResult;
 
+// A macro so that `concat!` can build QUERY from it.
+macro_rules! objects_filter {
+    () => {
+        "sql IS NOT NULL AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+    };
+}
+/// Which `sqlite_master` rows make up a schema, as an SQL condition.
+pub const OBJECTS_FILTER: &str = objects_filter!();
+
 /// The query that reads a schema: D1's and SQLite's internal tables left out,
 /// tables first (then views, indexes, triggers) in creation order.
-pub const QUERY: &str = "SELECT type, name, tbl_name, sql FROM sqlite_master \
-WHERE sql IS NOT NULL AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
-ORDER BY instr('table view index trigger', type), rowid";
+pub const QUERY: &str = concat!(
+    "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE ",
+    objects_filter!(),
+    " ORDER BY instr('table view index trigger', type), rowid"
+);
 
 /// Tables that record migrations rather than hold the app's data: left out of
 /// snapshots and drift checks.
 pub const TRACKING_TABLES: [&str; 3] = ["_migrations", "_migrations_lock", "d1_migrations"];
 
 /// One table, view, index or trigger.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Object {
     pub kind: String,
     pub name: String,
@@ -32,7 +44,7 @@ impl Object {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Schema {
     pub objects: Vec<Object>,
 }

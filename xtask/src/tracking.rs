@@ -2,6 +2,7 @@
 //! SQL batches that apply or roll back migrations together with their rows.
 
 use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::lock;
@@ -21,7 +22,7 @@ checksum TEXT, duration_ms INTEGER)";
 pub const NOW_MS: &str = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
 
 /// The shape of the tracking table in a database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Tracking {
     /// No `_migrations` table yet.
     Absent,
@@ -34,7 +35,7 @@ pub enum Tracking {
 }
 
 /// What one state read learns about a database.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DbState {
     pub tracking: Tracking,
     pub applied: Vec<Applied>,
@@ -50,9 +51,12 @@ const TRACKING_QUERIES: [&str; 2] = [
 
 /// The schema, the tracking table's columns and its rows: one call.
 pub fn state_query() -> String {
-    let mut statements = vec![schema::QUERY];
-    statements.extend(TRACKING_QUERIES);
-    statements.join("; ")
+    state_statements().join("; ")
+}
+
+/// [`state_query`]'s three statements; see [`parse_state`].
+pub fn state_statements() -> [&'static str; 3] {
+    [schema::QUERY, TRACKING_QUERIES[0], TRACKING_QUERIES[1]]
 }
 
 /// The state read of a run that will write when there is work: creates the
@@ -98,6 +102,87 @@ pub fn pending_condition(versions: &[u64]) -> String {
 /// The condition under which `down TARGET` has work in a database.
 pub fn applied_above_condition(target: u64) -> String {
     format!("EXISTS (SELECT 1 FROM _migrations WHERE version > {target})")
+}
+
+/// An SQL condition that holds exactly when a database is still as `state`
+/// describes it: the same tracking-table columns and rows (version, name and
+/// checksum) and the same app schema, object for object. It is checked after
+/// [`create_table_statement`], so a database without the table counts as one
+/// with an empty table.
+pub fn unchanged_condition(state: &DbState) -> String {
+    let mut parts = Vec::new();
+    let (checksum, duration_ms) = match state.tracking {
+        Tracking::Absent | Tracking::Current => (true, true),
+        Tracking::Legacy {
+            checksum,
+            duration_ms,
+        } => (checksum, duration_ms),
+    };
+    for (column, present) in [("checksum", checksum), ("duration_ms", duration_ms)] {
+        parts.push(format!(
+            "(SELECT count(*) FROM pragma_table_info('_migrations') WHERE name = '{column}') = {}",
+            u8::from(present)
+        ));
+    }
+    let count = state.applied.len();
+    parts.push(format!("(SELECT count(*) FROM _migrations) = {count}"));
+    if count > 0 {
+        let rows: Vec<String> = state
+            .applied
+            .iter()
+            .map(|a| {
+                let sum = a.checksum.as_deref().map_or("NULL".into(), quote_literal);
+                format!("({}, {}, {sum})", a.version, quote_literal(&a.name))
+            })
+            .collect();
+        let checksum = if checksum {
+            " AND m.checksum IS v.column3"
+        } else {
+            ""
+        };
+        parts.push(format!(
+            "(SELECT count(*) FROM _migrations AS m JOIN (VALUES {}) AS v \
+             ON m.version = v.column1 AND m.name IS v.column2{checksum}) = {count}",
+            rows.join(", ")
+        ));
+    }
+    let tracking: Vec<String> = schema::TRACKING_TABLES
+        .iter()
+        .map(|t| quote_literal(t))
+        .collect();
+    let app = format!(
+        "{} AND tbl_name NOT IN ({})",
+        schema::OBJECTS_FILTER,
+        tracking.join(", ")
+    );
+    let objects: Vec<String> = state
+        .schema
+        .objects
+        .iter()
+        .filter(|o| !schema::TRACKING_TABLES.contains(&o.table.as_str()))
+        .map(|o| {
+            format!(
+                "({}, {}, {}, {})",
+                quote_literal(&o.kind),
+                quote_literal(&o.name),
+                quote_literal(&o.table),
+                quote_literal(&o.sql)
+            )
+        })
+        .collect();
+    parts.push(format!(
+        "(SELECT count(*) FROM sqlite_master WHERE {app}) = {}",
+        objects.len()
+    ));
+    if !objects.is_empty() {
+        parts.push(format!(
+            "(SELECT count(*) FROM sqlite_master AS m JOIN (VALUES {}) AS v ON m.type = v.column1 \
+             AND m.name = v.column2 AND m.tbl_name = v.column3 AND m.sql = v.column4) = {}",
+            objects.join(", "),
+            objects.len()
+        ));
+    }
+    parts.join(" AND ")
 }
 
 /// True when D1 refused a query because `_migrations` does not exist.
@@ -234,6 +319,11 @@ pub fn schema_batch(schema: &Schema) -> Batch {
 
 fn statements_of(sql_text: &str, file: &std::path::Path) -> Result<Vec<sql::Statement>> {
     sql::split(sql_text).with_context(|| format!("cannot split {} into statements", file.display()))
+}
+
+/// The statement that creates the tracking table when it does not exist.
+pub fn create_table_statement() -> &'static str {
+    CREATE_TABLE
 }
 
 /// Creates the tracking table, or brings the seed's up to date.
@@ -407,6 +497,80 @@ mod tests {
                 "{findings:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_guard_survives_wranglers_splitter_and_names_every_row_and_object() {
+        let state = DbState {
+            tracking: Tracking::Current,
+            applied: vec![Applied {
+                version: 7,
+                name: "0007_it's".into(),
+                applied_at: 1,
+                checksum: Some("abc".into()),
+                duration_ms: None,
+            }],
+            schema: Schema {
+                objects: vec![
+                    schema::Object {
+                        kind: "trigger".into(),
+                        name: "trg".into(),
+                        table: "t".into(),
+                        sql: "CREATE TRIGGER trg AFTER UPDATE ON t BEGIN UPDATE t SET a = 1; END"
+                            .into(),
+                    },
+                    schema::Object {
+                        kind: "table".into(),
+                        name: "_migrations".into(),
+                        table: "_migrations".into(),
+                        sql: "CREATE TABLE _migrations (version INTEGER)".into(),
+                    },
+                ],
+            },
+        };
+        let condition = unchanged_condition(&state);
+        assert!(
+            condition.contains("(7, '0007_it''s', 'abc')"),
+            "{condition}"
+        );
+        assert!(
+            condition.contains("'trigger', 'trg', 't', 'CREATE TRIGGER trg"),
+            "{condition}"
+        );
+        assert!(
+            condition.contains("AND m.checksum IS v.column3"),
+            "{condition}"
+        );
+        // The tracking tables are checked by their rows, not as schema objects.
+        assert!(
+            !condition.contains("'CREATE TABLE _migrations"),
+            "{condition}"
+        );
+        let request = lock::Request {
+            owner: "host:1 migrate up".into(),
+            ttl: std::time::Duration::from_secs(1),
+        };
+        let guard = request.guard_statements(&condition).join(";\n");
+        assert_eq!(crate::sql::split(&guard).unwrap().len(), 2, "{guard}");
+        let findings = crate::sql::lint(&guard);
+        assert!(
+            findings.iter().all(|f| !f.message.contains("wrangler")),
+            "{findings:?}"
+        );
+
+        let legacy = DbState {
+            tracking: Tracking::Legacy {
+                checksum: false,
+                duration_ms: false,
+            },
+            ..state
+        };
+        let condition = unchanged_condition(&legacy);
+        assert!(
+            condition.contains("WHERE name = 'checksum') = 0"),
+            "{condition}"
+        );
+        assert!(!condition.contains("m.checksum"), "{condition}");
     }
 
     #[test]

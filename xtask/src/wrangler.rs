@@ -75,7 +75,7 @@ pub struct StatementResult {
 /// How to run wrangler for one project and target.
 #[derive(Debug, Clone)]
 pub struct Wrangler {
-    bin: PathBuf,
+    launcher: Launcher,
     config: PathBuf,
     env: Option<String>,
     pub target: Target,
@@ -103,11 +103,55 @@ fn timeout_from_env() -> Result<Duration> {
 /// The environment variable that points at a wrangler to use instead of the project's.
 pub const WRANGLER_VAR: &str = "MIGRATE_WRANGLER";
 
+/// The program (and its first arguments) that starts wrangler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Launcher {
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+}
+
+impl Launcher {
+    /// wrangler as `root`'s npm install has it. Its `bin/wrangler.js` only
+    /// starts a second node process, `node --no-warnings
+    /// --experimental-vm-modules wrangler-dist/cli.js`, and relays its exit
+    /// code; starting that directly saves a node start-up on every call.
+    /// Falls back to `node_modules/.bin/wrangler` when the layout differs.
+    pub fn project(root: &Path) -> Launcher {
+        let package = root.join("node_modules").join("wrangler");
+        let cli = package.join("wrangler-dist").join("cli.js");
+        let shim =
+            std::fs::read_to_string(package.join("bin").join("wrangler.js")).unwrap_or_default();
+        if cli.is_file()
+            && shim.contains("\"--experimental-vm-modules\"")
+            && shim.contains("../wrangler-dist/cli.js")
+        {
+            return Launcher {
+                program: PathBuf::from("node"),
+                args: vec![
+                    "--no-warnings".into(),
+                    "--experimental-vm-modules".into(),
+                    cli.into(),
+                ],
+            };
+        }
+        Launcher {
+            program: root.join("node_modules").join(".bin").join("wrangler"),
+            args: Vec::new(),
+        }
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(&self.program);
+        command.args(&self.args);
+        command
+    }
+}
+
 impl Wrangler {
-    /// Finds wrangler (`$MIGRATE_WRANGLER`, then `node_modules/.bin/wrangler`
+    /// Finds wrangler (`$MIGRATE_WRANGLER`, then the one in `node_modules`
     /// under `root`), running `npm ci` in `root` when it is not installed yet.
     pub fn locate(root: &Path, config: &Config, target: Target) -> Result<Wrangler> {
-        let bin = match std::env::var_os(WRANGLER_VAR) {
+        let launcher = match std::env::var_os(WRANGLER_VAR) {
             Some(path) if !path.is_empty() => {
                 let path = PathBuf::from(path);
                 if !path.is_file() {
@@ -116,7 +160,10 @@ impl Wrangler {
                         path.display()
                     );
                 }
-                path
+                Launcher {
+                    program: path,
+                    args: Vec::new(),
+                }
             }
             _ => {
                 let path = root.join("node_modules").join(".bin").join("wrangler");
@@ -129,11 +176,11 @@ impl Wrangler {
                         path.display()
                     );
                 }
-                path
+                Launcher::project(root)
             }
         };
         Ok(Wrangler {
-            bin,
+            launcher,
             config: config.path.clone(),
             env: config.env.clone(),
             target,
@@ -144,12 +191,17 @@ impl Wrangler {
     /// The same wrangler pointed at another config file (throwaway copies for rehearsals).
     pub fn with_config(&self, config: &Path, target: Target) -> Wrangler {
         Wrangler {
-            bin: self.bin.clone(),
+            launcher: self.launcher.clone(),
             config: config.to_path_buf(),
             env: None,
             target,
             timeout: self.timeout,
         }
+    }
+
+    /// The folder of the config file: wrangler keeps local state beside it.
+    pub fn config_dir(&self) -> &Path {
+        self.config.parent().unwrap_or(Path::new("."))
     }
 
     /// How a database is named on wrangler's command line: locally by binding
@@ -251,7 +303,7 @@ impl Wrangler {
     pub fn dev(&self, port: u16, log: &Path) -> Result<DevServer> {
         let log_file = std::fs::File::create(log)
             .with_context(|| format!("cannot create {}", log.display()))?;
-        let mut command = Command::new(&self.bin);
+        let mut command = self.launcher.command();
         command
             .args(["dev", "--ip", "127.0.0.1", "--port"])
             .arg(port.to_string())
@@ -269,7 +321,7 @@ impl Wrangler {
         tracing::debug!(port, "starting wrangler dev");
         let child = command
             .spawn()
-            .with_context(|| format!("cannot start {} dev", self.bin.display()))?;
+            .with_context(|| format!("cannot start {} dev", self.launcher.program.display()))?;
         Ok(DevServer { child })
     }
 
@@ -315,7 +367,7 @@ impl Wrangler {
     }
 
     fn run_once(&self, subject: &str, what: &str, args: &[OsString]) -> Result<String> {
-        let mut command = Command::new(&self.bin);
+        let mut command = self.launcher.command();
         command
             .args(args)
             .arg("--config")
@@ -329,7 +381,7 @@ impl Wrangler {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let shown = format!("wrangler {what} on {subject} ({})", self.target);
-        tracing::debug!(command = %printable(&self.bin, args), database = %subject, "running wrangler");
+        tracing::debug!(command = %printable(&self.launcher, args), database = %subject, "running wrangler");
         let started = Instant::now();
         let output = self.output_within_timeout(command, &shown)?;
         let elapsed_ms = started.elapsed().as_millis() as u64;
@@ -408,9 +460,12 @@ impl Wrangler {
     /// Runs the command to its end, or stops it once it has taken longer than
     /// the timeout (a hung network must not hang a deploy forever).
     fn output_within_timeout(&self, mut command: Command, shown: &str) -> Result<Output> {
-        let mut child = command
-            .spawn()
-            .with_context(|| format!("cannot start {} for {shown}", self.bin.display()))?;
+        let mut child = command.spawn().with_context(|| {
+            format!(
+                "cannot start {} for {shown}",
+                self.launcher.program.display()
+            )
+        })?;
         let drain = |pipe: Option<Box<dyn Read + Send>>| {
             std::thread::spawn(move || {
                 let mut bytes = Vec::new();
@@ -533,9 +588,9 @@ fn install(root: &Path) -> Result<()> {
 }
 
 /// The command line as a user could paste it, for logs.
-fn printable(bin: &Path, args: &[OsString]) -> String {
-    let mut line = bin.display().to_string();
-    for arg in args {
+fn printable(launcher: &Launcher, args: &[OsString]) -> String {
+    let mut line = launcher.program.display().to_string();
+    for arg in launcher.args.iter().chain(args) {
         let arg = arg.to_string_lossy();
         let arg = if arg.len() > 120 {
             format!("{}…", truncate(&arg, 120))
@@ -627,9 +682,46 @@ mod tests {
     fn printable_quotes_arguments_with_spaces() {
         let args: Vec<OsString> = vec!["d1".into(), "--command".into(), "SELECT 'a'".into()];
         assert_eq!(
-            printable(Path::new("wrangler"), &args),
+            printable(
+                &Launcher {
+                    program: "wrangler".into(),
+                    args: Vec::new()
+                },
+                &args
+            ),
             "wrangler d1 --command 'SELECT '\\''a'\\'''"
         );
+    }
+
+    #[test]
+    fn starts_wranglers_cli_directly_when_its_launcher_is_as_expected() {
+        // The project's own install: if a wrangler upgrade changes the
+        // launcher, this fails rather than silently costing a node start-up.
+        let root = crate::project::workspace_root();
+        if root.join("node_modules/wrangler").is_dir() {
+            let launcher = Launcher::project(&root);
+            assert_eq!(launcher.program, Path::new("node"));
+            assert!(launcher.args[2]
+                .to_string_lossy()
+                .ends_with("wrangler-dist/cli.js"));
+        }
+        // Anything else: the launcher itself.
+        let dir = tempfile::tempdir().unwrap();
+        let package = dir.path().join("node_modules/wrangler");
+        std::fs::create_dir_all(package.join("bin")).unwrap();
+        std::fs::create_dir_all(package.join("wrangler-dist")).unwrap();
+        std::fs::write(package.join("wrangler-dist/cli.js"), "").unwrap();
+        std::fs::write(
+            package.join("bin/wrangler.js"),
+            "require('../wrangler-dist/cli.js')",
+        )
+        .unwrap();
+        let launcher = Launcher::project(dir.path());
+        assert_eq!(
+            launcher.program,
+            dir.path().join("node_modules/.bin/wrangler")
+        );
+        assert!(launcher.args.is_empty());
     }
 
     #[test]

@@ -211,8 +211,9 @@ fn dry_run_writes_nothing_prints_sql_and_rehearses() {
     assert_eq!(p.versions(RR), [1, 3]);
 }
 
-/// One state read per database, one apply call per database, databases in
-/// parallel; a backup adds one export per database changed.
+/// One call per database, databases in parallel: `status` reads; `up` plans
+/// on what the last read (or run) saw and applies in one guarded call; a
+/// backup adds one export per database changed; a no-op `up` reads.
 #[test]
 fn few_wrangler_calls_with_databases_in_parallel() {
     let p = Project::seed();
@@ -226,28 +227,134 @@ fn few_wrangler_calls_with_databases_in_parallel() {
     let calls = p.calls();
     assert_eq!(calls.len(), 2, "status: one call per database: {calls:?}");
 
-    p.migrate_with(&["up", "3", "--no-backup"], &env).ok();
+    let run = p.migrate_with(&["up", "3", "--no-backup"], &env).ok();
     let calls = p.calls();
-    assert_eq!(calls.len(), 4, "up: read + apply per database: {calls:?}");
+    assert_eq!(calls.len(), 2, "up: one apply per database: {calls:?}");
     assert_eq!(count(&calls, "--file"), 2, "{calls:?}");
-    let applies: Vec<_> = calls.iter().filter(|c| c.2.contains("--file")).collect();
-    let (a, b) = (applies[0], applies[1]);
+    let (a, b) = (&calls[0], &calls[1]);
     assert!(
         a.0 < b.1 && b.0 < a.1,
-        "the two databases' applies overlap in time: {applies:?}"
+        "the two databases' applies overlap in time: {calls:?}"
     );
+    assert!(
+        run.stdout.contains("✅ READ_REPLICA: applied 2 migrations"),
+        "{}",
+        run.all()
+    );
+    assert_eq!((p.versions(RR), p.versions(AUTH)), (vec![1, 3], vec![2]));
 
     p.migrate_with(&["up"], &env).ok();
     let calls = p.calls();
     assert_eq!(
         calls.len(),
-        6,
-        "up with its backup: read, export, apply per database: {calls:?}"
+        4,
+        "up with its backup: export, apply per database: {calls:?}"
     );
     assert_eq!(count(&calls, "d1 export"), 2, "{calls:?}");
 
     p.migrate_with(&["up"], &env).ok();
     assert_eq!(p.calls().len(), 2, "a no-op up only reads state");
+}
+
+/// Where this machine keeps what it last saw of a local database.
+fn hint_file(p: &Project, binding: &str) -> std::path::PathBuf {
+    p.path(&format!(".wrangler/migrate/local/{binding}.json"))
+}
+
+/// A database changed since this machine last saw it (here: rolled back
+/// elsewhere): the planned batch is refused as a whole and the run reads
+/// the database, plans again and applies what is really missing, in order.
+#[test]
+fn a_stale_hint_is_refused_and_the_run_reads_the_database() {
+    let p = Project::seed();
+    p.migrate(&["up", "4", "--no-backup"]).ok();
+    let seen = std::fs::read_to_string(hint_file(&p, AUTH)).unwrap();
+    p.migrate(&["down", "3", "--db", AUTH, "--no-backup"]).ok();
+    assert_eq!(p.versions(AUTH), [2]);
+    // As if another machine had rolled AUTH back: this one still thinks v4 is there.
+    std::fs::write(hint_file(&p, AUTH), seen).unwrap();
+
+    let wrapper = p.wrapper("");
+    let env = [("MIGRATE_WRANGLER", wrapper.to_str().unwrap())];
+    let run = p.migrate_with(&["up", "--no-backup"], &env).ok();
+    let out = run.all();
+    assert_line(
+        &run.stdout,
+        &["AUTH: it changed since this machine last read it"],
+    );
+    // Planned on the hint, AUTH would have got v5 without v4.
+    assert!(
+        run.stdout.contains("✅ AUTH: applied 2 migrations"),
+        "{out}"
+    );
+    assert!(run.stdout.contains("v4 0004_rooms_table ("), "{out}");
+    assert!(
+        run.stdout.contains("✅ READ_REPLICA: applied 1 migration"),
+        "{out}"
+    );
+    assert_eq!(p.versions(AUTH), [2, 4, 5]);
+    assert_eq!(p.versions(RR), [1, 3, 6]);
+    // READ_REPLICA: one call; AUTH: the refused one, a read, the apply.
+    let calls = p.calls();
+    assert_eq!(calls.len(), 4, "{calls:?}\n{out}");
+}
+
+/// A database the record says has nothing to do is read meanwhile to
+/// confirm it; when it did change, it is planned again and brought up too.
+#[test]
+fn a_database_recorded_as_done_is_read_to_confirm_it() {
+    let p = Project::seed();
+    p.migrate(&["up", "--no-backup"]).ok();
+    let seen = std::fs::read_to_string(hint_file(&p, RR)).unwrap();
+    p.migrate(&["down", "3", "--db", RR, "--no-backup"]).ok();
+    p.migrate(&["down", "4", "--db", AUTH, "--no-backup"]).ok();
+    // This machine still thinks READ_REPLICA has everything.
+    std::fs::write(hint_file(&p, RR), seen).unwrap();
+
+    let run = p.migrate(&["up", "--no-backup"]).ok();
+    let out = run.all();
+    assert_line(
+        &run.stdout,
+        &["READ_REPLICA: it changed since this machine last read it"],
+    );
+    assert!(
+        run.stdout.contains("✅ READ_REPLICA: applied 1 migration"),
+        "{out}"
+    );
+    assert!(run.stdout.contains("✅ AUTH: applied 1 migration"), "{out}");
+    assert_eq!(p.versions(RR), [1, 3, 6]);
+    assert_eq!(p.versions(AUTH), [2, 4, 5]);
+}
+
+/// A run planned on a hint still respects a lock another run holds: the
+/// guarded batch is refused, and the careful attempt names the holder.
+#[test]
+fn a_hinted_run_respects_a_lock_held_elsewhere() {
+    let p = Project::seed();
+    p.migrate(&["up", "2", "--no-backup"]).ok();
+    p.query(
+        AUTH,
+        "INSERT INTO _migrations_lock (id, owner, acquired_at, expires_at) \
+         VALUES (1, 'elsewhere:1 migrate up', 0, 99999999999999)",
+    );
+
+    let run = p.migrate(&["up", "--no-backup"]).fails();
+    let out = run.all();
+    assert_line(&run.stdout, &["AUTH: another run holds its migration lock"]);
+    assert_line(
+        &run.stdout,
+        &[
+            "❌ AUTH",
+            "locked by another migration run",
+            "elsewhere:1 migrate up",
+        ],
+    );
+    assert!(
+        run.stdout.contains("✅ READ_REPLICA: applied 2 migrations"),
+        "{out}"
+    );
+    assert_eq!(p.versions(AUTH), [2]);
+    assert_eq!(p.versions(RR), [1, 3, 6]);
 }
 
 #[test]

@@ -177,6 +177,53 @@ fn seed_flow_works_remotely_and_matches_local() {
     remote(&p, &cloud, &["verify"]).ok();
 }
 
+/// Remotely too, a run plans on what this machine last saw of a database
+/// and its import opens with the guard: one import per database when the
+/// record holds, and a refused import (nothing changed) when it does not.
+#[test]
+fn a_remote_run_plans_on_the_last_read_and_its_guard_refuses_a_stale_one() {
+    let cloud = double(Options::new(TOKEN));
+    let p = Project::seed();
+    let hint = p.path(".wrangler/migrate/remote/AUTH.json");
+    remote(&p, &cloud, &["up", "4", "--no-backup"]).ok();
+    let seen = std::fs::read_to_string(&hint).unwrap();
+    remote(&p, &cloud, &["down", "3", "--db", AUTH, "--no-backup"]).ok();
+
+    // Known and current: one import and one read after it per database.
+    let wrapper = p.wrapper("");
+    let calls = [("MIGRATE_WRANGLER", wrapper.to_str().unwrap())];
+    let run = remote_with(&p, &cloud, &["up", "--db", AUTH, "--no-backup"], &calls).ok();
+    assert!(
+        run.stdout.contains("✅ AUTH: applied 2 migrations"),
+        "{}",
+        run.all()
+    );
+    // (Any other call is a local rehearsal working out the expected schema.)
+    let log = p.calls();
+    let remote_calls = log.iter().filter(|c| c.2.contains("--remote")).count();
+    assert_eq!(
+        remote_calls, 2,
+        "AUTH: the import and the read after it: {log:?}"
+    );
+
+    // As if another machine had rolled AUTH back since this one looked.
+    remote(&p, &cloud, &["down", "3", "--db", AUTH, "--no-backup"]).ok();
+    std::fs::write(&hint, seen).unwrap();
+    let run = remote(&p, &cloud, &["up", "--no-backup"]).ok();
+    assert_line(
+        &run.stdout,
+        &["AUTH: it changed since this machine last read it"],
+    );
+    assert!(
+        run.stdout.contains("✅ AUTH: applied 2 migrations"),
+        "{}",
+        run.all()
+    );
+    let status = remote(&p, &cloud, &["status"]).ok();
+    assert!(!status.stdout.contains("Pending"), "{}", status.stdout);
+    remote(&p, &cloud, &["verify"]).ok();
+}
+
 #[test]
 fn a_wrong_or_missing_token_is_a_clear_error_that_never_shows_the_token() {
     let cloud = double(Options::new(TOKEN));

@@ -46,15 +46,6 @@ fn applied(p: &Project) -> (Vec<u64>, Vec<u64>) {
     (of(RR), of(AUTH))
 }
 
-/// Asserts that some line of `text` contains every one of `needles`.
-fn assert_line(text: &str, needles: &[&str]) {
-    assert!(
-        text.lines()
-            .any(|line| needles.iter().all(|n| line.contains(n))),
-        "no line contains all of {needles:?}:\n{text}"
-    );
-}
-
 /// The `.sql` files of a folder, sorted by name (for backups: by database, then time).
 fn sql_files(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -352,11 +343,23 @@ fn a_failing_backup_stops_the_run_before_anything_is_applied() {
 // ---------------------------------------------------------------------------
 // 4.–6. The lock
 
-/// Two runs at once on fresh databases: every migration is applied once, one
-/// run does it all, and the other is turned away naming it.
+/// How many `_migrations` rows each recorded version has.
+fn rows_per_version(p: &Project, binding: &str) -> Vec<(u64, u64)> {
+    p.query(
+        binding,
+        "SELECT version, count(*) AS n FROM _migrations GROUP BY version ORDER BY version",
+    )
+    .iter()
+    .map(|r| (r["version"].as_u64().unwrap(), r["n"].as_u64().unwrap()))
+    .collect()
+}
+
+/// Two runs at once that read the databases first: every migration is
+/// applied once, one run does it all, and the other is turned away naming it.
 #[test]
 fn concurrent_runs_apply_each_migration_once() {
     let p = Project::seed();
+    p.forget_hints(&[RR, AUTH]);
     // The winner holds its locks for 2 s more, so the loser's state read
     // happens while they are held.
     let wrapper = slow_applies(&p, "2");
@@ -374,16 +377,8 @@ fn concurrent_runs_apply_each_migration_once() {
         runs[1].all()
     );
     for (binding, versions) in [(RR, [1, 3, 6]), (AUTH, [2, 4, 5])] {
-        let rows = p.query(
-            binding,
-            "SELECT version, count(*) AS n FROM _migrations GROUP BY version ORDER BY version",
-        );
-        let counted: Vec<(u64, u64)> = rows
-            .iter()
-            .map(|r| (r["version"].as_u64().unwrap(), r["n"].as_u64().unwrap()))
-            .collect();
         assert_eq!(
-            counted,
+            rows_per_version(&p, binding),
             versions.map(|v| (v, 1)),
             "{binding}\nfirst run:\n{}\nsecond run:\n{}",
             runs[0].all(),
@@ -403,11 +398,49 @@ fn concurrent_runs_apply_each_migration_once() {
     }
 }
 
+/// Two runs at once on fresh databases, both planning on what they expect
+/// (empty databases) without reading: D1 runs one batch per database after
+/// the other, the second one's guard refuses it, and that run reads the
+/// database and finds nothing left to do.
+#[test]
+fn concurrent_hinted_runs_apply_each_migration_once() {
+    let p = Project::seed();
+    let wrapper = slow_applies(&p, "1");
+    let env = fake(&wrapper);
+    let first = p.spawn_migrate(&["up", "--no-backup"], &env);
+    let second = p.spawn_migrate(&["up", "--no-backup"], &env);
+    let runs = [finish(first).ok(), finish(second).ok()];
+    let both = format!("{}\n---\n{}", runs[0].all(), runs[1].all());
+    for (binding, versions) in [(RR, [1, 3, 6]), (AUTH, [2, 4, 5])] {
+        assert_eq!(
+            rows_per_version(&p, binding),
+            versions.map(|v| (v, 1)),
+            "{binding}\n{both}"
+        );
+        // One run applied this database; the other was refused and found it done.
+        let applied = runs
+            .iter()
+            .filter(|r| {
+                r.stdout
+                    .contains(&format!("✅ {binding}: applied 3 migrations"))
+            })
+            .count();
+        assert_eq!(applied, 1, "{binding}\n{both}");
+        assert!(
+            both.contains(&format!(
+                "{binding}: it changed since this machine last read it"
+            )),
+            "{both}"
+        );
+    }
+}
+
 /// A run killed while applying leaves its lock: the next run stops at once,
 /// naming it; `unlock` clears it; then everything applies.
 #[test]
 fn a_killed_run_leaves_a_lock_that_unlock_clears() {
     let p = Project::seed();
+    p.forget_hints(&[RR, AUTH]);
     let wrapper = slow_applies(&p, "30");
     let mut killed = p.spawn_migrate(&["up", "--no-backup"], &fake(&wrapper));
     let owner = owner_of(killed.id());
@@ -449,6 +482,7 @@ fn a_killed_run_leaves_a_lock_that_unlock_clears() {
 #[test]
 fn an_expired_lock_is_taken_over_with_a_warning() {
     let p = Project::seed();
+    p.forget_hints(&[RR, AUTH]);
     let wrapper = slow_applies(&p, "30");
     let mut killed = p.spawn_migrate(&["up", "--lock-ttl", "1", "--no-backup"], &fake(&wrapper));
     let owner = owner_of(killed.id());
@@ -474,6 +508,7 @@ fn an_expired_lock_is_taken_over_with_a_warning() {
 #[test]
 fn wait_lets_a_second_run_apply_after_the_first() {
     let p = Project::seed();
+    p.forget_hints(&[RR, AUTH]);
     let wrapper = slow_applies(&p, "4");
     let first = p.spawn_migrate(&["up", "3", "--no-backup"], &fake(&wrapper));
     // Applying comes after the locks are taken.

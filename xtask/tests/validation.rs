@@ -38,15 +38,6 @@ fn assert_wrangler_not_run(p: &Project) {
     );
 }
 
-/// Asserts that some line of `text` contains every one of `needles`.
-fn assert_line(text: &str, needles: &[&str]) {
-    assert!(
-        text.lines()
-            .any(|line| needles.iter().all(|n| line.contains(n))),
-        "no line contains all of {needles:?}:\n{text}"
-    );
-}
-
 /// Writes an executable shell script into the project and returns its path.
 fn script(p: &Project, name: &str, body: &str) -> PathBuf {
     let path = p.path(name);

@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 use crate::backup::{Backup, Backups};
 use crate::config::Database;
 use crate::flags::{self, RunOptions};
+use crate::hint;
 use crate::lock;
 use crate::migrator::{self, describe, human_duration, Culprit};
 use crate::plan;
@@ -84,6 +85,9 @@ struct DbPlan<'a> {
     db: &'a Database,
     state: DbState,
     migrations: Vec<&'a Migration>,
+    /// Set when `state` is what this machine last saw rather than what was
+    /// just read: the condition the first batch asserts before it writes.
+    guard: Option<String>,
 }
 
 impl DbPlan<'_> {
@@ -116,6 +120,11 @@ fn execute(
     version: Option<u64>,
     options: &RunOptions,
 ) -> Result<()> {
+    if !options.dry_run && !options.step {
+        if let Some(session) = Session::open_hinted(project, direction, version, options)? {
+            return session.apply_hinted();
+        }
+    }
     let mut session = Session::open(project, direction, version, options)?;
     if !session.has_work() {
         session.print_nothing_to_do();
@@ -139,6 +148,8 @@ pub struct Session<'p> {
     project: &'p Project,
     wrangler: Wrangler,
     direction: Direction,
+    /// The version asked for: `up`'s target, or `down`'s.
+    version: Option<u64>,
     options: RunOptions,
     request: lock::Request,
     plans: Vec<DbPlan<'p>>,
@@ -154,17 +165,33 @@ impl<'p> Session<'p> {
         version: Option<u64>,
         options: &RunOptions,
     ) -> Result<Session<'p>> {
+        let databases: Vec<&Database> = project.selected.iter().collect();
+        Self::open_for(project, &databases, direction, version, options, true)
+    }
+
+    /// [`Session::open`] for some of the selected databases; lint warnings
+    /// are logged when `warn` (not again after a hinted attempt).
+    fn open_for(
+        project: &'p Project,
+        databases: &[&'p Database],
+        direction: Direction,
+        version: Option<u64>,
+        options: &RunOptions,
+        warn: bool,
+    ) -> Result<Session<'p>> {
         let wrangler = project.wrangler()?;
         let request = lock::Request::new(
             direction.command(),
             Duration::from_secs(options.lock.lock_ttl),
         );
         let (states, held) = if options.dry_run {
-            let states = migrator::read_states(&wrangler, &project.selected, true)?;
+            let owned: Vec<Database> = databases.iter().map(|db| (*db).clone()).collect();
+            let states = migrator::read_states(&wrangler, &owned, true)?;
             (states, Held::new(&wrangler, &request))
         } else {
             acquire(
                 project,
+                databases,
                 &wrangler,
                 &request,
                 direction,
@@ -172,18 +199,139 @@ impl<'p> Session<'p> {
                 options.lock.wait,
             )?
         };
-        let plans = make_plans(project, direction, version, states)?;
-        let backups = vec![None; plans.len()];
-        Ok(Session {
+        let plans = make_plans(project, databases, direction, version, states, warn)?;
+        Ok(Session::new(
+            project, direction, version, options, plans, held,
+        ))
+    }
+
+    fn new(
+        project: &'p Project,
+        direction: Direction,
+        version: Option<u64>,
+        options: &RunOptions,
+        plans: Vec<DbPlan<'p>>,
+        held: Held,
+    ) -> Session<'p> {
+        Session {
             project,
-            wrangler,
+            wrangler: held.wrangler.clone(),
             direction,
+            version,
             options: options.clone(),
-            request,
+            request: held.request.clone(),
+            backups: vec![None; plans.len()],
             plans,
             held,
-            backups,
-        })
+        }
+    }
+
+    /// A session planned on what this machine last saw of each database
+    /// ([`hint`]), without reading them first; its batches assert those states.
+    /// `None` when a database has no usable hint, or the plan made from the
+    /// hints has no work or a problem: then the state has to be read.
+    fn open_hinted(
+        project: &'p Project,
+        direction: Direction,
+        version: Option<u64>,
+        options: &RunOptions,
+    ) -> Result<Option<Session<'p>>> {
+        let wrangler = project.wrangler()?;
+        let mut states = Vec::new();
+        let mut guards = Vec::new();
+        for db in &project.selected {
+            let Some(state) = hint::load(&wrangler, db) else {
+                return Ok(None);
+            };
+            let Some(guard) = hint::condition(&state) else {
+                return Ok(None);
+            };
+            states.push(state);
+            guards.push(guard);
+        }
+        let databases: Vec<&Database> = project.selected.iter().collect();
+        let Ok(mut plans) = make_plans(project, &databases, direction, version, states, true)
+        else {
+            return Ok(None);
+        };
+        if !plans.iter().any(|p| !p.migrations.is_empty()) {
+            return Ok(None);
+        }
+        for (plan, guard) in plans.iter_mut().zip(guards) {
+            plan.guard = Some(guard);
+        }
+        tracing::info!(
+            "planned on the state this machine last saw; each batch checks it still holds"
+        );
+        let request = lock::Request::new(
+            direction.command(),
+            Duration::from_secs(options.lock.lock_ttl),
+        );
+        let held = Held::new(&wrangler, &request);
+        Ok(Some(Session::new(
+            project, direction, version, options, plans, held,
+        )))
+    }
+
+    /// Runs a [`Session::open_hinted`] session; a database whose batch was
+    /// refused is read (and locked) and planned again, then run as usual.
+    fn apply_hinted(mut self) -> Result<()> {
+        let (project, direction, version) = (self.project, self.direction, self.version);
+        let options = self.options.clone();
+        self.print_plan();
+        self.back_up()?;
+        let first: Vec<(String, Vec<u64>)> = self
+            .work()
+            .iter()
+            .map(|p| (p.db.binding.clone(), versions(&p.migrations)))
+            .collect();
+        let mut ran = self.run();
+        if ran.retry.is_empty() {
+            return ran.finish();
+        }
+        let retry = std::mem::take(&mut ran.retry);
+        let databases: Vec<&Database> = project
+            .selected
+            .iter()
+            .filter(|db| retry.contains(&db.binding))
+            .collect();
+        let mut again =
+            match Session::open_for(project, &databases, direction, version, &options, false) {
+                Ok(again) => again,
+                Err(err) => {
+                    println!("❌ {}: {err:#}", retry.join(", "));
+                    ran.total += retry.len();
+                    ran.failed.extend(retry);
+                    return ran.finish();
+                }
+            };
+        for plan in again.work() {
+            let before = first.iter().find(|(b, _)| *b == plan.db.binding);
+            if before.is_none_or(|(_, v)| *v != versions(&plan.migrations)) {
+                print_plan(project, direction, plan, false);
+            }
+        }
+        for plan in again.plans.iter().filter(|p| p.migrations.is_empty()) {
+            println!(
+                "{}: nothing to {} (at version {})",
+                plan.db.binding,
+                direction.verb(),
+                plan.newest_applied()
+            );
+        }
+        if !again.has_work() {
+            return ran.finish();
+        }
+        if let Err(err) = again.back_up() {
+            for plan in again.work() {
+                println!("❌ {}: {err:#}", plan.db.binding);
+                ran.total += 1;
+                ran.failed.push(plan.db.binding.clone());
+            }
+            return ran.finish();
+        }
+        ran.merge(again.run());
+        ran.finish()
     }
 
     pub fn has_work(&self) -> bool {
@@ -261,24 +409,51 @@ impl<'p> Session<'p> {
 
     /// Runs the plan, checks the result and reports per database.
     pub fn apply(self) -> Result<()> {
+        self.run().finish()
+    }
+
+    /// Runs the plan and reports per database, except those whose guard
+    /// refused the batch: they are left for a second, careful attempt.
+    fn run(self) -> Ran {
         let (project, wrangler, direction) = (self.project, &self.wrangler, self.direction);
         let work = self.work();
+        // A database the hints say has nothing to do is read meanwhile, to
+        // confirm that.
+        let idle: Vec<&DbPlan> = self
+            .plans
+            .iter()
+            .filter(|p| p.migrations.is_empty())
+            .collect();
+        let mut confirmed = Vec::new();
         // The expected schema is worked out after the run, not beside it: two
         // wrangler processes per database at once only slow each other down.
-        let outcomes = migrator::in_parallel(&work, |plan| {
-            let outcome = run_database(
-                wrangler,
-                direction,
-                plan,
-                self.options.step,
-                &self.request,
-                &self.held,
-            );
-            let expected = match outcome.error {
-                None => expected_after(project, wrangler, direction, plan),
-                Some(_) => Err(anyhow::anyhow!("the run failed")),
+        let outcomes = std::thread::scope(|scope| {
+            let confirming = scope.spawn(|| {
+                migrator::in_parallel(&idle, |plan| match plan.guard {
+                    None => Ok(true),
+                    Some(_) => still_idle(project, wrangler, direction, self.version, plan),
+                })
+            });
+            let outcomes = migrator::in_parallel(&work, |plan| {
+                let outcome = run_database(
+                    wrangler,
+                    direction,
+                    plan,
+                    self.options.step,
+                    &self.request,
+                    &self.held,
+                );
+                let expected = match (&outcome.error, &outcome.retry) {
+                    (None, None) => expected_after(project, wrangler, direction, plan),
+                    _ => Err(anyhow::anyhow!("the run did not finish")),
+                };
+                (outcome, expected)
+            });
+            confirmed = match confirming.join() {
+                Ok(confirmed) => confirmed,
+                Err(panic) => std::panic::resume_unwind(panic),
             };
-            (outcome, expected)
+            outcomes
         });
         let backups: Vec<&Option<Backup>> = self
             .plans
@@ -287,8 +462,22 @@ impl<'p> Session<'p> {
             .filter(|(p, _)| !p.migrations.is_empty())
             .map(|(_, b)| b)
             .collect();
-        let mut failed = Vec::new();
+        let mut ran = Ran {
+            total: 0,
+            failed: Vec::new(),
+            retry: Vec::new(),
+        };
+        let failed = &mut ran.failed;
         for ((plan, (outcome, expected)), backup) in work.iter().zip(&outcomes).zip(backups) {
+            if let Some(why) = &outcome.retry {
+                println!("{}: {why}: reading it and planning again", plan.db.binding);
+                if let Some(backup) = backup {
+                    backup.discard();
+                }
+                ran.retry.push(plan.db.binding.clone());
+                continue;
+            }
+            ran.total += 1;
             report(direction, plan, outcome, backup.as_ref());
             if outcome.error.is_some() {
                 failed.push(plan.db.binding.clone());
@@ -299,53 +488,120 @@ impl<'p> Session<'p> {
                 failed.push(plan.db.binding.clone());
             }
         }
-        for plan in self.plans.iter().filter(|p| p.migrations.is_empty()) {
-            println!("{}: nothing to {}", plan.db.binding, direction.verb());
+        for (plan, confirmed) in idle.iter().zip(confirmed) {
+            match confirmed {
+                Ok(true) => println!("{}: nothing to {}", plan.db.binding, direction.verb()),
+                Ok(false) => {
+                    println!(
+                        "{}: it changed since this machine last read it: planning again",
+                        plan.db.binding
+                    );
+                    ran.retry.push(plan.db.binding.clone());
+                }
+                Err(err) => {
+                    println!("❌ {}: {err:#}", plan.db.binding);
+                    ran.total += 1;
+                    ran.failed.push(plan.db.binding.clone());
+                }
+            }
         }
-        if !failed.is_empty() {
-            bail!(
-                "{} of {} database{} failed: {} (see above for what each one now holds)",
-                failed.len(),
-                work.len(),
-                if work.len() == 1 { "" } else { "s" },
-                failed.join(", ")
-            );
-        }
-        Ok(())
+        ran
     }
+}
+
+/// Reads a database the hints said has nothing to do: true when it indeed has not.
+fn still_idle(
+    project: &Project,
+    wrangler: &Wrangler,
+    direction: Direction,
+    version: Option<u64>,
+    plan: &DbPlan,
+) -> Result<bool> {
+    let state = migrator::read_state(wrangler, plan.db, false)?;
+    let files = project.files_for(&plan.db.binding);
+    let planned = plan_one(direction, plan.db, &files, &state, version);
+    Ok(planned.is_ok_and(|m| m.is_empty()))
+}
+
+/// What a run did, across its attempts.
+struct Ran {
+    /// Databases with work that were reported, failed or not.
+    total: usize,
+    failed: Vec<String>,
+    /// Databases whose hinted batch was refused, by binding.
+    retry: Vec<String>,
+}
+
+impl Ran {
+    fn merge(&mut self, other: Ran) {
+        self.total += other.total;
+        self.failed.extend(other.failed);
+        self.retry.extend(other.retry);
+    }
+
+    fn finish(self) -> Result<()> {
+        if self.failed.is_empty() {
+            return Ok(());
+        }
+        let total = self.total;
+        bail!(
+            "{} of {} database{} failed: {} (see above for what each one now holds)",
+            self.failed.len(),
+            total,
+            if total == 1 { "" } else { "s" },
+            self.failed.join(", ")
+        )
+    }
+}
+
+fn versions(migrations: &[&Migration]) -> Vec<u64> {
+    migrations.iter().map(|m| m.version).collect()
 }
 
 /// Plans every database; any refusal (or lint error) stops the whole run.
 fn make_plans<'a>(
     project: &'a Project,
+    databases: &[&'a Database],
     direction: Direction,
     version: Option<u64>,
     states: Vec<DbState>,
+    warn: bool,
 ) -> Result<Vec<DbPlan<'a>>> {
     let mut plans = Vec::new();
     let mut problems = Vec::new();
-    for (db, state) in project.selected.iter().zip(states) {
+    for (db, state) in databases.iter().copied().zip(states) {
         let files = project.files_for(&db.binding);
-        let planned = match direction {
-            Direction::Up => plan::plan_up(&db.binding, &files, &state.applied, version),
-            Direction::Down => {
-                plan::plan_down(&db.binding, &files, &state.applied, version.unwrap_or(0))
-            }
-        };
-        match planned {
+        match plan_one(direction, db, &files, &state, version) {
             Ok(migrations) => plans.push(DbPlan {
                 db,
                 state,
                 migrations,
+                guard: None,
             }),
             Err(err) => problems.push(format!("{err:#}")),
         }
     }
-    problems.extend(lint_errors(direction, &plans));
+    problems.extend(lint_errors(direction, &plans, warn));
     if !problems.is_empty() {
         bail!("nothing was {}:\n{}", direction.past(), problems.join("\n"));
     }
     Ok(plans)
+}
+
+/// What `direction` has to run in `db`, given its files and state.
+fn plan_one<'a>(
+    direction: Direction,
+    db: &Database,
+    files: &[&'a Migration],
+    state: &DbState,
+    version: Option<u64>,
+) -> Result<Vec<&'a Migration>> {
+    match direction {
+        Direction::Up => plan::plan_up(&db.binding, files, &state.applied, version),
+        Direction::Down => {
+            plan::plan_down(&db.binding, files, &state.applied, version.unwrap_or(0))
+        }
+    }
 }
 
 /// Locks this run holds, released in a call of their own when the run ends
@@ -379,7 +635,7 @@ impl Held {
     }
 
     /// Releases, now, the locks held on any of `databases`.
-    fn give_back_after(&self, databases: &[Database]) {
+    fn give_back_after(&self, databases: &[&Database]) {
         let giving: Vec<Database> = match self.databases.lock() {
             Ok(mut held) => {
                 let (give, keep) = held
@@ -419,6 +675,7 @@ impl Drop for Held {
 /// up to `wait` seconds for locks other runs hold.
 fn acquire<'a>(
     project: &Project,
+    databases: &[&Database],
     wrangler: &'a Wrangler,
     request: &'a lock::Request,
     direction: Direction,
@@ -448,12 +705,12 @@ fn acquire<'a>(
     // look costs a wrangler call per database, seconds on a busy machine).
     let grace = Instant::now() + Duration::from_secs(wait) + Duration::from_secs(20);
     loop {
-        let results = migrator::in_parallel(&project.selected, |db| {
+        let results = migrator::in_parallel(databases, |db| {
             migrator::read_state_locking(wrangler, db, request, &work(db))
         });
         let (mut states, mut busy, mut errors) = (Vec::new(), Vec::new(), Vec::new());
         let mut first_busy = None;
-        for (index, (db, result)) in project.selected.iter().zip(results).enumerate() {
+        for (index, (db, result)) in databases.iter().copied().zip(results).enumerate() {
             match result {
                 Ok((state, outcome)) => {
                     match outcome {
@@ -485,7 +742,7 @@ fn acquire<'a>(
         let Some(first_busy) = first_busy else {
             return Ok((states, held));
         };
-        held.give_back_after(&project.selected[first_busy..]);
+        held.give_back_after(&databases[first_busy..]);
         let now = Instant::now();
         let holding = held.holds_any();
         if now >= deadline && !(holding && now < grace) {
@@ -567,7 +824,7 @@ fn validate(
     expected: &Result<Expected>,
 ) -> Result<()> {
     let binding = &plan.db.binding;
-    let Some(live) = &outcome.schema else {
+    let Some(live) = outcome.state.as_ref().map(|s| &s.schema) else {
         bail!("the run did not return {binding}'s schema, so it could not be checked");
     };
     if !outcome.foreign_key_violations.is_empty() {
@@ -629,15 +886,17 @@ fn write_snapshot(
     Ok(())
 }
 
-/// Lint errors stop a run before anything is written; warnings are logged.
-fn lint_errors(direction: Direction, plans: &[DbPlan]) -> Vec<String> {
+/// Lint errors stop a run before anything is written; warnings are logged
+/// when `warn`.
+fn lint_errors(direction: Direction, plans: &[DbPlan], warn: bool) -> Vec<String> {
     let mut errors = Vec::new();
     for migration in plans.iter().flat_map(|p| &p.migrations) {
         for finding in sql::lint(direction.script(migration)) {
             let at = format!("{}:{}", direction.path(migration), finding.line);
             match finding.severity {
                 Severity::Error => errors.push(format!("{at}: {}", finding.message)),
-                Severity::Warning => tracing::warn!(file = %at, "{}", finding.message),
+                Severity::Warning if warn => tracing::warn!(file = %at, "{}", finding.message),
+                Severity::Warning => {}
             }
         }
     }
@@ -723,8 +982,10 @@ struct Outcome<'a> {
     done: Vec<(&'a Migration, Option<i64>)>,
     elapsed: Duration,
     error: Option<String>,
-    /// The schema after the last batch, read in that batch.
-    schema: Option<Schema>,
+    /// The database's state after the last batch, read in that batch.
+    state: Option<DbState>,
+    /// The guard refused the hinted batch, for this reason: nothing ran.
+    retry: Option<String>,
     /// Rows of `PRAGMA foreign_key_check` after the last batch.
     foreign_key_violations: Vec<String>,
     /// The run failed in a way that leaves the database's state unknown.
@@ -752,7 +1013,8 @@ fn run_database<'a>(
         done: Vec::new(),
         elapsed: Duration::ZERO,
         error: None,
-        schema: None,
+        state: None,
+        retry: None,
         foreign_key_violations: Vec::new(),
         uncertain: false,
     };
@@ -763,24 +1025,43 @@ fn run_database<'a>(
         let group_versions: Vec<u64> = group.iter().map(|m| m.version).collect();
         // Read-only statements whose answers the report needs; they ride in
         // the batch locally and follow it remotely (an import returns no rows).
+        // The last batch reads the whole state back (durations included).
         let mut reads = Vec::new();
-        let durations = (direction == Direction::Up).then(|| {
+        let durations = (direction == Direction::Up && index != last).then(|| {
             reads.push(tracking::durations_query(&group_versions));
             reads.len() - 1
         });
         let trailer = (index == last).then(|| {
             reads.push("PRAGMA foreign_key_check".to_owned());
-            reads.push(schema::QUERY.to_owned());
-            (reads.len() - 2, reads.len() - 1)
+            reads.extend(tracking::state_statements().map(str::to_owned));
+            (reads.len() - 4, reads.len() - 3)
         });
+        let guard = plan.guard.as_ref().filter(|_| index == 0);
         let result = match batch_for(direction, tracking, group) {
             Err(err) => Err(Failure::RolledBack(err)),
             Ok(mut batch) => {
+                if let Some(condition) = guard {
+                    // The tracking table first, in the order a state read creates the tables.
+                    let mut guarded = Batch::default();
+                    guarded.push_bookkeeping(tracking::create_table_statement());
+                    for statement in request.guard_statements(condition) {
+                        guarded.push_bookkeeping(statement);
+                    }
+                    guarded.statements.append(&mut batch.statements);
+                    batch = guarded;
+                }
                 if index == last {
                     batch.push_bookkeeping(request.release_statement());
                 }
                 match migrator::run_batch_then_read(wrangler, plan.db, &batch, &reads) {
                     Ok(results) => Ok(results),
+                    Err(err)
+                        if guard.is_some()
+                            && err.downcast_ref::<D1Error>().is_some_and(D1Error::is_sql) =>
+                    {
+                        // All or nothing: the refused batch left the database as it was.
+                        Err(Failure::Retry(retry_reason(&err)))
+                    }
                     Err(err) if err.downcast_ref::<D1Error>().is_some_and(D1Error::is_sql) => {
                         // Until something was applied, the schema read at the start is still current.
                         let schema = outcome.done.is_empty().then_some(&plan.state.schema);
@@ -808,11 +1089,25 @@ fn run_database<'a>(
                 outcome.uncertain = true;
                 break;
             }
+            Err(Failure::Retry(why)) => {
+                outcome.retry = Some(why);
+                break;
+            }
         };
-        let durations = durations
-            .and_then(|at| results.get(at))
-            .map(tracking::durations)
-            .unwrap_or_default();
+        let state = trailer.and_then(|(_, state_at)| {
+            results
+                .get(state_at..state_at + 3)
+                .and_then(|r| tracking::parse_state(r).ok())
+        });
+        let durations: Vec<(u64, Option<i64>)> = match (&state, durations) {
+            (Some(state), _) => state
+                .applied
+                .iter()
+                .map(|a| (a.version, a.duration_ms))
+                .collect(),
+            (None, Some(at)) => results.get(at).map(tracking::durations).unwrap_or_default(),
+            (None, None) => Vec::new(),
+        };
         for migration in group {
             let duration_ms = durations
                 .iter()
@@ -828,13 +1123,16 @@ fn run_database<'a>(
             );
             outcome.done.push((*migration, duration_ms));
         }
-        if let Some((foreign_keys, schema_at)) = trailer {
+        if let Some((foreign_keys, _)) = trailer {
             held.released(&plan.db.binding);
             outcome.foreign_key_violations = results
                 .get(foreign_keys)
                 .map(foreign_key_violations)
                 .unwrap_or_default();
-            outcome.schema = results.get(schema_at).map(Schema::from_result);
+            if let Some(state) = &state {
+                hint::store(wrangler, plan.db, state);
+            }
+            outcome.state = state;
         }
         tracking = Tracking::Current;
     }
@@ -907,11 +1205,31 @@ fn explain(
     }
 }
 
-/// How a batch failed: undone, done despite the error, or not known.
+/// How a batch failed: undone, done despite the error, or not known; or
+/// refused by its guard (or failed) on a hinted state, to be tried again
+/// the careful way.
 enum Failure {
     RolledBack(anyhow::Error),
     Committed(anyhow::Error),
     Unknown(anyhow::Error),
+    Retry(String),
+}
+
+/// Why a hinted batch is to be tried again, for the user.
+fn retry_reason(err: &anyhow::Error) -> String {
+    let text = err
+        .downcast_ref::<D1Error>()
+        .map(|d1| d1.text.as_str())
+        .unwrap_or_default();
+    match lock::refusal(text) {
+        Some(lock::Refusal::Changed) => "it changed since this machine last read it".to_owned(),
+        Some(lock::Refusal::Locked) => "another run holds its migration lock".to_owned(),
+        None => format!("the batch failed ({})", first_line(text)),
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
 }
 
 /// After wrangler failed without D1 refusing the SQL (killed, timed out, an

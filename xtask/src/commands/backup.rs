@@ -7,6 +7,7 @@ use anyhow::{bail, Context, Result};
 use crate::backup::Backups;
 use crate::config::Database;
 use crate::flags;
+use crate::hint;
 use crate::lock;
 use crate::migrator;
 use crate::project::Project;
@@ -61,6 +62,7 @@ impl flags::Restore {
                 bail!("--bookmark restores a remote database with Time Travel: add --remote (for local databases, restore a backup file)");
             }
             confirm(db, &format!("Time Travel bookmark {bookmark}"), self.yes)?;
+            hint::forget(&wrangler, db);
             wrangler.restore_bookmark(db, bookmark)?;
             println!("✅ {}: restored to bookmark {bookmark}", db.binding);
             return Ok(());

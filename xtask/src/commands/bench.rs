@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::flags;
 use crate::project::workspace_root;
+use crate::wrangler::Launcher;
 
 const BINDINGS: [&str; 2] = ["READ_REPLICA", "AUTH"];
 
@@ -50,6 +51,8 @@ fn median_f64(mut values: Vec<f64>) -> f64 {
 struct Bench {
     xtask: PathBuf,
     wrangler: PathBuf,
+    /// How our runner starts wrangler (see [`Launcher::project`]).
+    launcher: Launcher,
     scratch: tempfile::TempDir,
 }
 
@@ -68,6 +71,7 @@ impl flags::Bench {
         }
         let bench = Bench {
             xtask: std::env::current_exe().context("cannot find the xtask binary")?,
+            launcher: Launcher::project(&root),
             wrangler,
             scratch: tempfile::Builder::new()
                 .prefix("migrate-bench-")
@@ -107,8 +111,11 @@ impl flags::Bench {
 struct Row {
     up: Pairs,
     up_with_backup: Pairs,
+    up_read_first: Pairs,
     status: Pairs,
     noop: Pairs,
+    /// One `SELECT 1` started the way our runner starts wrangler.
+    direct_floor: Vec<Duration>,
 }
 
 impl Bench {
@@ -134,8 +141,10 @@ impl Bench {
         let mut row = Row {
             up: Pairs::default(),
             up_with_backup: Pairs::default(),
+            up_read_first: Pairs::default(),
             status: Pairs::default(),
             noop: Pairs::default(),
+            direct_floor: Vec::new(),
         };
         for run in 0..runs {
             let ours = self.fresh(&template, &format!("{size}-{run}-ours"))?;
@@ -154,24 +163,34 @@ impl Bench {
             row.up.push(a, b, BINDINGS.len());
             let with_backup = self.ours(&backed_up, &["up"])?;
             row.up_with_backup.push(with_backup, b, BINDINGS.len());
+            // Databases that exist, which this machine has no record of:
+            // `up` reads each one before it applies.
+            let unknown = self.fresh(&template, &format!("{size}-{run}-unknown"))?;
+            for binding in BINDINGS {
+                self.wrangler_one(
+                    &unknown,
+                    &["d1", "execute", binding, "--command", "SELECT 1"],
+                )?;
+            }
+            let read_first = self.ours(&unknown, &["up", "--no-backup"])?;
+            row.up_read_first.push(read_first, b, BINDINGS.len());
 
             let status = self.ours(&ours, &["status"])?;
             let list = self.wrangler_each(&theirs, &["d1", "migrations", "list"])?;
             row.status.push(status, list, BINDINGS.len());
 
             let noop = self.ours(&ours, &["up"])?;
-            let floor = self.wrangler_one(
-                &theirs,
-                &[
-                    "d1",
-                    "execute",
-                    BINDINGS[0],
-                    "--json",
-                    "--command",
-                    "SELECT 1",
-                ],
-            )?;
+            let select = [
+                "d1",
+                "execute",
+                BINDINGS[0],
+                "--json",
+                "--command",
+                "SELECT 1",
+            ];
+            let floor = self.wrangler_one(&theirs, &select)?;
             row.noop.push(noop, floor, 1);
+            row.direct_floor.push(self.launched_one(&theirs, &select)?);
         }
         Ok(row)
     }
@@ -188,12 +207,16 @@ impl Bench {
         let counter = project.join("wrangler-calls");
         std::fs::write(&counter, "")?;
         let wrapper = project.join("count-wrangler.sh");
+        let launcher: Vec<String> = std::iter::once(self.launcher.program.as_os_str())
+            .chain(self.launcher.args.iter().map(|a| a.as_os_str()))
+            .map(|a| format!("'{}'", a.to_string_lossy()))
+            .collect();
         std::fs::write(
             &wrapper,
             format!(
-                "#!/bin/sh\necho x >> '{}'\nexec '{}' \"$@\"\n",
+                "#!/bin/sh\necho x >> '{}'\nexec {} \"$@\"\n",
                 counter.display(),
-                self.wrangler.display()
+                launcher.join(" ")
             ),
         )?;
         make_executable(&wrapper)?;
@@ -233,8 +256,19 @@ impl Bench {
     }
 
     fn wrangler_one(&self, project: &Path, args: &[&str]) -> Result<Duration> {
+        self.timed(Command::new(&self.wrangler), project, args)
+    }
+
+    /// [`Bench::wrangler_one`], with wrangler started as our runner starts it.
+    fn launched_one(&self, project: &Path, args: &[&str]) -> Result<Duration> {
+        let mut command = Command::new(&self.launcher.program);
+        command.args(&self.launcher.args);
+        self.timed(command, project, args)
+    }
+
+    fn timed(&self, mut command: Command, project: &Path, args: &[&str]) -> Result<Duration> {
         let started = Instant::now();
-        let output = Command::new(&self.wrangler)
+        let output = command
             .args(args)
             .arg("--local")
             .arg("--config")
@@ -364,6 +398,7 @@ fn report(rows: &[(usize, Row)], help: Duration, runs: usize) -> (String, serde_
     );
     let mut json_rows = Vec::new();
     let mut checks = Vec::new();
+    let mut floors = Vec::new();
     for (size, row) in rows {
         let floor = median(row.noop.theirs.clone());
         for (ours, theirs, pairs) in [
@@ -376,6 +411,11 @@ fn report(rows: &[(usize, Row)], help: Duration, runs: usize) -> (String, serde_
                 "`migrate up` (with backups)",
                 "`d1 migrations apply` × 2",
                 &row.up_with_backup,
+            ),
+            (
+                "`migrate up --no-backup`, databases unknown to this machine",
+                "`d1 migrations apply` × 2",
+                &row.up_read_first,
             ),
             ("`migrate status`", "`d1 migrations list` × 2", &row.status),
             (
@@ -411,6 +451,15 @@ fn report(rows: &[(usize, Row)], help: Duration, runs: usize) -> (String, serde_
             }));
         }
         let up_vs_floor = median(row.up.ours.clone()).as_secs_f64() / floor.as_secs_f64();
+        let direct = median(row.direct_floor.clone());
+        floors.push(json!({
+            "n": size,
+            "select_1_s": floor.as_secs_f64(),
+            "select_1_direct_s": direct.as_secs_f64(),
+            "up_over_direct": median(row.up.ours.clone()).as_secs_f64() / direct.as_secs_f64(),
+            "status_over_direct": median(row.status.ours.clone()).as_secs_f64() / direct.as_secs_f64(),
+            "read_first_over_floor": median(row.up_read_first.ours.clone()).as_secs_f64() / floor.as_secs_f64(),
+        }));
         let mut check = |what: String, value: f64, limit: f64| {
             checks.push(
                 json!({"check": what, "value": value, "limit": limit, "met": value <= limit}),
@@ -471,11 +520,32 @@ fn report(rows: &[(usize, Row)], help: Duration, runs: usize) -> (String, serde_
         help.as_millis()
     )
     .ok();
+    writeln!(
+        md,
+        "\nThe floor above is `node_modules/.bin/wrangler`, whose launcher starts a second node \
+         process; our runner starts wrangler's `cli.js` directly. Against that direct start-up:\n"
+    )
+    .ok();
+    for f in &floors {
+        writeln!(
+            md,
+            "- N={}: one direct `SELECT 1` {:.2} s (through the launcher {:.2} s); up / direct: {:.2}; status / direct: {:.2}; \
+             up on databases unknown to this machine / one wrangler call: {:.2}",
+            f["n"],
+            f["select_1_direct_s"].as_f64().unwrap_or_default(),
+            f["select_1_s"].as_f64().unwrap_or_default(),
+            f["up_over_direct"].as_f64().unwrap_or_default(),
+            f["status_over_direct"].as_f64().unwrap_or_default(),
+            f["read_first_over_floor"].as_f64().unwrap_or_default(),
+        )
+        .ok();
+    }
     let json = json!({
         "runs": runs,
         "help_ms": help.as_millis() as u64,
         "rows": json_rows,
         "targets": checks,
+        "floors": floors,
     });
     (md, json)
 }

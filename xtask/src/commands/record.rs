@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::config::Database;
 use crate::flags;
+use crate::hint;
 use crate::migrator;
 use crate::plan::{self, State};
 use crate::project::Project;
@@ -87,6 +88,7 @@ impl flags::Mark {
                 later.version, later.name, db.binding, self.version
             );
         }
+        hint::forget(&wrangler, db);
         wrangler.query(
             db,
             &format!("DELETE FROM _migrations WHERE version = {}", self.version),

@@ -243,6 +243,18 @@ impl Project {
             .collect()
     }
 
+    /// Creates the local databases `bindings` (if they do not exist yet) and
+    /// forgets what this machine saw of them: the next run reads each one
+    /// (taking its lock) before it writes, as a run without hints does.
+    pub fn forget_hints(&self, bindings: &[&str]) {
+        for binding in bindings {
+            self.query(binding, "SELECT 1");
+        }
+        if let Err(err) = std::fs::remove_dir_all(self.path(".wrangler/migrate")) {
+            assert_eq!(err.kind(), std::io::ErrorKind::NotFound, "{err}");
+        }
+    }
+
     /// `wrangler d1 export`: the whole database (schema and data) as SQL.
     pub fn export(&self, binding: &str) -> String {
         let file = self.path(&format!("export-{binding}.sql"));
@@ -594,4 +606,13 @@ impl Drop for Dev {
         signal("-KILL");
         self.child.wait().ok();
     }
+}
+
+/// Asserts that some line of `text` contains every one of `needles`.
+pub fn assert_line(text: &str, needles: &[&str]) {
+    assert!(
+        text.lines()
+            .any(|line| needles.iter().all(|n| line.contains(n))),
+        "no line contains all of {needles:?}:\n{text}"
+    );
 }
