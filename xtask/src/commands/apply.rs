@@ -3,6 +3,11 @@
 //! (`--dry-run`) or run it, one all-or-nothing call per database (or per
 //! migration with `--step`), databases in parallel, and check the resulting
 //! schema against what the migrations produce.
+//!
+//! When this machine knows every database's state ([`hint`]), the read is
+//! skipped: the plan is made from what it knows, and each database's one call
+//! opens with a guard that refuses the whole call unless the database is
+//! still so. A refused database is then read, planned and run as above.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
