@@ -5,7 +5,7 @@ use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::config::{Config, Database};
 use crate::flags::BackupOptions;
@@ -47,25 +47,24 @@ impl Backups {
         }
     }
 
-    /// Exports `db` (at `version`) to `<dir>/<binding>-<UTC time>-v<version>.sql`.
-    pub fn take(&self, wrangler: &Wrangler, db: &Database, version: u64) -> Result<Backup> {
+    /// Exports `db` to `<dir>/<binding>-<UTC time>-v<version>.sql`; without
+    /// a known `version`, the newest one recorded in the export names it.
+    pub fn take(&self, wrangler: &Wrangler, db: &Database, version: Option<u64>) -> Result<Backup> {
         create_private_dir(&self.dir)?;
         let stamp = timestamp(SystemTime::now());
-        let (path, _file) = (1..)
-            .map(|n| {
-                let suffix = if n == 1 {
-                    String::new()
-                } else {
-                    format!("-{n}")
-                };
-                self.dir
-                    .join(format!("{}-{stamp}-v{version}{suffix}.sql", db.binding))
-            })
-            .find_map(|path| create_private_file(&path).ok().map(|file| (path, file)))
-            .context("cannot name a backup file")?;
+        let label = version.map_or("v-".to_owned(), |v| format!("v{v}"));
+        let mut path = self.reserve(db, &stamp, &label)?;
         if let Err(err) = wrangler.export(db, &path) {
             std::fs::remove_file(&path).ok();
             return Err(err).with_context(|| format!("could not back up {}", db.binding));
+        }
+        if version.is_none() {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read the backup {}", path.display()))?;
+            let named = self.reserve(db, &stamp, &format!("v{}", newest_version_in(&text)))?;
+            std::fs::rename(&path, &named)
+                .with_context(|| format!("cannot rename the backup to {}", named.display()))?;
+            path = named;
         }
         restrict(&path)?;
         let bookmark = match wrangler.target {
@@ -85,6 +84,32 @@ impl Backups {
         tracing::info!(database = %db.binding, backup = %path.display(), "backed up");
         self.prune(&db.binding);
         Ok(Backup { path, bookmark })
+    }
+
+    /// Creates an empty owner-only `<binding>-<stamp>-<label>[-n].sql` that no
+    /// other backup has, and returns its path.
+    fn reserve(&self, db: &Database, stamp: &str, label: &str) -> Result<PathBuf> {
+        for n in 1..1000 {
+            let suffix = if n == 1 {
+                String::new()
+            } else {
+                format!("-{n}")
+            };
+            let path = self
+                .dir
+                .join(format!("{}-{stamp}-{label}{suffix}.sql", db.binding));
+            match create_private_file(&path) {
+                Ok(_) => return Ok(path),
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(err) => {
+                    return Err(err).with_context(|| format!("cannot create {}", path.display()))
+                }
+            }
+        }
+        bail!(
+            "cannot name a backup file in {}: too many taken",
+            self.dir.display()
+        )
     }
 
     /// Deletes all but the newest `keep` backups of `binding` (and their bookmarks).
@@ -118,6 +143,16 @@ impl Backups {
     }
 }
 
+/// The newest migration a `wrangler d1 export` records in `_migrations` (0 for none).
+fn newest_version_in(export: &str) -> u64 {
+    export
+        .lines()
+        .filter_map(|line| line.strip_prefix("INSERT INTO \"_migrations\" VALUES("))
+        .filter_map(|rest| rest.split(',').next()?.trim().parse::<u64>().ok())
+        .max()
+        .unwrap_or(0)
+}
+
 /// `2026-11-24T04:51:00Z` → `20261124T045100Z`: sortable, and safe in file names.
 fn timestamp(now: SystemTime) -> String {
     humantime::format_rfc3339_seconds(now)
@@ -125,7 +160,11 @@ fn timestamp(now: SystemTime) -> String {
         .replace(['-', ':'], "")
 }
 
+/// Creates the backup folder owner-only; a folder that exists is left as it is.
 fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the backup folder {}", dir.display()))?;
     #[cfg(unix)]
@@ -163,6 +202,14 @@ fn restrict(path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_newest_recorded_version_names_a_backup() {
+        let export = "PRAGMA defer_foreign_keys=TRUE;\nINSERT INTO \"_migrations\" VALUES(2,'0002_b',1,'x',NULL);\n\
+                      INSERT INTO \"_migrations\" VALUES(10,'0010_c',2,'y',3);\nINSERT INTO \"t\" VALUES(99);\n";
+        assert_eq!(newest_version_in(export), 10);
+        assert_eq!(newest_version_in("CREATE TABLE t(a);"), 0);
+    }
     use std::time::Duration;
 
     #[test]

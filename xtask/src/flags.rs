@@ -59,7 +59,7 @@ pub struct Release {
     pub step: bool,
 
     /// With --remote: the deployed worker's URL; the smoke check GETs its
-    /// /health (without it, the check reads the databases' versions only)
+    /// /health (without it, the smoke check is skipped, with a warning)
     #[arg(long, value_name = "URL")]
     pub smoke_url: Option<String>,
 }

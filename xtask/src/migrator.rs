@@ -49,14 +49,11 @@ pub fn read_state(wrangler: &Wrangler, db: &Database, need_schema: bool) -> Resu
             Ok(state)
         }
         Err(err) if tracking::is_missing_table(&err) => {
-            // Without the schema, the hint guesses it empty, as a database
-            // without migrations usually is; a wrong guess costs one call.
-            let schema = if need_schema {
-                wrangler.query(db, schema::QUERY)?
-            } else {
-                vec![StatementResult { results: vec![] }]
-            };
-            let state = tracking::parse_state(&schema)?;
+            if !need_schema {
+                // The schema is not known: nothing for a hint.
+                return tracking::parse_state(&[StatementResult { results: vec![] }]);
+            }
+            let state = tracking::parse_state(&wrangler.query(db, schema::QUERY)?)?;
             hint::store(wrangler, db, &state);
             Ok(state)
         }
@@ -110,6 +107,29 @@ pub fn read_states(
     match errors.len() {
         0 => Ok(states),
         _ => Err(anyhow!("{}", errors.join("\n"))),
+    }
+}
+
+/// Prints each database's outcome (its line, or ❌ and the error) and fails
+/// naming those that failed, in the words of `failure`.
+pub fn report_each(
+    databases: &[Database],
+    results: Vec<Result<String>>,
+    failure: impl FnOnce(String) -> String,
+) -> Result<()> {
+    let mut failed = Vec::new();
+    for (db, result) in databases.iter().zip(results) {
+        match result {
+            Ok(line) => println!("{line}"),
+            Err(err) => {
+                println!("❌ {}: {err:#}", db.binding);
+                failed.push(db.binding.clone());
+            }
+        }
+    }
+    match failed.is_empty() {
+        true => Ok(()),
+        false => Err(anyhow!("{}", failure(failed.join(", ")))),
     }
 }
 
@@ -201,7 +221,7 @@ pub fn rehearse_results(
         .tempdir()
         .context("cannot create a temporary folder for the rehearsal")?;
     let config = rehearsal_config(dir.path(), db)?;
-    let local = wrangler.with_config(&config, Target::Local);
+    let local = wrangler.local_copy(&config);
     let mut full = tracking::schema_batch(schema);
     let skip = full.statements.len();
     full.statements.extend(batch.statements.iter().cloned());
@@ -216,6 +236,9 @@ pub fn expected_schema(
     db: &Database,
     migrations: &[&Migration],
 ) -> Result<Schema> {
+    if migrations.is_empty() {
+        return Ok(Schema::default());
+    }
     let mut batch = Batch::default();
     for migration in migrations {
         for statement in sql::split(&migration.sql)

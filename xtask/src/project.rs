@@ -16,7 +16,6 @@ pub struct Project {
     pub root: PathBuf,
     pub config: Config,
     pub migrations_dir: PathBuf,
-    pub routing: Routing,
     pub migrations: Vec<Migration>,
     /// The databases this run works on (`--db`, or all), in config order.
     pub selected: Vec<Database>,
@@ -59,7 +58,6 @@ impl Project {
             root: workspace_root(),
             config,
             migrations_dir,
-            routing,
             migrations,
             selected,
             target: global.target(),

@@ -4,9 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::wrangler::StatementResult;
+use crate::wrangler::{text, StatementResult};
 
 // A macro so that `concat!` can build QUERY from it.
 macro_rules! objects_filter {
@@ -49,14 +48,6 @@ pub struct Schema {
     pub objects: Vec<Object>,
 }
 
-fn text(row: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
-    match row.get(key)? {
-        Value::String(s) if s == "null" => None,
-        Value::String(s) => Some(s.clone()),
-        _ => None,
-    }
-}
-
 impl Schema {
     /// Reads the rows of [`QUERY`].
     pub fn from_result(result: &StatementResult) -> Schema {
@@ -65,10 +56,10 @@ impl Schema {
             .iter()
             .filter_map(|row| {
                 Some(Object {
-                    kind: text(row, "type")?,
-                    name: text(row, "name")?,
-                    table: text(row, "tbl_name").unwrap_or_default(),
-                    sql: text(row, "sql")?,
+                    kind: text(row.get("type"))?,
+                    name: text(row.get("name"))?,
+                    table: text(row.get("tbl_name")).unwrap_or_default(),
+                    sql: text(row.get("sql"))?,
                 })
             })
             .collect();

@@ -134,14 +134,19 @@ fn curl_get(url: &str) -> Result<(u16, String)> {
         ])
         .output()
         .context("https smoke checks need curl on the PATH")?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    let (body, status) = text.rsplit_once('\n').context("curl printed nothing")?;
-    let status = status.trim().parse().with_context(|| {
+    let failed = || {
         format!(
             "curl could not GET {url}: {}",
-            String::from_utf8_lossy(&output.stderr)
+            String::from_utf8_lossy(&output.stderr).trim()
         )
-    })?;
+    };
+    // curl still writes the status (000) when the request itself failed.
+    if !output.status.success() {
+        bail!("{}", failed());
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let (body, status) = text.rsplit_once('\n').context("curl printed nothing")?;
+    let status = status.trim().parse().with_context(failed)?;
     Ok((status, body.to_owned()))
 }
 

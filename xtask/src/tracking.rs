@@ -10,7 +10,7 @@ use crate::plan::Applied;
 use crate::schema::{self, Schema};
 use crate::source::Migration;
 use crate::sql::{self, quote_literal};
-use crate::wrangler::{D1Error, StatementResult};
+use crate::wrangler::{text, D1Error, StatementResult};
 
 pub const TABLE: &str = "_migrations";
 
@@ -107,7 +107,7 @@ pub fn applied_above_condition(target: u64) -> String {
 /// An SQL condition that holds exactly when a database is still as `state`
 /// describes it: the same tracking-table columns and rows (version, name and
 /// checksum) and the same app schema, object for object. It is checked after
-/// [`create_table_statement`], so a database without the table counts as one
+/// the tracking table is created (see [`guarded`]), so a database without the table counts as one
 /// with an empty table.
 pub fn unchanged_condition(state: &DbState) -> String {
     let mut parts = Vec::new();
@@ -187,18 +187,17 @@ pub fn unchanged_condition(state: &DbState) -> String {
 
 /// True when D1 refused a query because `_migrations` does not exist.
 pub fn is_missing_table(err: &anyhow::Error) -> bool {
-    err.downcast_ref::<D1Error>()
-        .is_some_and(|e| e.text.contains("no such table: _migrations"))
+    is_missing_table_named(err, TABLE)
 }
 
-/// wrangler prints SQL NULL as the string "null" locally: both mean nothing.
-fn text(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::String(s) if s == "null" => None,
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
+/// True when D1 refused a query because `table` does not exist.
+pub fn is_missing_table_named(err: &anyhow::Error, table: &str) -> bool {
+    let needle = format!("no such table: {table}");
+    err.downcast_ref::<D1Error>().is_some_and(|e| {
+        e.text.match_indices(&needle).any(|(at, _)| {
+            !e.text[at + needle.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+        })
+    })
 }
 
 fn integer(value: Option<&Value>) -> Option<i64> {
@@ -321,9 +320,17 @@ fn statements_of(sql_text: &str, file: &std::path::Path) -> Result<Vec<sql::Stat
     sql::split(sql_text).with_context(|| format!("cannot split {} into statements", file.display()))
 }
 
-/// The statement that creates the tracking table when it does not exist.
-pub fn create_table_statement() -> &'static str {
-    CREATE_TABLE
+/// `batch`, opened by `guard` (see [`crate::lock::Request::guard_statements`])
+/// after creating the tracking table, in the order a state read creates the
+/// tables, so that [`unchanged_condition`] sees it.
+pub fn guarded(guard: Vec<String>, batch: &Batch) -> Batch {
+    let mut guarded = Batch::default();
+    guarded.push(CREATE_TABLE, None);
+    for statement in guard {
+        guarded.push(statement, None);
+    }
+    guarded.statements.extend(batch.statements.iter().cloned());
+    guarded
 }
 
 /// Creates the tracking table, or brings the seed's up to date.
@@ -394,27 +401,6 @@ pub fn up_batch(tracking: Tracking, plan: &[&Migration]) -> Result<Batch> {
         );
     }
     Ok(batch)
-}
-
-/// A query for the recorded durations of `versions`; see [`durations`].
-pub fn durations_query(versions: &[u64]) -> String {
-    let versions: Vec<String> = versions.iter().map(u64::to_string).collect();
-    format!(
-        "SELECT version, duration_ms FROM _migrations WHERE version IN ({}) ORDER BY version",
-        versions.join(", ")
-    )
-}
-
-/// The `duration_ms` of each version, from the result of [`durations_query`].
-pub fn durations(result: &StatementResult) -> Vec<(u64, Option<i64>)> {
-    result
-        .results
-        .iter()
-        .filter_map(|row| {
-            let version = integer(row.get("version")).and_then(|v| u64::try_from(v).ok())?;
-            Some((version, integer(row.get("duration_ms"))))
-        })
-        .collect()
 }
 
 /// Rolls back `plan` (newest first), deleting each row with its rollback.
@@ -626,7 +612,6 @@ mod tests {
             "{}",
             last.sql
         );
-        assert!(durations_query(&[1, 3]).contains("WHERE version IN (1, 3)"));
     }
 
     #[test]

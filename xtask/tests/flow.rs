@@ -134,8 +134,19 @@ fn a_failing_batch_leaves_the_database_exactly_as_it_was() {
     let before_rr = p.export(RR);
     let before_auth = p.export(AUTH);
 
-    let run = p.migrate(&["up"]).fails();
+    let wrapper = p.wrapper("");
+    let run = p
+        .migrate_with(&["up"], &[("MIGRATE_WRANGLER", wrapper.to_str().unwrap())])
+        .fails();
     let out = run.all();
+    // Planned on what the last run saw: the failure is traced on throwaway
+    // copies straight away, without reading the database or running it again.
+    let calls = p.calls();
+    assert!(
+        !calls.iter().any(|c| c.2.contains("--command")),
+        "{calls:?}\n{out}"
+    );
+    assert!(!out.contains("planning again"), "{out}");
     assert!(
         out.contains("0007_notes.sql:4"),
         "names the file and line of the failing statement:\n{out}"
@@ -147,6 +158,28 @@ fn a_failing_batch_leaves_the_database_exactly_as_it_was() {
     assert_eq!(p.export(RR), before_rr);
     assert_eq!(p.versions(RR), [1, 3]);
     assert_ne!(p.export(AUTH), before_auth);
+    assert_eq!(p.versions(AUTH), [2, 4, 5]);
+}
+
+/// A rollback that fails undoes the whole call: the rollback before it (v5,
+/// newest first) and both rows' deletions too.
+#[test]
+fn a_failing_rollback_leaves_the_database_exactly_as_it_was() {
+    let p = Project::seed();
+    p.migrate(&["up", "--no-backup"]).ok();
+    p.write(
+        "migrations/0004_rooms_table.rollback.sql",
+        "DROP TABLE IF EXISTS rooms;\nDROP TABLE no_such_table;\n",
+    );
+    let before = p.export(AUTH);
+
+    let run = p
+        .migrate(&["down", "3", "--db", AUTH, "--no-backup"])
+        .fails();
+    let out = run.all();
+    assert!(out.contains("0004_rooms_table.rollback.sql:2"), "{out}");
+    assert!(out.contains("AUTH is exactly as it was"), "{out}");
+    assert_eq!(p.export(AUTH), before);
     assert_eq!(p.versions(AUTH), [2, 4, 5]);
 }
 
@@ -223,10 +256,6 @@ fn few_wrangler_calls_with_databases_in_parallel() {
         calls.iter().filter(|c| c.2.contains(what)).count()
     };
 
-    p.migrate_with(&["status"], &env).ok();
-    let calls = p.calls();
-    assert_eq!(calls.len(), 2, "status: one call per database: {calls:?}");
-
     let run = p.migrate_with(&["up", "3", "--no-backup"], &env).ok();
     let calls = p.calls();
     assert_eq!(calls.len(), 2, "up: one apply per database: {calls:?}");
@@ -243,6 +272,10 @@ fn few_wrangler_calls_with_databases_in_parallel() {
     );
     assert_eq!((p.versions(RR), p.versions(AUTH)), (vec![1, 3], vec![2]));
 
+    p.migrate_with(&["status"], &env).ok();
+    let calls = p.calls();
+    assert_eq!(calls.len(), 2, "status: one call per database: {calls:?}");
+
     p.migrate_with(&["up"], &env).ok();
     let calls = p.calls();
     assert_eq!(
@@ -252,8 +285,50 @@ fn few_wrangler_calls_with_databases_in_parallel() {
     );
     assert_eq!(count(&calls, "d1 export"), 2, "{calls:?}");
 
+    assert_eq!(count(&calls, "--file"), 2, "{calls:?}");
+    assert_eq!(
+        (p.versions(RR), p.versions(AUTH)),
+        (vec![1, 3, 6], vec![2, 4, 5])
+    );
+
     p.migrate_with(&["up"], &env).ok();
     assert_eq!(p.calls().len(), 2, "a no-op up only reads state");
+
+    // Databases this machine has no record of: read (and lock), then apply.
+    p.migrate(&["down", "3", "--no-backup"]).ok();
+    p.forget_hints(&[RR, AUTH]);
+    p.calls();
+    p.migrate_with(&["up", "--no-backup"], &env).ok();
+    let calls = p.calls();
+    assert_eq!(calls.len(), 4, "{calls:?}");
+    assert_eq!(count(&calls, "--command"), 2, "the reads: {calls:?}");
+    let last_read = calls
+        .iter()
+        .filter(|c| c.2.contains("--command"))
+        .map(|c| c.1)
+        .max();
+    let first_apply = calls
+        .iter()
+        .filter(|c| c.2.contains("--file"))
+        .map(|c| c.0)
+        .min();
+    assert!(last_read < first_apply, "reads, then applies: {calls:?}");
+}
+
+/// The runner starts wrangler's `cli.js` itself rather than through its
+/// launcher, which would start a second node process: if a wrangler upgrade
+/// changes the launcher, this says so.
+#[test]
+fn wrangler_is_started_without_its_launcher() {
+    wrangler();
+    let launcher = xtask::wrangler::Launcher::project(&root());
+    assert_eq!(launcher.program, std::path::Path::new("node"));
+    assert!(
+        launcher.args[2]
+            .to_string_lossy()
+            .ends_with("wrangler-dist/cli.js"),
+        "{launcher:?}"
+    );
 }
 
 /// Where this machine keeps what it last saw of a local database.
@@ -399,17 +474,14 @@ fn db_filter_and_seed_table_upgrade() {
 /// `up` on fresh databases compares its result with them and fails if not.
 #[test]
 fn the_committed_schema_snapshots_match_the_migrations() {
+    // A fresh run (no snapshots in its folder) writes exactly the committed ones.
     let p = Project::seed();
-    for binding in [RR, AUTH] {
-        let committed = std::fs::read(root().join(format!("migrations/schema/{binding}.sql")))
-            .expect("run `cargo migrate up` and commit migrations/schema/");
-        p.write(&format!("migrations/schema/{binding}.sql"), &committed);
-    }
+    assert!(!p.path("migrations/schema").exists());
     p.migrate(&["up", "--no-backup"]).ok();
     for binding in [RR, AUTH] {
         let committed =
             std::fs::read_to_string(root().join(format!("migrations/schema/{binding}.sql")))
-                .unwrap();
+                .expect("run `cargo migrate up` and commit migrations/schema/");
         let written =
             std::fs::read_to_string(p.path(&format!("migrations/schema/{binding}.sql"))).unwrap();
         assert_eq!(written, committed, "{binding}");

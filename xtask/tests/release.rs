@@ -152,14 +152,18 @@ fn a_dry_run_release_stops_after_the_rehearsal() {
     let p = Project::seed();
     let run = release(&p, &["--local", "--dry-run"], &[]).ok();
     assert!(step_line(&run, "rehearse").contains('✅'), "{}", run.stdout);
-    for step in ["migrate", "deploy", "smoke check"] {
+    for step in ["back up", "migrate", "deploy", "smoke check"] {
         assert!(
             step_line(&run, step).contains("--dry-run"),
             "{step}: {}",
             run.stdout
         );
     }
-    assert_eq!(p.versions("AUTH"), Vec::<u64>::new());
+    // Read only: no lock or tracking table written, no backup taken.
+    for binding in ["READ_REPLICA", "AUTH"] {
+        assert_eq!(p.tables(binding), Vec::<String>::new(), "{binding}");
+    }
+    assert!(!p.path("backups").exists());
 }
 
 #[test]

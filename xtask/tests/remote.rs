@@ -238,26 +238,50 @@ fn a_wrong_or_missing_token_is_a_clear_error_that_never_shows_the_token() {
     let run = remote_with(&p, &cloud, &["status"], &[("CLOUDFLARE_API_TOKEN", "")]).fails();
     assert!(run.all().contains("CLOUDFLARE_API_TOKEN"), "{}", run.all());
     assert!(!run.all().contains(TOKEN));
+    let requests = cloud.requests();
+    assert!(!requests.is_empty(), "wrangler never reached the double");
     assert!(
-        cloud
-            .requests()
-            .iter()
-            .all(|r| r.status == 401 || r.status == 403),
+        requests.iter().all(|r| r.status == 401 || r.status == 403),
         "nothing was let through"
     );
 }
 
+/// The versions recorded in a remote database (none without the table).
+fn remote_versions(p: &Project, double: &Double, binding: &str) -> Vec<u64> {
+    let query = |sql: &str| -> Vec<serde_json::Value> {
+        let out = wrangler_remote(
+            p,
+            double,
+            &["d1", "execute", binding, "--json", "--command", sql],
+        );
+        let results: serde_json::Value =
+            serde_json::from_str(&out[out.find('[').unwrap()..]).unwrap();
+        results[0]["results"].as_array().unwrap().clone()
+    };
+    let tables = query("SELECT name FROM sqlite_master WHERE name = '_migrations'");
+    if tables.is_empty() {
+        return Vec::new();
+    }
+    query("SELECT version FROM _migrations ORDER BY version")
+        .iter()
+        .map(|row| row["version"].as_u64().unwrap())
+        .collect()
+}
+
 /// Runs `up --remote` against a double with `fault`, checks every database
-/// is consistent, then re-runs on a healthy double over the same data.
+/// holds what the run said of it and is consistent, then re-runs on a
+/// healthy double over the same data.
 fn fault_case(name: &str, fault: impl Fn(&mut Options), expect: &str, extra: &[(&str, &str)]) {
     let data = tempfile::tempdir().unwrap();
     let p = Project::seed();
+    let said;
     {
         let mut options = Options::new(TOKEN);
         options.data_dir = Some(data.path().to_path_buf());
         fault(&mut options);
         let cloud = double(options);
         let run = remote_with(&p, &cloud, &["up"], extra).fails();
+        said = run.stdout.clone();
         assert!(
             run.all().contains(expect),
             "{name}: expected {expect:?} in:\n{}",
@@ -268,6 +292,19 @@ fn fault_case(name: &str, fault: impl Fn(&mut Options), expect: &str, extra: &[(
     let mut options = Options::new(TOKEN);
     options.data_dir = Some(data.path().to_path_buf());
     let cloud = double(options);
+    // What each database holds is what the run said: all of its batch, or none.
+    for (binding, all) in [(RR, vec![1, 3, 6]), (AUTH, vec![2, 4, 5])] {
+        let ran = said.contains(&format!("✅ {binding}: applied"))
+            || said
+                .lines()
+                .any(|l| l.contains(&format!("❌ {binding}")) && l.contains("did run"));
+        let want = if ran { all } else { Vec::new() };
+        assert_eq!(
+            remote_versions(&p, &cloud, binding),
+            want,
+            "{name}: {binding}\n{said}"
+        );
+    }
     // Each recorded migration is wholly there and each other one wholly absent.
     let verify = remote(&p, &cloud, &["verify"]);
     assert_eq!(

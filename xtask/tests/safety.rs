@@ -311,6 +311,8 @@ fn restore_puts_back_exactly_what_the_backup_holds() {
 fn a_failing_backup_stops_the_run_before_anything_is_applied() {
     let p = Project::seed();
     p.migrate(&["up", "4", "--no-backup"]).ok();
+    // Read first, so the run holds its locks while it backs up.
+    p.forget_hints(&[RR, AUTH]);
     let backups = sql_files(&p.path("backups"));
     let wrapper = p.wrapper("case \"$*\" in *\"d1 export\"*) echo boom >&2; exit 1;; esac");
 
@@ -327,8 +329,12 @@ fn a_failing_backup_stops_the_run_before_anything_is_applied() {
         backups,
         "the failed export left a file behind"
     );
-    // The lock was given back: a plain run goes ahead, and finds exactly the
-    // migrations that were pending before (so the failed run applied none).
+    // The lock was given back, and a plain run finds exactly the migrations
+    // that were pending before (so the failed run applied none).
+    for binding in [RR, AUTH] {
+        let locks = p.query(binding, "SELECT count(*) AS n FROM _migrations_lock");
+        assert_eq!(locks[0]["n"], 0, "{binding}: {locks:?}");
+    }
     let run = p.migrate(&["up", "--no-backup"]).ok();
     for line in [
         "✅ READ_REPLICA: applied 1 migration",
@@ -385,8 +391,17 @@ fn concurrent_runs_apply_each_migration_once() {
             runs[1].all()
         );
     }
-    if let [winner] = winners[..] {
-        let loser = &runs[1 - winner];
+    // Locks are taken in config order, so exactly one run wins.
+    assert_eq!(
+        winners.len(),
+        1,
+        "first run:\n{}\nsecond run:\n{}",
+        runs[0].all(),
+        runs[1].all()
+    );
+    {
+        let loser = &runs[1 - winners[0]];
+        let winner = winners[0];
         let out = loser.all();
         assert!(loser.stderr.contains("error: "), "{out}");
         assert!(out.contains("locked by another migration run"), "{out}");
@@ -509,7 +524,8 @@ fn an_expired_lock_is_taken_over_with_a_warning() {
 fn wait_lets_a_second_run_apply_after_the_first() {
     let p = Project::seed();
     p.forget_hints(&[RR, AUTH]);
-    let wrapper = slow_applies(&p, "4");
+    // Long enough for the second run to find the lock held, even on a busy machine.
+    let wrapper = slow_applies(&p, "10");
     let first = p.spawn_migrate(&["up", "3", "--no-backup"], &fake(&wrapper));
     // Applying comes after the locks are taken.
     wait_until(60, "the first run to hold its locks", || {

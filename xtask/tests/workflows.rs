@@ -72,10 +72,11 @@ fn ci_runs_the_readme_test_command_on_pushes_and_pull_requests() {
 #[test]
 fn deploy_releases_main_and_rehearses_pull_requests_with_secrets() {
     let deploy = workflow("deploy.yml");
-    assert_eq!(
-        triggers(&deploy)["push"]["branches"][0].as_str(),
-        Some("main")
-    );
+    // Releases follow a successful CI run on main, never untested code.
+    let after = &triggers(&deploy)["workflow_run"];
+    assert_eq!(after["workflows"][0].as_str(), Some("CI"));
+    assert_eq!(after["branches"][0].as_str(), Some("main"));
+    assert_eq!(workflow("ci.yml")["name"].as_str(), Some("CI"));
     let release = runs(&deploy, "release");
     let dry_run = runs(&deploy, "dry-run");
     assert!(
@@ -94,10 +95,21 @@ fn deploy_releases_main_and_rehearses_pull_requests_with_secrets() {
             .any(|r| r == "cargo xtask release --remote --dry-run"),
         "{dry_run:?}"
     );
-    assert!(deploy["jobs"]["release"]["if"]
-        .as_str()
-        .unwrap()
-        .contains("push"));
+    let gate = deploy["jobs"]["release"]["if"].as_str().unwrap();
+    assert!(
+        gate.contains("conclusion == 'success'") && gate.contains("'push'"),
+        "{gate}"
+    );
+    // Only releases queue behind each other: a pull request's dry run cannot
+    // cancel a pending release.
+    assert!(
+        deploy["concurrency"].is_badvalue(),
+        "no workflow-wide group"
+    );
+    assert_eq!(
+        deploy["jobs"]["release"]["concurrency"]["group"].as_str(),
+        Some("production-release")
+    );
     assert!(deploy["jobs"]["dry-run"]["if"]
         .as_str()
         .unwrap()

@@ -155,6 +155,8 @@ pub struct Session<'p> {
     direction: Direction,
     /// The version asked for: `up`'s target, or `down`'s.
     version: Option<u64>,
+    /// Planned on what this machine last saw ([`Session::open_hinted`]).
+    hinted: bool,
     options: RunOptions,
     request: lock::Request,
     plans: Vec<DbPlan<'p>>,
@@ -223,6 +225,7 @@ impl<'p> Session<'p> {
             wrangler: held.wrangler.clone(),
             direction,
             version,
+            hinted: false,
             options: options.clone(),
             request: held.request.clone(),
             backups: vec![None; plans.len()],
@@ -243,16 +246,11 @@ impl<'p> Session<'p> {
     ) -> Result<Option<Session<'p>>> {
         let wrangler = project.wrangler()?;
         let mut states = Vec::new();
-        let mut guards = Vec::new();
         for db in &project.selected {
             let Some(state) = hint::load(&wrangler, db) else {
                 return Ok(None);
             };
-            let Some(guard) = hint::condition(&state) else {
-                return Ok(None);
-            };
             states.push(state);
-            guards.push(guard);
         }
         let databases: Vec<&Database> = project.selected.iter().collect();
         let Ok(mut plans) = make_plans(project, &databases, direction, version, states, true)
@@ -262,7 +260,11 @@ impl<'p> Session<'p> {
         if !plans.iter().any(|p| !p.migrations.is_empty()) {
             return Ok(None);
         }
-        for (plan, guard) in plans.iter_mut().zip(guards) {
+        // Databases with nothing to do are read instead, to confirm that.
+        for plan in plans.iter_mut().filter(|p| !p.migrations.is_empty()) {
+            let Some(guard) = hint::condition(&plan.state) else {
+                return Ok(None);
+            };
             plan.guard = Some(guard);
         }
         tracing::info!(
@@ -273,9 +275,9 @@ impl<'p> Session<'p> {
             Duration::from_secs(options.lock.lock_ttl),
         );
         let held = Held::new(&wrangler, &request);
-        Ok(Some(Session::new(
-            project, direction, version, options, plans, held,
-        )))
+        let mut session = Session::new(project, direction, version, options, plans, held);
+        session.hinted = true;
+        Ok(Some(session))
     }
 
     /// Runs a [`Session::open_hinted`] session; a database whose batch was
@@ -316,15 +318,8 @@ impl<'p> Session<'p> {
                 print_plan(project, direction, plan, false);
             }
         }
-        for plan in again.plans.iter().filter(|p| p.migrations.is_empty()) {
-            println!(
-                "{}: nothing to {} (at version {})",
-                plan.db.binding,
-                direction.verb(),
-                plan.newest_applied()
-            );
-        }
         if !again.has_work() {
+            again.print_nothing_to_do();
             return ran.finish();
         }
         if let Err(err) = again.back_up() {
@@ -389,7 +384,7 @@ impl<'p> Session<'p> {
                 return Ok(None);
             }
             let version = plan.newest_applied();
-            backups.take(wrangler, plan.db, version).map(Some)
+            backups.take(wrangler, plan.db, Some(version)).map(Some)
         });
         let mut errors = Vec::new();
         for (slot, result) in self.backups.iter_mut().zip(results) {
@@ -434,9 +429,9 @@ impl<'p> Session<'p> {
         // wrangler processes per database at once only slow each other down.
         let outcomes = std::thread::scope(|scope| {
             let confirming = scope.spawn(|| {
-                migrator::in_parallel(&idle, |plan| match plan.guard {
-                    None => Ok(true),
-                    Some(_) => still_idle(project, wrangler, direction, self.version, plan),
+                migrator::in_parallel(&idle, |plan| match self.hinted {
+                    false => Ok(true),
+                    true => still_idle(project, wrangler, direction, self.version, plan),
                 })
             });
             let outcomes = migrator::in_parallel(&work, |plan| {
@@ -628,7 +623,9 @@ impl Held {
 
     fn hold(&self, db: &Database) {
         if let Ok(mut databases) = self.databases.lock() {
-            databases.push(db.clone());
+            if !databases.iter().any(|d| d.binding == db.binding) {
+                databases.push(db.clone());
+            }
         }
     }
 
@@ -1028,51 +1025,37 @@ fn run_database<'a>(
         let versions: Vec<String> = group.iter().map(|m| format!("v{}", m.version)).collect();
         tracing::info!(database = %plan.db.binding, "{} {} in one call", direction.verb(), versions.join(", "));
         let group_versions: Vec<u64> = group.iter().map(|m| m.version).collect();
-        // Read-only statements whose answers the report needs; they ride in
-        // the batch locally and follow it remotely (an import returns no rows).
-        // The last batch reads the whole state back (durations included).
-        let mut reads = Vec::new();
-        let durations = (direction == Direction::Up && index != last).then(|| {
-            reads.push(tracking::durations_query(&group_versions));
-            reads.len() - 1
-        });
-        let trailer = (index == last).then(|| {
-            reads.push("PRAGMA foreign_key_check".to_owned());
-            reads.extend(tracking::state_statements().map(str::to_owned));
-            (reads.len() - 4, reads.len() - 3)
-        });
+        // The last batch reads the state back (durations included): locally
+        // in the batch, remotely in one query after it (an import returns no rows).
+        let reads: Vec<String> = match index == last {
+            true => std::iter::once("PRAGMA foreign_key_check")
+                .chain(tracking::state_statements())
+                .map(str::to_owned)
+                .collect(),
+            false => Vec::new(),
+        };
         let guard = plan.guard.as_ref().filter(|_| index == 0);
         let result = match batch_for(direction, tracking, group) {
             Err(err) => Err(Failure::RolledBack(err)),
             Ok(mut batch) => {
-                if let Some(condition) = guard {
-                    // The tracking table first, in the order a state read creates the tables.
-                    let mut guarded = Batch::default();
-                    guarded.push_bookkeeping(tracking::create_table_statement());
-                    for statement in request.guard_statements(condition) {
-                        guarded.push_bookkeeping(statement);
-                    }
-                    guarded.statements.append(&mut batch.statements);
-                    batch = guarded;
-                }
                 if index == last {
                     batch.push_bookkeeping(request.release_statement());
                 }
-                match migrator::run_batch_then_read(wrangler, plan.db, &batch, &reads) {
-                    Ok(results) => Ok(results),
-                    Err(err)
-                        if guard.is_some()
-                            && err.downcast_ref::<D1Error>().is_some_and(D1Error::is_sql) =>
-                    {
-                        // All or nothing: the refused batch left the database as it was.
-                        Err(Failure::Retry(retry_reason(&err)))
+                let sent = match guard {
+                    Some(condition) => {
+                        tracking::guarded(request.guard_statements(condition), &batch)
                     }
+                    None => batch.clone(),
+                };
+                match migrator::run_batch_then_read(wrangler, plan.db, &sent, &reads) {
+                    Ok(results) => Ok(results),
                     Err(err) if err.downcast_ref::<D1Error>().is_some_and(D1Error::is_sql) => {
-                        // Until something was applied, the schema read at the start is still current.
+                        // Until something was applied, the schema known at the start is still current.
                         let schema = outcome.done.is_empty().then_some(&plan.state.schema);
-                        Err(Failure::RolledBack(explain(
-                            wrangler, plan.db, schema, &batch, group, direction, err,
-                        )))
+                        let guarded = guard.is_some();
+                        Err(explain(
+                            wrangler, plan.db, schema, &batch, group, direction, guarded, err,
+                        ))
                     }
                     Err(err) => Err(settle(wrangler, plan.db, direction, &group_versions, err)),
                 }
@@ -1087,6 +1070,9 @@ fn run_database<'a>(
             Err(Failure::Committed(err)) => {
                 outcome.done.extend(group.iter().map(|m| (*m, None)));
                 outcome.error = Some(format!("{err:#}"));
+                if index == last {
+                    held.released(&plan.db.binding);
+                }
                 break;
             }
             Err(Failure::Unknown(err)) => {
@@ -1099,47 +1085,38 @@ fn run_database<'a>(
                 break;
             }
         };
-        let state = trailer.and_then(|(_, state_at)| {
-            results
-                .get(state_at..state_at + 3)
-                .and_then(|r| tracking::parse_state(r).ok())
-        });
-        let durations: Vec<(u64, Option<i64>)> = match (&state, durations) {
-            (Some(state), _) => state
-                .applied
-                .iter()
-                .map(|a| (a.version, a.duration_ms))
-                .collect(),
-            (None, Some(at)) => results.get(at).map(tracking::durations).unwrap_or_default(),
-            (None, None) => Vec::new(),
-        };
-        for migration in group {
-            let duration_ms = durations
-                .iter()
-                .find(|(v, _)| *v == migration.version)
-                .and_then(|(_, d)| *d);
-            tracing::info!(
-                database = %plan.db.binding,
-                version = migration.version,
-                name = %migration.name,
-                duration_ms,
-                "{} migration",
-                direction.past()
-            );
-            outcome.done.push((*migration, duration_ms));
-        }
-        if let Some((foreign_keys, _)) = trailer {
+        outcome.done.extend(group.iter().map(|m| (*m, None)));
+        if index == last {
             held.released(&plan.db.binding);
             outcome.foreign_key_violations = results
-                .get(foreign_keys)
+                .first()
                 .map(foreign_key_violations)
                 .unwrap_or_default();
-            if let Some(state) = &state {
+            outcome.state = results
+                .get(1..4)
+                .and_then(|r| tracking::parse_state(r).ok());
+            if let Some(state) = &outcome.state {
                 hint::store(wrangler, plan.db, state);
             }
-            outcome.state = state;
         }
         tracking = Tracking::Current;
+    }
+    // Durations come from the rows the last batch read back.
+    for (migration, duration_ms) in &mut outcome.done {
+        *duration_ms = outcome
+            .state
+            .iter()
+            .flat_map(|s| &s.applied)
+            .find(|a| a.version == migration.version)
+            .and_then(|a| a.duration_ms);
+        tracing::info!(
+            database = %plan.db.binding,
+            version = migration.version,
+            name = %migration.name,
+            duration_ms = *duration_ms,
+            "{} migration",
+            direction.past()
+        );
     }
     outcome.elapsed = started.elapsed();
     outcome
@@ -1166,9 +1143,13 @@ fn foreign_key_violations(result: &StatementResult) -> Vec<String> {
         .collect()
 }
 
-/// Turns a failed batch into an error that names the migration and line, by
-/// replaying it on throwaway copies of the database's schema (`None`: read it
-/// again, as earlier steps changed it).
+/// What to make of a batch D1 refused. A hinted (`guarded`) batch whose
+/// guard refused it is tried again the careful way. Any other failure is
+/// traced back to the migration and line that broke it, by replaying the
+/// batch on throwaway copies of the database's schema (`None`: read it
+/// again, as earlier steps changed it); for a hinted batch that also shows
+/// the guard had passed, and when it does not, that batch too is tried again.
+#[allow(clippy::too_many_arguments)]
 fn explain(
     wrangler: &Wrangler,
     db: &Database,
@@ -1176,11 +1157,21 @@ fn explain(
     batch: &Batch,
     group: &[&Migration],
     direction: Direction,
+    guarded: bool,
     err: anyhow::Error,
-) -> anyhow::Error {
+) -> Failure {
     let Some(d1) = err.downcast_ref::<D1Error>() else {
-        return err;
+        return Failure::RolledBack(err);
     };
+    match lock::refusal(&d1.text) {
+        Some(lock::Refusal::Changed) if guarded => {
+            return Failure::Retry("it changed since this machine last read it".into())
+        }
+        Some(lock::Refusal::Locked) if guarded => {
+            return Failure::Retry("another run holds its migration lock".into())
+        }
+        _ => {}
+    }
     tracing::info!(
         database = %db.binding,
         "the batch failed; replaying it on throwaway copies of the schema to find the statement that broke it"
@@ -1190,22 +1181,33 @@ fn explain(
         None => migrator::read_state(wrangler, db, true)
             .and_then(|state| migrator::locate_failure(wrangler, db, &state.schema, batch, false)),
     };
+    let unclear = |err: anyhow::Error| match guarded {
+        true => Failure::Retry(format!(
+            "the batch failed ({}) and replaying it on a copy of the schema did not say why",
+            d1.text.lines().next().unwrap_or_default()
+        )),
+        false => Failure::RolledBack(err),
+    };
     match located {
         Ok(Culprit::NotReproduced) => {
             let names: Vec<_> = group.iter().map(|m| m.name.as_str()).collect();
-            anyhow::anyhow!(
+            unclear(anyhow::anyhow!(
                 "{d1}\n    while running {}; {}",
                 names.join(", "),
                 describe(&Culprit::NotReproduced, group, false),
-            )
+            ))
         }
-        Ok(culprit) => anyhow::anyhow!(
+        Ok(culprit @ Culprit::Statement { .. }) => Failure::RolledBack(anyhow::anyhow!(
             "{}",
             describe(&culprit, group, direction == Direction::Down)
-        ),
+        )),
+        Ok(culprit) => unclear(anyhow::anyhow!(
+            "{}",
+            describe(&culprit, group, direction == Direction::Down)
+        )),
         Err(locating) => {
             tracing::warn!(database = %db.binding, "could not find the failing statement: {locating:#}");
-            err
+            unclear(anyhow::anyhow!("{d1}"))
         }
     }
 }
@@ -1218,23 +1220,6 @@ enum Failure {
     Committed(anyhow::Error),
     Unknown(anyhow::Error),
     Retry(String),
-}
-
-/// Why a hinted batch is to be tried again, for the user.
-fn retry_reason(err: &anyhow::Error) -> String {
-    let text = err
-        .downcast_ref::<D1Error>()
-        .map(|d1| d1.text.as_str())
-        .unwrap_or_default();
-    match lock::refusal(text) {
-        Some(lock::Refusal::Changed) => "it changed since this machine last read it".to_owned(),
-        Some(lock::Refusal::Locked) => "another run holds its migration lock".to_owned(),
-        None => format!("the batch failed ({})", first_line(text)),
-    }
-}
-
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or_default()
 }
 
 /// After wrangler failed without D1 refusing the SQL (killed, timed out, an

@@ -14,7 +14,7 @@ use crate::project::Project;
 use crate::schema;
 use crate::source;
 use crate::sql;
-use crate::tracking::Batch;
+use crate::tracking::{self, Batch};
 use crate::wrangler::Target;
 
 impl flags::Backup {
@@ -22,31 +22,19 @@ impl flags::Backup {
         let wrangler = project.wrangler()?;
         let backups = Backups::new(&project.config, &self.backup);
         let results = migrator::in_parallel(&project.selected, |db| {
-            let state = migrator::read_state(&wrangler, db, false)?;
-            let version = state.applied.iter().map(|a| a.version).max().unwrap_or(0);
-            backups.take(&wrangler, db, version)
+            let backup = backups.take(&wrangler, db, None)?;
+            Ok(match backup.bookmark {
+                Some(bookmark) => format!(
+                    "✅ {}: {} (Time Travel bookmark {bookmark})",
+                    db.binding,
+                    backup.path.display()
+                ),
+                None => format!("✅ {}: {}", db.binding, backup.path.display()),
+            })
         });
-        let mut failed = Vec::new();
-        for (db, result) in project.selected.iter().zip(results) {
-            match result {
-                Ok(backup) => match backup.bookmark {
-                    Some(bookmark) => println!(
-                        "✅ {}: {} (Time Travel bookmark {bookmark})",
-                        db.binding,
-                        backup.path.display()
-                    ),
-                    None => println!("✅ {}: {}", db.binding, backup.path.display()),
-                },
-                Err(err) => {
-                    println!("❌ {}: {err:#}", db.binding);
-                    failed.push(db.binding.clone());
-                }
-            }
-        }
-        if !failed.is_empty() {
-            bail!("backup failed for {}", failed.join(", "));
-        }
-        Ok(())
+        migrator::report_each(&project.selected, results, |failed| {
+            format!("backup failed for {failed}")
+        })
     }
 }
 
@@ -64,6 +52,16 @@ impl flags::Restore {
             confirm(db, &format!("Time Travel bookmark {bookmark}"), self.yes)?;
             hint::forget(&wrangler, db);
             wrangler.restore_bookmark(db, bookmark)?;
+            // A bookmark taken during a run holds that run's lock: it is not ours to restore.
+            match wrangler.query(db, &format!("DELETE FROM {}", lock::TABLE)) {
+                Err(err) if !tracking::is_missing_table_named(&err, lock::TABLE) => {
+                    return Err(err.context(format!(
+                        "{} was restored, but clearing the lock it held then failed: run `cargo migrate unlock --db {}`",
+                        db.binding, db.binding
+                    )))
+                }
+                _ => {}
+            }
             println!("✅ {}: restored to bookmark {bookmark}", db.binding);
             return Ok(());
         }

@@ -26,25 +26,15 @@ struct Pairs {
 }
 
 impl Pairs {
+    /// Our median over theirs.
     fn ratio(&self) -> f64 {
-        let ratios: Vec<f64> = self
-            .ours
-            .iter()
-            .zip(&self.theirs)
-            .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64())
-            .collect();
-        median_f64(ratios)
+        median(self.ours.clone()).as_secs_f64() / median(self.theirs.clone()).as_secs_f64()
     }
 }
 
 fn median(mut values: Vec<Duration>) -> Duration {
     values.sort();
     values.get(values.len() / 2).copied().unwrap_or_default()
-}
-
-fn median_f64(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// The tools being compared, and a template project per size.
@@ -119,16 +109,20 @@ struct Row {
 }
 
 impl Bench {
+    /// `cargo migrate --help` as a user runs it: cargo's freshness check included.
     fn time_help(&self) -> Result<Duration> {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut times = Vec::new();
         for _ in 0..5 {
             let started = Instant::now();
-            let status = Command::new(&self.xtask)
+            let status = Command::new(&cargo)
                 .args(["migrate", "--help"])
+                .current_dir(workspace_root())
                 .stdout(Stdio::null())
+                .stderr(Stdio::null())
                 .status()?;
             if !status.success() {
-                bail!("`xtask migrate --help` failed");
+                bail!("`cargo migrate --help` failed");
             }
             times.push(started.elapsed());
         }
@@ -175,11 +169,16 @@ impl Bench {
             let read_first = self.ours(&unknown, &["up", "--no-backup"])?;
             row.up_read_first.push(read_first, b, BINDINGS.len());
 
-            let status = self.ours(&ours, &["status"])?;
-            let list = self.wrangler_each(&theirs, &["d1", "migrations", "list"])?;
+            let list_theirs = || self.wrangler_each(&theirs, &["d1", "migrations", "list"]);
+            let (status, list) = if ours_first {
+                let a = self.ours(&ours, &["status"])?;
+                (a, list_theirs()?)
+            } else {
+                let b = list_theirs()?;
+                (self.ours(&ours, &["status"])?, b)
+            };
             row.status.push(status, list, BINDINGS.len());
 
-            let noop = self.ours(&ours, &["up"])?;
             let select = [
                 "d1",
                 "execute",
@@ -188,7 +187,13 @@ impl Bench {
                 "--command",
                 "SELECT 1",
             ];
-            let floor = self.wrangler_one(&theirs, &select)?;
+            let (noop, floor) = if ours_first {
+                let a = self.ours(&ours, &["up"])?;
+                (a, self.wrangler_one(&theirs, &select)?)
+            } else {
+                let b = self.wrangler_one(&theirs, &select)?;
+                (self.ours(&ours, &["up"])?, b)
+            };
             row.noop.push(noop, floor, 1);
             row.direct_floor.push(self.launched_one(&theirs, &select)?);
         }
@@ -220,26 +225,16 @@ impl Bench {
             ),
         )?;
         make_executable(&wrapper)?;
-        let started = Instant::now();
-        let output = Command::new(&self.xtask)
+        let mut command = Command::new(&self.xtask);
+        command
             .arg("migrate")
             .args(args)
             .arg("--config")
             .arg(project.join("wrangler.toml"))
             .arg("--migrations-dir")
             .arg(project.join("migrations"))
-            .env("MIGRATE_WRANGLER", &wrapper)
-            .env("WRANGLER_HIDE_BANNER", "true")
-            .stdin(Stdio::null())
-            .output()?;
-        let elapsed = started.elapsed();
-        if !output.status.success() {
-            bail!(
-                "`migrate {}` failed: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
+            .env("MIGRATE_WRANGLER", &wrapper);
+        let elapsed = timed(command, &format!("migrate {}", args.join(" ")))?;
         let calls = std::fs::read_to_string(&counter)?.lines().count();
         Ok((elapsed, calls))
     }
@@ -256,39 +251,45 @@ impl Bench {
     }
 
     fn wrangler_one(&self, project: &Path, args: &[&str]) -> Result<Duration> {
-        self.timed(Command::new(&self.wrangler), project, args)
+        wrangler_timed(Command::new(&self.wrangler), project, args)
     }
 
     /// [`Bench::wrangler_one`], with wrangler started as our runner starts it.
     fn launched_one(&self, project: &Path, args: &[&str]) -> Result<Duration> {
         let mut command = Command::new(&self.launcher.program);
         command.args(&self.launcher.args);
-        self.timed(command, project, args)
+        wrangler_timed(command, project, args)
     }
+}
 
-    fn timed(&self, mut command: Command, project: &Path, args: &[&str]) -> Result<Duration> {
-        let started = Instant::now();
-        let output = command
-            .args(args)
-            .arg("--local")
-            .arg("--config")
-            .arg(project.join("wrangler.toml"))
-            .env("CI", "1")
-            .env("WRANGLER_SEND_METRICS", "false")
-            .env("WRANGLER_HIDE_BANNER", "true")
-            .stdin(Stdio::null())
-            .output()?;
-        let elapsed = started.elapsed();
-        if !output.status.success() {
-            bail!(
-                "wrangler {} failed: {}{}",
-                args.join(" "),
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        Ok(elapsed)
+/// A wrangler command on `project`'s local databases, timed.
+fn wrangler_timed(mut command: Command, project: &Path, args: &[&str]) -> Result<Duration> {
+    command
+        .args(args)
+        .arg("--local")
+        .arg("--config")
+        .arg(project.join("wrangler.toml"))
+        .env("CI", "1")
+        .env("WRANGLER_SEND_METRICS", "false");
+    timed(command, &format!("wrangler {}", args.join(" ")))
+}
+
+/// Runs `command` to its end and returns how long it took; it must succeed.
+fn timed(mut command: Command, what: &str) -> Result<Duration> {
+    let started = Instant::now();
+    let output = command
+        .env("WRANGLER_HIDE_BANNER", "true")
+        .stdin(Stdio::null())
+        .output()?;
+    let elapsed = started.elapsed();
+    if !output.status.success() {
+        bail!(
+            "`{what}` failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
+    Ok(elapsed)
 }
 
 impl Pairs {
@@ -393,7 +394,7 @@ fn make_executable(path: &Path) -> Result<()> {
 fn report(rows: &[(usize, Row)], help: Duration, runs: usize) -> (String, serde_json::Value) {
     let secs = |d: Duration| format!("{:.2}", d.as_secs_f64());
     let mut md = String::from(
-        "| N | ours | wrangler's | ours (s) | wrangler (s) | ratio | our wrangler processes | wrangler's processes |\n\
+        "| N | ours | wrangler's | ours (s) | wrangler (s) | ratio | our wrangler calls | wrangler's calls |\n\
          |---|---|---|---|---|---|---|---|\n",
     );
     let mut json_rows = Vec::new();
@@ -493,10 +494,30 @@ fn report(rows: &[(usize, Row)], help: Duration, runs: usize) -> (String, serde_
             row.noop.ratio(),
             1.5,
         );
+        // Calls per database, the most any run made: the same at every N.
+        let per_database = |pairs: &Pairs| {
+            pairs
+                .our_processes
+                .iter()
+                .max()
+                .copied()
+                .unwrap_or_default() as f64
+                / BINDINGS.len() as f64
+        };
+        check(
+            format!("N={size}: wrangler calls per database, `up --no-backup`"),
+            per_database(&row.up),
+            1.0,
+        );
+        check(
+            format!("N={size}: wrangler calls per database, `up` with backups"),
+            per_database(&row.up_with_backup),
+            2.0,
+        );
     }
     writeln!(
         md,
-        "\nTargets (medians of {runs} runs; ratios are medians of per-run pairs):\n"
+        "\nTargets (medians of {runs} runs; a ratio is our median over theirs):\n"
     )
     .ok();
     for c in &checks {
@@ -530,7 +551,7 @@ fn report(rows: &[(usize, Row)], help: Duration, runs: usize) -> (String, serde_
         writeln!(
             md,
             "- N={}: one direct `SELECT 1` {:.2} s (through the launcher {:.2} s); up / direct: {:.2}; status / direct: {:.2}; \
-             up on databases unknown to this machine / one wrangler call: {:.2}",
+             up on databases unknown to this machine / one call through the launcher: {:.2}",
             f["n"],
             f["select_1_direct_s"].as_f64().unwrap_or_default(),
             f["select_1_s"].as_f64().unwrap_or_default(),

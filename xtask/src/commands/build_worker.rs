@@ -53,6 +53,21 @@ impl flags::BuildWorker {
         let root = workspace_root();
         let (project, expected) = expected_versions()?;
         tracing::info!("schema versions this build expects: {expected}");
+        let profile = if self.dev { "--dev" } else { "--release" };
+        let crate_dir = root.join(WORKER_DIR);
+        // wrangler builds again before every `deploy` and `dev`: skip a
+        // build whose inputs have not changed since the last one.
+        let inputs = fingerprint(&root, &expected, profile)?;
+        let stamp = crate_dir.join("build").join(".inputs");
+        let entry = crate_dir.join("build").join("index.js");
+        let wasm = crate_dir.join("build").join("index_bg.wasm");
+        if entry.is_file()
+            && wasm.is_file()
+            && std::fs::read_to_string(&stamp).is_ok_and(|s| s == inputs)
+        {
+            tracing::info!("{} is up to date", entry.display());
+            return Ok(());
+        }
 
         let lock = Lockfile::read(&root.join("Cargo.lock"))?;
         let tools_dir = tools_dir(&root);
@@ -76,13 +91,13 @@ impl flags::BuildWorker {
         let worker_build = ensure_worker_build(&tools_dir, &worker_version)?;
         let esbuild = ensure_esbuild(&root, &tools_dir, &project)?;
 
-        let profile = if self.dev { "--dev" } else { "--release" };
-        let crate_dir = root.join(WORKER_DIR);
         tracing::info!(
             "building {} to wasm: worker-build {profile} (worker {worker_version}, wasm-bindgen {bindgen_version})",
             crate_dir.display()
         );
         let build_started = Instant::now();
+        // Until this build has written everything, the outputs are not of these inputs.
+        std::fs::remove_file(&stamp).ok();
         let status = Command::new(&worker_build)
             .arg(profile)
             .current_dir(&crate_dir)
@@ -102,8 +117,6 @@ impl flags::BuildWorker {
                 crate_dir.display()
             );
         }
-        let entry = crate_dir.join("build").join("index.js");
-        let wasm = crate_dir.join("build").join("index_bg.wasm");
         for file in [&entry, &wasm] {
             if !file.is_file() {
                 bail!(
@@ -112,6 +125,8 @@ impl flags::BuildWorker {
                 );
             }
         }
+        std::fs::write(&stamp, &inputs)
+            .with_context(|| format!("cannot write {}", stamp.display()))?;
         let size = std::fs::metadata(&wasm).map(|m| m.len()).unwrap_or(0);
         tracing::info!(
             "built {} ({} KiB of wasm) in {:.1} s ({:.1} s in all)",
@@ -122,6 +137,44 @@ impl flags::BuildWorker {
         );
         Ok(())
     }
+}
+
+/// A hash of everything a build depends on: the worker crate's sources and
+/// manifest, Cargo.lock, the expected versions and the profile.
+fn fingerprint(root: &Path, expected: &str, profile: &str) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    fn files(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            match path.is_dir() {
+                true => files(&path, found)?,
+                false => found.push(path),
+            }
+        }
+        Ok(())
+    }
+    let worker = root.join(WORKER_DIR);
+    let mut inputs = vec![root.join("Cargo.lock"), worker.join("Cargo.toml")];
+    let mut sources = Vec::new();
+    files(&worker.join("src"), &mut sources)
+        .with_context(|| format!("cannot list {}", worker.join("src").display()))?;
+    sources.sort();
+    inputs.extend(sources);
+    let mut hash = Sha256::new();
+    hash.update(format!("{expected}\n{profile}\n"));
+    for path in inputs {
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        hash.update(
+            path.strip_prefix(root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .as_bytes(),
+        );
+        hash.update((bytes.len() as u64).to_le_bytes());
+        hash.update(&bytes);
+    }
+    Ok(format!("{:x}\n", hash.finalize()))
 }
 
 /// The workspace's migrations, loaded like `migrate` loads them, and per
@@ -550,6 +603,23 @@ dependencies = ["wasm-bindgen 0.2.130", "js-sys"]
 name = "wasm-bindgen"
 version = "0.2.99"
 "#;
+
+    #[test]
+    fn the_fingerprint_follows_sources_lockfile_versions_and_profile() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        std::fs::create_dir_all(root.join("worker/src/deep")).unwrap();
+        std::fs::write(root.join("Cargo.lock"), "lock").unwrap();
+        std::fs::write(root.join("worker/Cargo.toml"), "toml").unwrap();
+        std::fs::write(root.join("worker/src/lib.rs"), "fn a() {}").unwrap();
+        std::fs::write(root.join("worker/src/deep/m.rs"), "fn b() {}").unwrap();
+        let first = fingerprint(root, "AUTH=5", "--release").unwrap();
+        assert_eq!(fingerprint(root, "AUTH=5", "--release").unwrap(), first);
+        assert_ne!(fingerprint(root, "AUTH=6", "--release").unwrap(), first);
+        assert_ne!(fingerprint(root, "AUTH=5", "--dev").unwrap(), first);
+        std::fs::write(root.join("worker/src/deep/m.rs"), "fn c() {}").unwrap();
+        assert_ne!(fingerprint(root, "AUTH=5", "--release").unwrap(), first);
+    }
 
     #[test]
     fn reads_locked_versions() {

@@ -63,10 +63,14 @@ impl flags::Mark {
             );
             return Ok(());
         }
-        // --pending: find the databases that record it (its file may be gone).
-        let states = migrator::read_states(&wrangler, &project.selected, false)?;
-        let holders: Vec<(&Database, &DbState)> = project
-            .selected
+        // --pending: the database its file is routed to; when the file is
+        // gone, whichever databases record it.
+        let candidates: Vec<Database> = match file {
+            Some(file) => vec![database_of(project, file)?.clone()],
+            None => project.selected.clone(),
+        };
+        let states = migrator::read_states(&wrangler, &candidates, false)?;
+        let holders: Vec<(&Database, &DbState)> = candidates
             .iter()
             .zip(&states)
             .filter(|(_, state)| state.applied.iter().any(|a| a.version == self.version))
@@ -132,28 +136,29 @@ impl flags::Baseline {
                 work.push((db, state.tracking, rows));
             }
         }
-        let results = migrator::in_parallel(&work, |(db, tracking, rows)| {
-            migrator::run_batch(&wrangler, db, &tracking::record_batch(*tracking, rows))
-        });
-        for ((db, _, rows), result) in work.iter().zip(results) {
-            result.with_context(|| format!("could not record the baseline in {}", db.binding))?;
-            let versions: Vec<String> = rows
-                .iter()
-                .map(|(m, _)| format!("v{}", m.version))
-                .collect();
-            println!(
-                "✅ {}: recorded {} as applied (not run)",
-                db.binding,
-                versions.join(", ")
-            );
-        }
         if work.is_empty() {
             println!(
                 "Nothing to record: every migration up to {} is already recorded.",
                 self.version
             );
+            return Ok(());
         }
-        Ok(())
+        let results = migrator::in_parallel(&work, |(db, tracking, rows)| {
+            migrator::run_batch(&wrangler, db, &tracking::record_batch(*tracking, rows))?;
+            let versions: Vec<String> = rows
+                .iter()
+                .map(|(m, _)| format!("v{}", m.version))
+                .collect();
+            Ok(format!(
+                "✅ {}: recorded {} as applied (not run)",
+                db.binding,
+                versions.join(", ")
+            ))
+        });
+        let databases: Vec<Database> = work.iter().map(|(db, _, _)| (*db).clone()).collect();
+        migrator::report_each(&databases, results, |failed| {
+            format!("could not record the baseline in {failed} (nothing was recorded there)")
+        })
     }
 }
 
@@ -161,23 +166,9 @@ impl flags::Adopt {
     pub fn run(self, project: &Project) -> Result<()> {
         let wrangler = project.wrangler()?;
         let results = migrator::in_parallel(&project.selected, |db| adopt(project, &wrangler, db));
-        let mut failed = Vec::new();
-        for (db, result) in project.selected.iter().zip(results) {
-            match result {
-                Ok(message) => println!("{message}"),
-                Err(err) => {
-                    println!("❌ {}: {err:#}", db.binding);
-                    failed.push(db.binding.clone());
-                }
-            }
-        }
-        if !failed.is_empty() {
-            bail!(
-                "could not adopt {} (nothing was recorded there)",
-                failed.join(", ")
-            );
-        }
-        Ok(())
+        migrator::report_each(&project.selected, results, |failed| {
+            format!("could not adopt {failed} (nothing was recorded there)")
+        })
     }
 }
 

@@ -116,7 +116,8 @@ impl flags::Release {
 
         steps.run("check", || flags::Check { strict: false }.run(&project))?;
         steps.run("build worker", || flags::BuildWorker { dev: false }.run())?;
-        let options = run_options(self.step, false);
+        // A dry run only reads: no lock, no backup.
+        let options = run_options(self.step, false, self.dry_run);
         let mut session = steps.run("plan", || {
             let session = Session::open(&project, Direction::Up, None, &options)?;
             match session.has_work() {
@@ -126,8 +127,12 @@ impl flags::Release {
             Ok(session)
         })?;
         let before = session.versions_before();
-        if session.has_work() {
-            steps.run("back up", || session.back_up())?;
+        let migrating = session.has_work();
+        if migrating {
+            match self.dry_run {
+                true => steps.skip("back up", "--dry-run"),
+                false => steps.run("back up", || session.back_up())?,
+            }
             steps.run("rehearse", || session.rehearse())?;
         } else {
             steps.skip("back up", "no database changes");
@@ -142,7 +147,7 @@ impl flags::Release {
             println!("Dry run: the databases and the deployed worker were not changed.");
             return Ok(());
         }
-        if session.has_work() {
+        if migrating {
             steps.run("migrate", || session.apply())?;
         } else {
             drop(session);
@@ -168,6 +173,7 @@ impl flags::Release {
                 println!("Released.");
                 Ok(())
             }
+            Err(err) if !migrating => Err(err),
             Err(err) if self.rollback_on_failure => {
                 println!("The release failed after the migrations ran; rolling the databases back (--rollback-on-failure).");
                 roll_back(&project, &before).with_context(|| format!("{err:#}; and rolling back failed too"))?;
@@ -206,11 +212,22 @@ fn deploy(project: &Project, wrangler: &Wrangler, target: Target) -> Result<()> 
 /// With a URL, its `/health`; locally without one, `wrangler dev` on
 /// 127.0.0.1. `/health` must report every database current.
 fn smoke_check(project: &Project, wrangler: &Wrangler, url: Option<&str>) -> Result<()> {
+    // The versions the worker just built expects: an older worker still
+    // answering would expect less.
+    let built: Vec<(String, u64)> = project
+        .selected
+        .iter()
+        .map(|db| {
+            let newest = project
+                .files_for(&db.binding)
+                .last()
+                .map_or(0, |m| m.version);
+            (db.binding.clone(), newest)
+        })
+        .collect();
     if let Some(url) = url {
-        return check_health(&smoke::get_health(&format!(
-            "{}/health",
-            url.trim_end_matches('/')
-        ))?);
+        let health = smoke::get_health(&format!("{}/health", url.trim_end_matches('/')))?;
+        return check_health(&health, &built);
     }
     let port = smoke::free_port()?;
     let log = project
@@ -226,11 +243,12 @@ fn smoke_check(project: &Project, wrangler: &Wrangler, url: Option<&str>) -> Res
         || dev.running(),
     )
     .with_context(|| format!("wrangler dev's log: {}", log.display()))?;
-    check_health(&health)
+    check_health(&health, &built)
 }
 
-/// The `/health` answer must be 200 with every database current.
-fn check_health((status, body): &(u16, String)) -> Result<()> {
+/// The `/health` answer must be 200 with every database current, from a
+/// worker built for the versions in `built` (binding, newest migration).
+fn check_health((status, body): &(u16, String), built: &[(String, u64)]) -> Result<()> {
     let report: Value = serde_json::from_str(body)
         .with_context(|| format!("/health answered {status} with: {body}"))?;
     let databases = report["databases"].as_array().cloned().unwrap_or_default();
@@ -255,13 +273,26 @@ fn check_health((status, body): &(u16, String)) -> Result<()> {
     {
         bail!("/health answered {status}: not every database is current: {body}");
     }
+    for (binding, newest) in built {
+        let expected = databases
+            .iter()
+            .find(|db| db["binding"].as_str() == Some(binding))
+            .and_then(|db| db["expected"].as_u64());
+        if expected != Some(*newest) {
+            bail!(
+                "/health is not from the worker this release built: it expects {binding} at {}, not {newest} \
+                 (is the old worker still answering?): {body}",
+                expected.map_or("nothing".to_owned(), |v| v.to_string())
+            );
+        }
+    }
     Ok(())
 }
 
 /// How the release migrates: `up`'s defaults.
-fn run_options(step: bool, no_backup: bool) -> RunOptions {
+fn run_options(step: bool, no_backup: bool, dry_run: bool) -> RunOptions {
     RunOptions {
-        dry_run: false,
+        dry_run,
         step,
         no_backup,
         backup: BackupOptions {
@@ -277,7 +308,7 @@ fn run_options(step: bool, no_backup: bool) -> RunOptions {
 
 /// Rolls each database back to the version the release found it at.
 fn roll_back(project: &Project, before: &[(String, u64)]) -> Result<()> {
-    let options = run_options(false, true);
+    let options = run_options(false, true, false);
     for (binding, version) in before {
         let mut only = project.clone();
         only.selected.retain(|db| &db.binding == binding);
@@ -297,4 +328,36 @@ fn dry_run_bundle(project: &Project) -> PathBuf {
         .dir()
         .join(".wrangler")
         .join("release-dry-run")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(status: u16, databases: &str) -> (u16, String) {
+        (
+            status,
+            format!(r#"{{"status":"x","databases":{databases}}}"#),
+        )
+    }
+
+    #[test]
+    fn health_must_be_current_and_from_the_worker_just_built() {
+        let built = [("AUTH".to_owned(), 5)];
+        let current = r#"[{"binding":"AUTH","version":5,"expected":5,"current":true}]"#;
+        assert!(check_health(&reply(200, current), &built).is_ok());
+        // A database behind, a 503, or no databases at all.
+        let behind = r#"[{"binding":"AUTH","version":4,"expected":5,"current":false}]"#;
+        assert!(check_health(&reply(200, behind), &built).is_err());
+        assert!(check_health(&reply(503, current), &built).is_err());
+        assert!(check_health(&reply(200, "[]"), &built).is_err());
+        // The old worker, built for v4, reports current after the migration too.
+        let old = r#"[{"binding":"AUTH","version":5,"expected":4,"current":true}]"#;
+        let err = check_health(&reply(200, old), &built).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("not from the worker this release built"),
+            "{err}"
+        );
+    }
 }

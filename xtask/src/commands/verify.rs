@@ -12,7 +12,7 @@ use crate::source::Migration;
 impl flags::Verify {
     pub fn run(self, project: &Project) -> Result<()> {
         let wrangler = project.wrangler()?;
-        let results = migrator::in_parallel(&project.selected, |db| -> Result<Vec<String>> {
+        let results = migrator::in_parallel(&project.selected, |db| -> Result<String> {
             let state = migrator::read_state(&wrangler, db, true)?;
             let files = project.files_for(&db.binding);
             let mut problems = Vec::new();
@@ -42,39 +42,19 @@ impl flags::Verify {
                 )),
                 Err(err) => return Err(err),
             }
-            Ok(problems)
-        });
-        let mut failed = Vec::new();
-        for (db, result) in project.selected.iter().zip(results) {
-            match result {
-                Ok(problems) if problems.is_empty() => {
-                    println!(
-                        "✅ {}: the schema is what its applied migrations produce",
-                        db.binding
-                    )
-                }
-                Ok(problems) => {
-                    println!(
-                        "❌ {}: the database does not match its migrations:",
-                        db.binding
-                    );
-                    for problem in problems {
-                        println!("  {problem}");
-                    }
-                    failed.push(db.binding.clone());
-                }
-                Err(err) => {
-                    println!("❌ {}: could not verify: {err:#}", db.binding);
-                    failed.push(db.binding.clone());
-                }
+            match problems.is_empty() {
+                true => Ok(format!(
+                    "✅ {}: the schema is what its applied migrations produce",
+                    db.binding
+                )),
+                false => bail!(
+                    "the database does not match its migrations:\n  {}",
+                    problems.join("\n  ")
+                ),
             }
-        }
-        if !failed.is_empty() {
-            bail!(
-                "{} drifted from the migrations (see above); fix the database by hand or with a new migration",
-                failed.join(", ")
-            );
-        }
-        Ok(())
+        });
+        migrator::report_each(&project.selected, results, |failed| {
+            format!("{failed} drifted from the migrations (see above); fix the database by hand or with a new migration")
+        })
     }
 }
