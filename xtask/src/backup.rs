@@ -1,5 +1,12 @@
-//! Backups: `wrangler d1 export` of a database before it changes, kept
-//! owner-only in the backup folder, the newest N per database.
+//! Backups of a database before it changes, kept owner-only in the backup
+//! folder, the newest N per database:
+//!
+//! - local: SQLite's online backup of miniflare's database file
+//!   (`<binding>-<time>-v<version>.sqlite`): exact, virtual tables included,
+//!   and no wrangler call;
+//! - remote: `wrangler d1 export` (`….sql`) and the Time Travel bookmark taken
+//!   right after it (`….bookmark`); a database with virtual tables, which
+//!   `d1 export` refuses, gets the bookmark alone, a full restore point.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -9,11 +16,14 @@ use anyhow::{bail, Context, Result};
 
 use crate::config::{Config, Database};
 use crate::flags::BackupOptions;
-use crate::wrangler::{Target, Wrangler};
+use crate::local_d1;
+use crate::wrangler::{D1Error, Target, Wrangler};
 
 /// One backup written.
 #[derive(Debug, Clone)]
 pub struct Backup {
+    /// The backup file: `.sqlite` (local), `.sql` (remote export), or
+    /// `.bookmark` alone (remote, when the export is impossible).
     pub path: PathBuf,
     /// Remote only: D1's Time Travel bookmark taken right after the export.
     pub bookmark: Option<String>,
@@ -28,6 +38,9 @@ impl Backup {
         }
     }
 }
+
+/// The extensions a backup's files have.
+const EXTENSIONS: [&str; 3] = ["sqlite", "sql", "bookmark"];
 
 /// The backup folder and its retention.
 #[derive(Debug, Clone)]
@@ -47,57 +60,138 @@ impl Backups {
         }
     }
 
-    /// Exports `db` to `<dir>/<binding>-<UTC time>-v<version>.sql`; without
-    /// a known `version`, the newest one recorded in the export names it.
-    pub fn take(&self, wrangler: &Wrangler, db: &Database, version: Option<u64>) -> Result<Backup> {
+    /// Backs up `db` as `<dir>/<binding>-<UTC time>-v<version>.<ext>`;
+    /// without a known `version`, the newest one recorded in the backup names
+    /// it. `virtual_tables` says whether the database has any, when known.
+    pub fn take(
+        &self,
+        wrangler: &Wrangler,
+        db: &Database,
+        version: Option<u64>,
+        virtual_tables: Option<bool>,
+    ) -> Result<Backup> {
         create_private_dir(&self.dir)?;
         let stamp = timestamp(SystemTime::now());
-        let label = version.map_or("v-".to_owned(), |v| format!("v{v}"));
-        let mut path = self.reserve(db, &stamp, &label)?;
-        if let Err(err) = wrangler.export(db, &path) {
-            std::fs::remove_file(&path).ok();
-            return Err(err).with_context(|| format!("could not back up {}", db.binding));
-        }
-        if version.is_none() {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read the backup {}", path.display()))?;
-            let named = self.reserve(db, &stamp, &format!("v{}", newest_version_in(&text)))?;
-            std::fs::rename(&path, &named)
-                .with_context(|| format!("cannot rename the backup to {}", named.display()))?;
-            path = named;
-        }
-        restrict(&path)?;
-        let bookmark = match wrangler.target {
-            Target::Local => None,
-            Target::Remote => {
-                let bookmark = wrangler.bookmark(db).with_context(|| {
-                    format!("could not read the Time Travel bookmark of {}", db.binding)
-                })?;
-                let file = path.with_extension("bookmark");
-                std::fs::write(&file, format!("{bookmark}\n"))
-                    .with_context(|| format!("cannot write {}", file.display()))?;
-                restrict(&file)?;
-                tracing::info!(database = %db.binding, bookmark = %bookmark, "Time Travel bookmark before the change");
-                Some(bookmark)
+        let label = |version: Option<u64>| version.map_or("v-".to_owned(), |v| format!("v{v}"));
+        let backup = match wrangler.target {
+            Target::Local => {
+                let path = self.reserve(db, &stamp, &label(version), "sqlite")?;
+                let live = local_d1::database_file(wrangler.config_dir(), db);
+                if let Err(err) = local_d1::back_up(&live, &path) {
+                    std::fs::remove_file(&path).ok();
+                    return Err(err).with_context(|| format!("could not back up {}", db.binding));
+                }
+                let path = match version {
+                    Some(_) => path,
+                    None => self.relabel(db, &stamp, path, local_d1_version)?,
+                };
+                Backup {
+                    path,
+                    bookmark: None,
+                }
             }
+            Target::Remote => self.take_remote(wrangler, db, version, virtual_tables, &stamp)?,
         };
-        tracing::info!(database = %db.binding, backup = %path.display(), "backed up");
+        restrict(&backup.path)?;
+        tracing::info!(database = %db.binding, backup = %backup.path.display(), "backed up");
         self.prune(&db.binding);
-        Ok(Backup { path, bookmark })
+        Ok(backup)
     }
 
-    /// Creates an empty owner-only `<binding>-<stamp>-<label>[-n].sql` that no
-    /// other backup has, and returns its path.
-    fn reserve(&self, db: &Database, stamp: &str, label: &str) -> Result<PathBuf> {
+    /// The remote backup: an export and the bookmark after it, or the bookmark
+    /// alone when the database has virtual tables.
+    fn take_remote(
+        &self,
+        wrangler: &Wrangler,
+        db: &Database,
+        version: Option<u64>,
+        virtual_tables: Option<bool>,
+        stamp: &str,
+    ) -> Result<Backup> {
+        let label = version.map_or("v-".to_owned(), |v| format!("v{v}"));
+        let exported = match virtual_tables {
+            Some(true) => None,
+            _ => {
+                let path = self.reserve(db, stamp, &label, "sql")?;
+                match wrangler.export(db, &path) {
+                    Ok(()) => Some(path),
+                    Err(err) => {
+                        std::fs::remove_file(&path).ok();
+                        if !refuses_virtual_tables(&err) {
+                            return Err(err)
+                                .with_context(|| format!("could not back up {}", db.binding));
+                        }
+                        None
+                    }
+                }
+            }
+        };
+        let path = match exported {
+            Some(path) if version.is_none() => self.relabel(db, stamp, path, |p| {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read the backup {}", p.display()))?;
+                Ok(newest_version_in(&text))
+            })?,
+            Some(path) => path,
+            None => {
+                tracing::warn!(
+                    database = %db.binding,
+                    "{} has virtual tables, which `wrangler d1 export` refuses: its backup is the Time Travel bookmark alone",
+                    db.binding
+                );
+                self.reserve(db, stamp, &label, "bookmark")?
+            }
+        };
+        let bookmark = wrangler.bookmark(db).with_context(|| {
+            format!("could not read the Time Travel bookmark of {}", db.binding)
+        })?;
+        let file = path.with_extension("bookmark");
+        std::fs::write(&file, format!("{bookmark}\n"))
+            .with_context(|| format!("cannot write {}", file.display()))?;
+        restrict(&file)?;
+        tracing::info!(database = %db.binding, bookmark = %bookmark, "Time Travel bookmark before the change");
+        Ok(Backup {
+            path,
+            bookmark: Some(bookmark),
+        })
+    }
+
+    /// Renames a backup written as `v-` after the newest version it records.
+    fn relabel(
+        &self,
+        db: &Database,
+        stamp: &str,
+        path: PathBuf,
+        version_of: impl FnOnce(&Path) -> Result<u64>,
+    ) -> Result<PathBuf> {
+        let version = version_of(&path)?;
+        let extension = path
+            .extension()
+            .map(|e| e.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let named = self.reserve(db, stamp, &format!("v{version}"), &extension)?;
+        std::fs::rename(&path, &named)
+            .with_context(|| format!("cannot rename the backup to {}", named.display()))?;
+        Ok(named)
+    }
+
+    /// Creates an empty owner-only `<binding>-<stamp>-<label>[-n].<extension>`
+    /// that no other backup has, and returns its path.
+    fn reserve(&self, db: &Database, stamp: &str, label: &str, extension: &str) -> Result<PathBuf> {
         for n in 1..1000 {
             let suffix = if n == 1 {
                 String::new()
             } else {
                 format!("-{n}")
             };
-            let path = self
-                .dir
-                .join(format!("{}-{stamp}-{label}{suffix}.sql", db.binding));
+            let stem = format!("{}-{stamp}-{label}{suffix}", db.binding);
+            if EXTENSIONS
+                .iter()
+                .any(|ext| self.dir.join(format!("{stem}.{ext}")).exists())
+            {
+                continue;
+            }
+            let path = self.dir.join(format!("{stem}.{extension}"));
             match create_private_file(&path) {
                 Ok(_) => return Ok(path),
                 Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -112,35 +206,66 @@ impl Backups {
         )
     }
 
-    /// Deletes all but the newest `keep` backups of `binding` (and their bookmarks).
+    /// Deletes all but the newest `keep` backups of `binding` (each with all its files).
     fn prune(&self, binding: &str) {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return;
         };
         let prefix = format!("{binding}-");
-        let mut backups: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-                name.starts_with(&prefix)
-                    && name.ends_with(".sql")
-                    && name[prefix.len()..].starts_with(|c: char| c.is_ascii_digit())
-            })
-            .collect();
+        let mut stems: Vec<(Option<SystemTime>, String)> = Vec::new();
+        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            let Some((stem, extension)) = name.rsplit_once('.') else {
+                continue;
+            };
+            if !EXTENSIONS.contains(&extension)
+                || !stem.starts_with(&prefix)
+                || !stem[prefix.len()..].starts_with(|c: char| c.is_ascii_digit())
+                || stems.iter().any(|(_, s)| s == stem)
+            {
+                continue;
+            }
+            let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+            stems.push((modified, stem.to_owned()));
+        }
         // Oldest first: by the time written, then by name.
-        backups.sort_by_key(|p| {
-            (
-                std::fs::metadata(p).and_then(|m| m.modified()).ok(),
-                p.clone(),
-            )
-        });
-        let excess = backups.len().saturating_sub(self.keep);
-        for old in &backups[..excess] {
-            tracing::debug!(backup = %old.display(), "removing an old backup");
-            std::fs::remove_file(old).ok();
-            std::fs::remove_file(old.with_extension("bookmark")).ok();
+        stems.sort();
+        let excess = stems.len().saturating_sub(self.keep);
+        for (_, old) in &stems[..excess] {
+            tracing::debug!(backup = %old, "removing an old backup");
+            for extension in EXTENSIONS {
+                std::fs::remove_file(self.dir.join(format!("{old}.{extension}"))).ok();
+            }
         }
     }
+}
+
+/// True when `wrangler d1 export` failed because the database has virtual tables.
+pub fn refuses_virtual_tables(err: &anyhow::Error) -> bool {
+    let text = format!("{err:#}");
+    err.downcast_ref::<D1Error>().is_some() && text.contains("Virtual Tables")
+        || text.contains("cannot export databases with Virtual Tables")
+}
+
+/// The newest migration a local backup file records in `_migrations` (0 for none).
+fn local_d1_version(path: &Path) -> Result<u64> {
+    if !local_d1::has_table(path, "_migrations")? {
+        return Ok(0);
+    }
+    let connection =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+    connection
+        .query_row(
+            "SELECT coalesce(max(version), 0) FROM _migrations",
+            [],
+            |row| row.get::<_, i64>(0),
+        )
+        .map(|v| v.max(0) as u64)
+        .with_context(|| format!("cannot read _migrations in {}", path.display()))
 }
 
 /// The newest migration a `wrangler d1 export` records in `_migrations` (0 for none).
@@ -222,15 +347,24 @@ mod tests {
     fn prune_keeps_the_newest_per_database() {
         let dir = tempfile::tempdir().unwrap();
         let names = [
-            "AUTH-20260101T000000Z-v1.sql",
+            "AUTH-20260101T000000Z-v1.sqlite",
             "AUTH-20260102T000000Z-v2.sql",
             "AUTH-20260102T000000Z-v2.bookmark",
+            "AUTH-20260102T010000Z-v2.bookmark",
             "AUTH-20260103T000000Z-v3.sql",
             "AUTH_X-20260101T000000Z-v1.sql",
             "READ_REPLICA-20260101T000000Z-v1.sql",
         ];
-        for name in names {
-            std::fs::write(dir.path().join(name), "").unwrap();
+        for (n, name) in names.iter().enumerate() {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "").unwrap();
+            let when = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + n as u64);
+            File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(when)
+                .unwrap();
         }
         let backups = Backups {
             dir: dir.path().to_path_buf(),

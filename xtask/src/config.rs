@@ -22,6 +22,13 @@ pub struct Database {
     pub renamed_by: Option<String>,
     /// The table wrangler's own `d1 migrations` records into (`migrations_table`).
     pub wrangler_table: String,
+    /// `migrations_dir`, resolved against the config's folder: this database
+    /// then takes its migrations from that folder alone, in their own version
+    /// sequence, without routing. `None`: the project's shared folder.
+    pub migrations_dir: Option<PathBuf>,
+    /// The name local D1 keeps this database under (wrangler's order:
+    /// `preview_database_id`, `database_id`, then the binding).
+    pub local_id: String,
 }
 
 impl Database {
@@ -33,6 +40,12 @@ impl Database {
     /// The environment variable that renames this database when it is not the default one.
     pub fn override_var(&self) -> String {
         format!("{}_D1_DATABASE_NAME", self.binding)
+    }
+
+    /// The tables that record migrations rather than hold the app's data:
+    /// ours, our lock, and wrangler's ledger.
+    pub fn tracking_tables(&self) -> [&str; 3] {
+        ["_migrations", "_migrations_lock", &self.wrangler_table]
     }
 }
 
@@ -65,8 +78,16 @@ struct RawDatabase {
     binding: String,
     database_name: Option<String>,
     database_id: Option<String>,
+    preview_database_id: Option<String>,
     migrations_table: Option<String>,
+    migrations_dir: Option<String>,
 }
+
+/// wrangler's ledger when the config names no `migrations_table`.
+pub const DEFAULT_WRANGLER_TABLE: &str = "d1_migrations";
+
+/// The folder wrangler reads migrations from when the config names no `migrations_dir`.
+pub const DEFAULT_MIGRATIONS_DIR: &str = "migrations";
 
 /// The file names wrangler looks for, in its own order of preference.
 pub const CONFIG_FILE_NAMES: [&str; 3] = ["wrangler.json", "wrangler.jsonc", "wrangler.toml"];
@@ -105,6 +126,7 @@ impl Config {
                 ),
             },
         };
+        let dir = path.parent().unwrap_or(Path::new("."));
         let mut databases: Vec<Database> = Vec::new();
         for entry in entries {
             if databases.iter().any(|db| db.binding == entry.binding) {
@@ -121,6 +143,18 @@ impl Config {
                     entry.binding
                 )
             })?;
+            let local_id = entry
+                .preview_database_id
+                .clone()
+                .or_else(|| entry.database_id.clone())
+                .unwrap_or_else(|| entry.binding.clone());
+            let migrations_dir = entry
+                .migrations_dir
+                .map(|folder| {
+                    std::path::absolute(dir.join(&folder))
+                        .with_context(|| format!("cannot resolve migrations_dir {folder:?}"))
+                })
+                .transpose()?;
             databases.push(Database {
                 binding: entry.binding,
                 name,
@@ -128,7 +162,9 @@ impl Config {
                 renamed_by: None,
                 wrangler_table: entry
                     .migrations_table
-                    .unwrap_or_else(|| "d1_migrations".to_owned()),
+                    .unwrap_or_else(|| DEFAULT_WRANGLER_TABLE.to_owned()),
+                migrations_dir,
+                local_id,
             });
         }
         if databases.is_empty() {

@@ -110,7 +110,8 @@ pub struct Global {
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
-    /// The folder of NNNN_description.sql files [default: the workspace's migrations/]
+    /// The shared folder of NNNN_description.sql files, for the databases whose
+    /// config entry names no `migrations_dir` [default: migrations/ beside the config]
     #[arg(long, global = true, value_name = "DIR")]
     pub migrations_dir: Option<PathBuf>,
 
@@ -351,6 +352,11 @@ pub struct Check {
     /// Treat warnings as errors
     #[arg(long)]
     pub strict: bool,
+
+    /// Also warn about `CREATE` without `IF NOT EXISTS` and `DROP` without
+    /// `IF EXISTS` (off by default: a versioned migration runs once)
+    #[arg(long)]
+    pub guards: bool,
 }
 
 #[cfg(test)]

@@ -15,8 +15,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Database;
-use crate::schema::Schema;
-use crate::tracking::{self, DbState, Tracking};
+use crate::tracking::{self, DbState};
 use crate::wrangler::{Target, Wrangler};
 
 /// D1's limit on one SQL statement is 100 000 bytes; a guard longer than this
@@ -42,13 +41,9 @@ fn path(wrangler: &Wrangler, db: &Database) -> PathBuf {
 /// What `db` last looked like, if this machine knows.
 pub fn load(wrangler: &Wrangler, db: &Database) -> Option<DbState> {
     if wrangler.target == Target::Local
-        && !wrangler.config_dir().join(".wrangler/state/v3/d1").exists()
+        && !crate::local_d1::state_dir(wrangler.config_dir()).exists()
     {
-        return Some(DbState {
-            tracking: Tracking::Absent,
-            applied: Vec::new(),
-            schema: Schema::default(),
-        });
+        return Some(DbState::empty());
     }
     let text = std::fs::read_to_string(path(wrangler, db)).ok()?;
     let stored: Stored = serde_json::from_str(&text).ok()?;
@@ -90,7 +85,7 @@ pub fn forget(wrangler: &Wrangler, db: &Database) {
 
 /// The guard's condition for a batch that expects `state`, unless it would
 /// be too long for D1.
-pub fn condition(state: &DbState) -> Option<String> {
-    let condition = tracking::unchanged_condition(state);
+pub fn condition(state: &DbState, db: &Database) -> Option<String> {
+    let condition = tracking::unchanged_condition(state, db);
     (condition.len() <= MAX_CONDITION).then_some(condition)
 }

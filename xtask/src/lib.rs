@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod flags;
 pub mod hint;
+pub mod local_d1;
 pub mod lock;
 pub mod migrator;
 pub mod plan;

@@ -15,7 +15,7 @@ use crate::lock;
 use crate::schema::{self, Schema};
 use crate::source::Migration;
 use crate::sql;
-use crate::tracking::{self, Batch, DbState};
+use crate::tracking::{self, Batch, DbState, Reads};
 use crate::wrangler::{D1Error, StatementResult, Target, Wrangler};
 
 /// Runs `work` on every item at once (one thread each: the work is waiting
@@ -39,29 +39,47 @@ pub fn in_parallel<'a, I: Sync, T: Send>(
     })
 }
 
-/// Reads one database's state in one wrangler call (two when it has no
-/// tracking table yet and its schema is wanted, for a rehearsal). Writes nothing.
-pub fn read_state(wrangler: &Wrangler, db: &Database, need_schema: bool) -> Result<DbState> {
-    match wrangler.query(db, &tracking::state_query()) {
-        Ok(results) => {
-            let state = tracking::parse_state(&results)?;
-            hint::store(wrangler, db, &state);
-            Ok(state)
-        }
-        Err(err) if tracking::is_missing_table(&err) => {
-            if !need_schema {
-                // The schema is not known: nothing for a hint.
-                return tracking::parse_state(&[StatementResult { results: vec![] }]);
+/// Reads one database's state in one wrangler call. When a tracking table
+/// does not exist yet the read fails as a whole: then the schema is read
+/// alone, and the tracking tables it shows (if any) in a third call. Writes
+/// nothing.
+pub fn read_state(wrangler: &Wrangler, db: &Database) -> Result<DbState> {
+    let missing_table = |err: &anyhow::Error| {
+        tracking::is_missing_table(err) || tracking::is_missing_table_named(err, &db.wrangler_table)
+    };
+    let context = || format!("cannot read the state of {}", db.binding);
+    let state = match wrangler.query(db, &tracking::state_query(db)) {
+        Ok(results) => tracking::parse_state(&results, Reads::ALL)?,
+        Err(err) if missing_table(&err) => {
+            let schema = wrangler.query(db, schema::QUERY).with_context(context)?;
+            let schema = tracking::parse_state(
+                &schema,
+                Reads {
+                    ours: false,
+                    ledger: false,
+                },
+            )?;
+            let reads = Reads::present_in(&schema.schema, db);
+            if reads
+                == (Reads {
+                    ours: false,
+                    ledger: false,
+                })
+            {
+                schema
+            } else {
+                let query = tracking::state_statements(db, reads).join("; ");
+                let results = wrangler.query(db, &query).with_context(context)?;
+                tracking::parse_state(&results, reads)?
             }
-            let state = tracking::parse_state(&wrangler.query(db, schema::QUERY)?)?;
-            hint::store(wrangler, db, &state);
-            Ok(state)
         }
-        Err(err) => Err(err).with_context(|| format!("cannot read the state of {}", db.binding)),
-    }
+        Err(err) => return Err(err).with_context(context),
+    };
+    hint::store(wrangler, db, &state);
+    Ok(state)
 }
 
-/// The state read of a run that writes: also creates the tracking table and
+/// The state read of a run that writes: also creates the tracking tables and
 /// takes the lock when `work` holds. One call.
 pub fn read_state_locking(
     wrangler: &Wrangler,
@@ -70,7 +88,7 @@ pub fn read_state_locking(
     work: &str,
 ) -> Result<(DbState, lock::Outcome)> {
     let results = wrangler
-        .query(db, &tracking::locking_state_query(lock, work))
+        .query(db, &tracking::locking_state_query(db, lock, work))
         .with_context(|| format!("cannot read the state of {}", db.binding))?;
     let (state, outcome) = tracking::parse_locking_state(lock, &results)?;
     hint::store(wrangler, db, &state);
@@ -90,12 +108,8 @@ pub fn release(wrangler: &Wrangler, db: &Database, lock: &lock::Request) {
 }
 
 /// Reads every database's state in parallel; fails naming each one that could not be read.
-pub fn read_states(
-    wrangler: &Wrangler,
-    databases: &[Database],
-    need_schema: bool,
-) -> Result<Vec<DbState>> {
-    let results = in_parallel(databases, |db| read_state(wrangler, db, need_schema));
+pub fn read_states(wrangler: &Wrangler, databases: &[Database]) -> Result<Vec<DbState>> {
+    let results = in_parallel(databases, |db| read_state(wrangler, db));
     let mut states = Vec::new();
     let mut errors = Vec::new();
     for result in results {
@@ -141,13 +155,16 @@ pub fn run_batch(
     db: &Database,
     batch: &Batch,
 ) -> Result<Vec<StatementResult>> {
+    let statements: Vec<&str> = batch.statements.iter().map(|s| s.sql.as_str()).collect();
+    sql::check_batch(&statements, wrangler.splitter())
+        .map_err(|why| anyhow!("nothing was sent to {}: {why}", db.binding))?;
     hint::forget(wrangler, db);
     let dir = tempfile::Builder::new()
         .prefix("migrate-")
         .tempdir()
         .context("cannot create a temporary folder")?;
     let file = dir.path().join(format!("{}.sql", db.binding));
-    std::fs::write(&file, batch.to_sql())
+    std::fs::write(&file, batch.to_sql(wrangler.splitter()))
         .with_context(|| format!("cannot write {}", file.display()))?;
     wrangler.execute_file(db, &file)
 }
@@ -343,7 +360,8 @@ pub fn locate_failure(
     })
 }
 
-/// Describes a culprit for a user, naming the file and line.
+/// Describes a culprit for a user, naming the file and line (of the
+/// rollback file when `rollback`).
 pub fn describe(culprit: &Culprit, plan: &[&Migration], rollback: bool) -> String {
     match culprit {
         Culprit::Statement {

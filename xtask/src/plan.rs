@@ -17,6 +17,35 @@ pub struct Applied {
     pub duration_ms: Option<i64>,
 }
 
+/// One row of wrangler's own ledger (`d1_migrations`, or the config's
+/// `migrations_table`): the file name it ran, and when (`YYYY-MM-DD HH:MM:SS`, UTC).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerRow {
+    pub name: String,
+    pub applied_at: String,
+}
+
+impl LedgerRow {
+    /// `applied_at` as Unix milliseconds, when it reads as wrangler writes it.
+    pub fn applied_at_ms(&self) -> Option<i64> {
+        humantime::parse_rfc3339_weak(&self.applied_at)
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_millis() as i64)
+    }
+}
+
+/// What a database records about its migrations: our rows, wrangler's rows,
+/// and the names in wrangler's ledger that are not migrations of it
+/// (rollback files, files routed elsewhere: see `Project::foreign_sql`).
+#[derive(Debug, Clone, Copy)]
+pub struct Recorded<'a> {
+    pub applied: &'a [Applied],
+    pub ledger: &'a [LedgerRow],
+    pub foreign: &'a [String],
+}
+
 /// Where a migration stands in one database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -37,6 +66,9 @@ pub struct Entry<'a> {
     pub state: State,
     pub file: Option<&'a Migration>,
     pub applied: Option<&'a Applied>,
+    /// Applied, recorded by wrangler's ledger alone: the next write records it
+    /// in `_migrations` too (it is adopted, never run again).
+    pub adopted: Option<&'a LedgerRow>,
 }
 
 /// True when the recorded row no longer matches the file.
@@ -50,15 +82,22 @@ fn is_modified(migration: &Migration, applied: &Applied) -> bool {
 
 /// The state of every migration of one database (`files` are those routed to
 /// it), in version order.
-pub fn status<'a>(files: &[&'a Migration], applied: &'a [Applied]) -> Vec<Entry<'a>> {
+pub fn status<'a>(files: &[&'a Migration], recorded: Recorded<'a>) -> Vec<Entry<'a>> {
     let mut entries: Vec<Entry<'a>> = files
         .iter()
         .map(|&file| {
-            let row = applied.iter().find(|row| row.version == file.version);
-            let state = match row {
-                None => State::Pending,
-                Some(row) if is_modified(file, row) => State::Modified,
-                Some(_) => State::Applied,
+            let row = recorded
+                .applied
+                .iter()
+                .find(|row| row.version == file.version);
+            let adopted = match row {
+                Some(_) => None,
+                None => recorded.ledger.iter().find(|l| l.name == file.file_name),
+            };
+            let state = match (row, adopted) {
+                (Some(row), _) if is_modified(file, row) => State::Modified,
+                (Some(_), _) | (None, Some(_)) => State::Applied,
+                (None, None) => State::Pending,
             };
             Entry {
                 version: file.version,
@@ -66,11 +105,13 @@ pub fn status<'a>(files: &[&'a Migration], applied: &'a [Applied]) -> Vec<Entry<
                 state,
                 file: Some(file),
                 applied: row,
+                adopted,
             }
         })
         .collect();
     entries.extend(
-        applied
+        recorded
+            .applied
             .iter()
             .filter(|row| !files.iter().any(|file| file.version == row.version))
             .map(|row| Entry {
@@ -79,15 +120,36 @@ pub fn status<'a>(files: &[&'a Migration], applied: &'a [Applied]) -> Vec<Entry<
                 state: State::Missing,
                 file: None,
                 applied: Some(row),
+                adopted: None,
             }),
     );
     entries.sort_by_key(|entry| entry.version);
     entries
 }
 
+/// Names in wrangler's ledger that are neither a migration of this database
+/// nor a file wrangler must not run on it.
+pub fn unknown_ledger_rows<'a>(files: &[&Migration], recorded: Recorded<'a>) -> Vec<&'a LedgerRow> {
+    recorded
+        .ledger
+        .iter()
+        .filter(|row| {
+            !files.iter().any(|f| f.file_name == row.name)
+                && !recorded.foreign.contains(&row.name)
+                && !row.name.ends_with(".rollback.sql")
+        })
+        .collect()
+}
+
 /// Refuses to go on when the record and the files disagree: a modified or
-/// missing applied migration, or a pending one below an applied one.
-fn verify(binding: &str, entries: &[Entry<'_>]) -> Result<()> {
+/// missing applied migration, a pending one below an applied one, or a row
+/// of wrangler's ledger that names no file.
+fn verify(
+    binding: &str,
+    entries: &[Entry<'_>],
+    files: &[&Migration],
+    recorded: Recorded<'_>,
+) -> Result<()> {
     let mut problems = Vec::new();
     for entry in entries {
         match entry.state {
@@ -106,6 +168,24 @@ fn verify(binding: &str, entries: &[Entry<'_>]) -> Result<()> {
             )),
             _ => {}
         }
+    }
+    let unknown = unknown_ledger_rows(files, recorded);
+    if !unknown.is_empty() {
+        let names: Vec<&str> = unknown.iter().map(|r| r.name.as_str()).collect();
+        let newest = entries
+            .iter()
+            .filter(|e| e.state != State::Pending)
+            .map(|e| e.version)
+            .max();
+        problems.push(format!(
+            "wrangler's ledger in {binding} records {}, which no migration file of {binding} is called: \
+             restore the file{}, or if the files were renamed, record them as they are now with \
+             `cargo migrate baseline N --db {binding}` (N: the newest version {binding} has{}), \
+             which also removes wrangler's rows that name no file",
+            names.join(", "),
+            if names.len() == 1 { "" } else { "s" },
+            newest.map_or(String::new(), |v| format!(", {v} by our record")),
+        ));
     }
     let newest_applied = entries
         .iter()
@@ -130,27 +210,37 @@ fn verify(binding: &str, entries: &[Entry<'_>]) -> Result<()> {
     }
 }
 
-/// What `up [VERSION]` runs in one database: its pending migrations up to
-/// `target`, oldest first.
+/// What `up [VERSION]` does in one database.
+#[derive(Debug, Clone, Default)]
+pub struct UpPlan<'a> {
+    /// Its pending migrations up to the target, oldest first.
+    pub run: Vec<&'a Migration>,
+    /// Migrations wrangler's ledger records and `_migrations` does not, with
+    /// wrangler's row: recorded in `_migrations` too, never run.
+    pub adopt: Vec<(&'a Migration, LedgerRow)>,
+}
+
+/// What `up [VERSION]` does in one database: see [`UpPlan`].
 pub fn plan_up<'a>(
     binding: &str,
     files: &[&'a Migration],
-    applied: &[Applied],
+    recorded: Recorded<'_>,
     target: Option<u64>,
-) -> Result<Vec<&'a Migration>> {
-    let entries = status(files, applied);
-    verify(binding, &entries)?;
-    Ok(files
-        .iter()
-        .copied()
-        .filter(|file| {
-            entries.iter().any(|e| {
-                e.version == file.version
-                    && e.state == State::Pending
-                    && target.is_none_or(|t| e.version <= t)
-            })
-        })
-        .collect())
+) -> Result<UpPlan<'a>> {
+    let entries = status(files, recorded);
+    verify(binding, &entries, files, recorded)?;
+    let mut plan = UpPlan::default();
+    for (file, entry) in files.iter().copied().filter_map(|file| {
+        let entry = entries.iter().find(|e| e.version == file.version)?;
+        Some((file, entry))
+    }) {
+        match (entry.state, entry.adopted) {
+            (State::Applied, Some(row)) => plan.adopt.push((file, row.clone())),
+            (State::Pending, _) if target.is_none_or(|t| entry.version <= t) => plan.run.push(file),
+            _ => {}
+        }
+    }
+    Ok(plan)
 }
 
 /// What `down VERSION` runs in one database: every applied migration above
@@ -158,11 +248,11 @@ pub fn plan_up<'a>(
 pub fn plan_down<'a>(
     binding: &str,
     files: &[&'a Migration],
-    applied: &[Applied],
+    recorded: Recorded<'_>,
     target: u64,
 ) -> Result<Vec<&'a Migration>> {
-    let entries = status(files, applied);
-    verify(binding, &entries)?;
+    let entries = status(files, recorded);
+    verify(binding, &entries, files, recorded)?;
     let plan: Vec<&'a Migration> = files
         .iter()
         .rev()
@@ -201,6 +291,7 @@ mod tests {
         Migration {
             version,
             path: PathBuf::from(format!("{name}.sql")),
+            file_name: format!("{name}.sql"),
             name,
             sql: String::new(),
             checksum: format!("sum{version}"),
@@ -223,6 +314,21 @@ mod tests {
         }
     }
 
+    fn ledger(name: &str) -> LedgerRow {
+        LedgerRow {
+            name: name.into(),
+            applied_at: "2026-11-30 10:00:00".into(),
+        }
+    }
+
+    fn ours(applied: &[Applied]) -> Recorded<'_> {
+        Recorded {
+            applied,
+            ledger: &[],
+            foreign: &[],
+        }
+    }
+
     fn versions(plan: &[&Migration]) -> Vec<u64> {
         plan.iter().map(|m| m.version).collect()
     }
@@ -232,15 +338,10 @@ mod tests {
         let files: Vec<_> = (1..=4).map(|v| file(v, true)).collect();
         let refs: Vec<_> = files.iter().collect();
         let applied = vec![row(&files[0])];
-        assert_eq!(
-            versions(&plan_up("DB", &refs, &applied, None).unwrap()),
-            [2, 3, 4]
-        );
-        assert_eq!(
-            versions(&plan_up("DB", &refs, &applied, Some(3)).unwrap()),
-            [2, 3]
-        );
-        assert!(plan_up("DB", &refs, &applied, Some(1)).unwrap().is_empty());
+        let plan = |target| plan_up("DB", &refs, ours(&applied), target).unwrap().run;
+        assert_eq!(versions(&plan(None)), [2, 3, 4]);
+        assert_eq!(versions(&plan(Some(3))), [2, 3]);
+        assert!(plan(Some(1)).is_empty());
     }
 
     #[test]
@@ -248,7 +349,7 @@ mod tests {
         let files = [file(1, true)];
         let mut applied = row(&files[0]);
         applied.checksum = Some("other".into());
-        let err = plan_up("DB", &[&files[0]], &[applied], None).unwrap_err();
+        let err = plan_up("DB", &[&files[0]], ours(&[applied]), None).unwrap_err();
         assert!(err
             .to_string()
             .contains("migration 1 (0001_m1) was applied to DB but its file has changed"));
@@ -259,7 +360,7 @@ mod tests {
         let files = [file(1, true)];
         let mut applied = row(&files[0]);
         applied.checksum = None;
-        let entries = status(&[&files[0]], std::slice::from_ref(&applied));
+        let entries = status(&[&files[0]], ours(std::slice::from_ref(&applied)));
         assert_eq!(entries[0].state, State::Applied);
     }
 
@@ -269,7 +370,7 @@ mod tests {
         let mut applied = row(&files[0]);
         applied.name = "0001_old".into();
         assert_eq!(
-            status(&[&files[0]], std::slice::from_ref(&applied))[0].state,
+            status(&[&files[0]], ours(std::slice::from_ref(&applied)))[0].state,
             State::Modified
         );
     }
@@ -281,9 +382,9 @@ mod tests {
         gone.version = 2;
         gone.name = "0002_gone".into();
         let applied = vec![row(&files[0]), gone];
-        let entries = status(&[&files[0]], &applied);
+        let entries = status(&[&files[0]], ours(&applied));
         assert_eq!(entries[1].state, State::Missing);
-        let err = plan_up("DB", &[&files[0]], &applied, None).unwrap_err();
+        let err = plan_up("DB", &[&files[0]], ours(&applied), None).unwrap_err();
         assert!(err.to_string().contains("0002_gone"), "{err}");
     }
 
@@ -292,7 +393,7 @@ mod tests {
         let files: Vec<_> = (1..=3).map(|v| file(v, true)).collect();
         let refs: Vec<_> = files.iter().collect();
         let applied = vec![row(&files[0]), row(&files[2])];
-        let err = plan_up("DB", &refs, &applied, None).unwrap_err();
+        let err = plan_up("DB", &refs, ours(&applied), None).unwrap_err();
         assert!(
             err.to_string().contains("migration 2 (0002_m2) is pending"),
             "{err}"
@@ -305,13 +406,15 @@ mod tests {
         let refs: Vec<_> = files.iter().collect();
         let applied: Vec<_> = files.iter().map(row).collect();
         assert_eq!(
-            versions(&plan_down("DB", &refs, &applied, 2).unwrap()),
+            versions(&plan_down("DB", &refs, ours(&applied), 2).unwrap()),
             [4, 3]
         );
-        let err = plan_down("DB", &refs, &applied, 1).unwrap_err();
+        let err = plan_down("DB", &refs, ours(&applied), 1).unwrap_err();
         assert!(err.to_string().contains("0002_m2.rollback.sql"), "{err}");
         assert!(err.to_string().contains("nothing was rolled back"), "{err}");
-        assert!(plan_down("DB", &refs, &applied, 4).unwrap().is_empty());
+        assert!(plan_down("DB", &refs, ours(&applied), 4)
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
@@ -319,6 +422,86 @@ mod tests {
         let files: Vec<_> = (1..=3).map(|v| file(v, true)).collect();
         let refs: Vec<_> = files.iter().collect();
         let applied = vec![row(&files[0])];
-        assert_eq!(versions(&plan_down("DB", &refs, &applied, 0).unwrap()), [1]);
+        assert_eq!(
+            versions(&plan_down("DB", &refs, ours(&applied), 0).unwrap()),
+            [1]
+        );
+    }
+
+    #[test]
+    fn what_wranglers_ledger_records_is_applied_and_adopted_never_run() {
+        let files: Vec<_> = (0..=3).map(|v| file(v, false)).collect();
+        let refs: Vec<_> = files.iter().collect();
+        let applied = vec![row(&files[0])];
+        let rows = vec![
+            ledger("0000_m0.sql"),
+            ledger("0001_m1.sql"),
+            ledger("0002_m2.sql"),
+        ];
+        let recorded = Recorded {
+            applied: &applied,
+            ledger: &rows,
+            foreign: &[],
+        };
+        let entries = status(&refs, recorded);
+        let states: Vec<_> = entries.iter().map(|e| e.state).collect();
+        assert_eq!(
+            states,
+            [
+                State::Applied,
+                State::Applied,
+                State::Applied,
+                State::Pending
+            ]
+        );
+        assert!(entries[0].adopted.is_none() && entries[1].adopted.is_some());
+        let plan = plan_up("DB", &refs, recorded, None).unwrap();
+        assert_eq!(versions(&plan.run), [3]);
+        let adopted: Vec<u64> = plan.adopt.iter().map(|(m, _)| m.version).collect();
+        assert_eq!(adopted, [1, 2]);
+        // `down` rolls back what either ledger records.
+        let files: Vec<_> = (0..=3).map(|v| file(v, true)).collect();
+        let refs: Vec<_> = files.iter().collect();
+        assert_eq!(
+            versions(&plan_down("DB", &refs, recorded, 0).unwrap()),
+            [2, 1]
+        );
+    }
+
+    #[test]
+    fn a_ledger_row_naming_no_file_stops_the_run_and_says_how_to_rebase() {
+        let files: Vec<_> = (1..=2).map(|v| file(v, false)).collect();
+        let refs: Vec<_> = files.iter().collect();
+        let rows = vec![ledger("0001_old_name.sql"), ledger("0001_m1.rollback.sql")];
+        let foreign = vec!["0002_other_db.sql".to_owned()];
+        let mut with_foreign = rows.clone();
+        with_foreign.push(ledger("0002_other_db.sql"));
+        let recorded = Recorded {
+            applied: &[],
+            ledger: &with_foreign,
+            foreign: &foreign,
+        };
+        let err = plan_up("DB", &refs, recorded, None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("0001_old_name.sql"), "{err}");
+        assert!(err.contains("baseline N --db DB"), "{err}");
+        assert!(
+            !err.contains("rollback") && !err.contains("other_db"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn ledger_times_read_as_wrangler_writes_them() {
+        assert_eq!(ledger("x").applied_at_ms(), Some(1_796_032_800_000));
+        assert_eq!(
+            LedgerRow {
+                name: "x".into(),
+                applied_at: "soon".into()
+            }
+            .applied_at_ms(),
+            None
+        );
     }
 }

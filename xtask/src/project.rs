@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
-use crate::config::{Config, Database};
+use crate::config::{Config, Database, DEFAULT_MIGRATIONS_DIR};
 use crate::flags::Global;
-use crate::source::{self, Migration, Routing};
+use crate::source::{self, Migration, Owner, Routing};
+use crate::sql::{LintOptions, Splitter};
 use crate::wrangler::{Target, Wrangler};
 
 #[derive(Clone)]
@@ -15,7 +16,10 @@ pub struct Project {
     /// The workspace root: where `node_modules/.bin/wrangler` lives.
     pub root: PathBuf,
     pub config: Config,
+    /// The shared folder, routed by its `migrate.toml`, of every database
+    /// whose config entry names no `migrations_dir`.
     pub migrations_dir: PathBuf,
+    /// Every database's migrations, each folder in version order.
     pub migrations: Vec<Migration>,
     /// The databases this run works on (`--db`, or all), in config order.
     pub selected: Vec<Database>,
@@ -38,10 +42,11 @@ impl Project {
             None => Config::find_in(&root),
         };
         let mut config = Config::load(&config_path, global.env.as_deref())?;
+        // As wrangler reads `migrations_dir`: beside the config.
         let migrations_dir = global
             .migrations_dir
             .clone()
-            .unwrap_or_else(|| root.join("migrations"));
+            .unwrap_or_else(|| config.dir().join(DEFAULT_MIGRATIONS_DIR));
         let routing = Routing::load(&migrations_dir)?;
         let default = routing.default_binding(&config).map(str::to_owned);
         if let Some(default) = default {
@@ -52,7 +57,7 @@ impl Project {
 
     pub fn load(global: &Global) -> Result<Project> {
         let (config, migrations_dir, routing) = Self::load_config(global)?;
-        let migrations = source::load(&migrations_dir, &config, &routing)?;
+        let migrations = load_folders(&config, &migrations_dir, &routing)?;
         let selected = select(&config, &global.databases)?;
         Ok(Project {
             root: workspace_root(),
@@ -72,6 +77,71 @@ impl Project {
             .collect()
     }
 
+    /// The newest migration version of the selected databases (0 for none).
+    pub fn newest_version(&self) -> u64 {
+        self.selected
+            .iter()
+            .flat_map(|db| self.files_for(&db.binding))
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The folder `binding` takes its migrations from.
+    pub fn folder_of(&self, binding: &str) -> &Path {
+        self.config
+            .database(binding)
+            .map_or(self.migrations_dir.as_path(), |db| {
+                folder_of(db, &self.migrations_dir)
+            })
+    }
+
+    /// The `.sql` files in `binding`'s folder that wrangler's own `d1
+    /// migrations apply` would run on it but that are not its migrations:
+    /// rollback files, and migrations routed to another database. Recorded
+    /// in wrangler's ledger so that it never runs them there.
+    pub fn foreign_sql(&self, binding: &str) -> Vec<String> {
+        let folder = self.folder_of(binding);
+        let mut names: Vec<String> = self
+            .migrations
+            .iter()
+            .filter(|m| m.path.parent() == Some(folder))
+            .flat_map(|m| {
+                let routed_elsewhere = (m.binding != binding).then(|| m.file_name.clone());
+                let rollback = m
+                    .rollback
+                    .as_ref()
+                    .and_then(|r| r.path.file_name())
+                    .map(|n| n.to_string_lossy().into_owned());
+                routed_elsewhere.into_iter().chain(rollback)
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// The names wrangler's ledger of `binding` must hold when the migrations
+    /// `versions` are applied: their file names, then [`Project::foreign_sql`].
+    pub fn ledger_names(&self, binding: &str, versions: &[u64]) -> Vec<String> {
+        self.files_for(binding)
+            .iter()
+            .filter(|m| versions.contains(&m.version))
+            .map(|m| m.file_name.clone())
+            .chain(self.foreign_sql(binding))
+            .collect()
+    }
+
+    /// How to lint files for the wrangler this project runs.
+    pub fn lint_options(&self) -> LintOptions {
+        LintOptions {
+            splitter: Splitter::for_version(
+                crate::wrangler::project_version(&self.root).as_deref(),
+            ),
+            ..LintOptions::default()
+        }
+    }
+
     pub fn wrangler(&self) -> Result<Wrangler> {
         for db in &self.selected {
             if let Some(var) = &db.renamed_by {
@@ -79,6 +149,57 @@ impl Project {
             }
         }
         Wrangler::locate(&self.root, &self.config, self.target)
+    }
+}
+
+/// `db`'s folder: its `migrations_dir`, or the shared one.
+pub fn folder_of<'a>(db: &'a Database, shared: &'a Path) -> &'a Path {
+    db.migrations_dir.as_deref().unwrap_or(shared)
+}
+
+fn same(a: &Path, b: &Path) -> bool {
+    a == b || a.canonicalize().ok() == b.canonicalize().ok()
+}
+
+/// The databases that take their migrations from the shared folder.
+pub fn sharing<'a>(config: &'a Config, shared: &Path) -> Vec<&'a str> {
+    config
+        .databases
+        .iter()
+        .filter(|db| same(folder_of(db, shared), shared))
+        .map(|db| db.binding.as_str())
+        .collect()
+}
+
+/// Reads every folder the config's databases take migrations from: the
+/// shared one (routed), when any database uses it, and each `migrations_dir`.
+fn load_folders(config: &Config, shared: &Path, routing: &Routing) -> Result<Vec<Migration>> {
+    let sharing = sharing(config, shared);
+    let mut migrations = Vec::new();
+    let mut problems = Vec::new();
+    if !sharing.is_empty() {
+        let owner = Owner::Shared {
+            routing,
+            bindings: &sharing,
+        };
+        match source::load(shared, owner, config) {
+            Ok(found) => migrations.extend(found),
+            Err(err) => problems.push(format!("{err:#}")),
+        }
+    }
+    for db in &config.databases {
+        let folder = folder_of(db, shared);
+        if same(folder, shared) {
+            continue;
+        }
+        match source::load(folder, Owner::Only(&db.binding), config) {
+            Ok(found) => migrations.extend(found),
+            Err(err) => problems.push(format!("{err:#}")),
+        }
+    }
+    match problems.len() {
+        0 => Ok(migrations),
+        _ => bail!("{}", problems.join("\n")),
     }
 }
 

@@ -24,9 +24,22 @@ pub const QUERY: &str = concat!(
     " ORDER BY instr('table view index trigger', type), rowid"
 );
 
-/// Tables that record migrations rather than hold the app's data: left out of
-/// snapshots and drift checks.
-pub const TRACKING_TABLES: [&str; 3] = ["_migrations", "_migrations_lock", "d1_migrations"];
+/// The suffixes of the shadow tables a virtual table makes for itself
+/// (FTS5, FTS3/4 and R*Tree): `CREATE VIRTUAL TABLE` makes them, so a
+/// rebuild must not, and a drop goes through the virtual table.
+const SHADOW_SUFFIXES: [&str; 11] = [
+    "_data",
+    "_idx",
+    "_content",
+    "_docsize",
+    "_config",
+    "_segments",
+    "_segdir",
+    "_stat",
+    "_node",
+    "_rowid",
+    "_parent",
+];
 
 /// One table, view, index or trigger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,8 +51,19 @@ pub struct Object {
 }
 
 impl Object {
-    fn is_tracking(&self) -> bool {
-        TRACKING_TABLES.contains(&self.table.as_str())
+    fn is_tracking(&self, tracking: &[&str]) -> bool {
+        tracking.contains(&self.table.as_str())
+    }
+
+    /// A `CREATE VIRTUAL TABLE` (FTS5 and the like).
+    pub fn is_virtual(&self) -> bool {
+        self.kind == "table"
+            && self
+                .sql
+                .split_whitespace()
+                .take(2)
+                .map(str::to_ascii_uppercase)
+                .eq(["CREATE", "VIRTUAL"])
     }
 }
 
@@ -66,26 +90,60 @@ impl Schema {
         Schema { objects }
     }
 
-    /// Statements that rebuild it in an empty database.
-    pub fn create_statements(&self) -> Vec<String> {
-        self.objects.iter().map(|o| o.sql.clone()).collect()
+    /// True when it has a virtual table (which `wrangler d1 export` refuses).
+    pub fn has_virtual_tables(&self) -> bool {
+        self.objects.iter().any(Object::is_virtual)
     }
 
-    /// Statements that drop every object (views, then tables, which take
-    /// their indexes and triggers with them).
-    pub fn drop_statements(&self) -> Vec<String> {
-        let views = self.objects.iter().filter(|o| o.kind == "view");
-        let tables = self.objects.iter().filter(|o| o.kind == "table");
-        views
-            .map(|o| format!("DROP VIEW IF EXISTS {}", quote_name(&o.name)))
-            .chain(tables.map(|o| format!("DROP TABLE IF EXISTS {}", quote_name(&o.name))))
+    /// True for a table a virtual table of this schema made for itself.
+    fn is_shadow(&self, object: &Object) -> bool {
+        object.kind == "table"
+            && self.objects.iter().filter(|o| o.is_virtual()).any(|v| {
+                object
+                    .name
+                    .strip_prefix(&v.name)
+                    .is_some_and(|rest| SHADOW_SUFFIXES.contains(&rest))
+            })
+    }
+
+    /// Statements that rebuild it in an empty database: every object but the
+    /// shadow tables its virtual tables make themselves.
+    pub fn create_statements(&self) -> Vec<String> {
+        self.objects
+            .iter()
+            .filter(|o| !self.is_shadow(o))
+            .map(|o| o.sql.clone())
             .collect()
     }
 
-    /// A deterministic text of the app's schema (tracking tables left out):
-    /// one statement per object, sorted by kind and name.
-    pub fn normalized(&self) -> String {
-        let mut objects: Vec<&Object> = self.objects.iter().filter(|o| !o.is_tracking()).collect();
+    /// Statements that drop every object: views, then virtual tables (which
+    /// take their shadow tables with them), then tables (which take their
+    /// indexes and triggers with them).
+    pub fn drop_statements(&self) -> Vec<String> {
+        let views = self.objects.iter().filter(|o| o.kind == "view");
+        let virtuals = self.objects.iter().filter(|o| o.is_virtual());
+        let tables = self
+            .objects
+            .iter()
+            .filter(|o| o.kind == "table" && !o.is_virtual() && !self.is_shadow(o));
+        views
+            .map(|o| format!("DROP VIEW IF EXISTS {}", quote_name(&o.name)))
+            .chain(
+                virtuals
+                    .chain(tables)
+                    .map(|o| format!("DROP TABLE IF EXISTS {}", quote_name(&o.name))),
+            )
+            .collect()
+    }
+
+    /// A deterministic text of the app's schema (the `tracking` tables left
+    /// out): one statement per object, sorted by kind and name.
+    pub fn normalized(&self, tracking: &[&str]) -> String {
+        let mut objects: Vec<&Object> = self
+            .objects
+            .iter()
+            .filter(|o| !o.is_tracking(tracking))
+            .collect();
         objects.sort_by_key(|o| (kind_order(&o.kind), o.name.clone()));
         objects
             .iter()
@@ -98,13 +156,14 @@ impl Schema {
     }
 
     /// What differs between the schema the migrations should produce and the
-    /// live one, one readable line per object; empty when they match.
-    pub fn diff(expected: &Schema, live: &Schema) -> Vec<String> {
+    /// live one (the `tracking` tables left out), one readable line per
+    /// object; empty when they match.
+    pub fn diff(expected: &Schema, live: &Schema, tracking: &[&str]) -> Vec<String> {
         let app = |schema: &Schema| -> Vec<Object> {
             let mut objects: Vec<Object> = schema
                 .objects
                 .iter()
-                .filter(|o| !o.is_tracking())
+                .filter(|o| !o.is_tracking(tracking))
                 .cloned()
                 .collect();
             objects.sort_by_key(|o| (kind_order(&o.kind), o.name.clone()));
@@ -121,13 +180,17 @@ impl Schema {
                     "- {} {} is missing (the migrations create it)",
                     want.kind, want.name
                 )),
-                Some(have) if squash(&have.sql) != squash(&want.sql) => lines.push(format!(
-                    "~ {} {} differs:\n    migrations: {}\n    database:   {}",
-                    want.kind,
-                    want.name,
-                    squash(&want.sql),
-                    squash(&have.sql)
-                )),
+                Some(have)
+                    if crate::sql::canonical(&have.sql) != crate::sql::canonical(&want.sql) =>
+                {
+                    lines.push(format!(
+                        "~ {} {} differs:\n    migrations: {}\n    database:   {}",
+                        want.kind,
+                        want.name,
+                        squash(&want.sql),
+                        squash(&have.sql)
+                    ))
+                }
                 Some(_) => {}
             }
         }
@@ -157,7 +220,12 @@ const SNAPSHOT_HEAD: &str = "-- Schema of ";
 const SNAPSHOT_VERSIONS: &str = " after migrations ";
 
 /// The snapshot file's text: a header naming the migrations, then [`Schema::normalized`].
-pub fn snapshot_text(binding: &str, versions: &[u64], schema: &Schema) -> String {
+pub fn snapshot_text(
+    binding: &str,
+    versions: &[u64],
+    schema: &Schema,
+    tracking: &[&str],
+) -> String {
     let list: Vec<String> = versions.iter().map(u64::to_string).collect();
     let list = if list.is_empty() {
         "(none)".to_owned()
@@ -168,8 +236,14 @@ pub fn snapshot_text(binding: &str, versions: &[u64], schema: &Schema) -> String
         "{SNAPSHOT_HEAD}{binding}{SNAPSHOT_VERSIONS}{list}.\n\
          -- Written by `cargo migrate up`/`down` on local D1; do not edit. \
          `cargo migrate verify` checks live databases against their migrations.\n\n{}",
-        schema.normalized()
+        schema.normalized(tracking)
     )
+}
+
+/// True when two schema texts (snapshots, [`Schema::normalized`]) say the
+/// same thing, however laid out or commented.
+pub fn same_text(a: &str, b: &str) -> bool {
+    crate::sql::canonical(a) == crate::sql::canonical(b)
 }
 
 /// The versions a snapshot was written for, and its schema text.
@@ -224,6 +298,8 @@ mod tests {
         Schema { objects }
     }
 
+    const TRACKING: [&str; 3] = ["_migrations", "_migrations_lock", "d1_migrations"];
+
     #[test]
     fn normalized_is_sorted_and_leaves_tracking_out() {
         let s = schema(vec![
@@ -238,7 +314,7 @@ mod tests {
             object("table", "a", "a", "CREATE TABLE a(x)"),
         ]);
         assert_eq!(
-            s.normalized(),
+            s.normalized(&TRACKING),
             "CREATE TABLE a(x);\n\nCREATE TABLE b(x);\n\nCREATE INDEX i_b ON b(x);\n"
         );
     }
@@ -249,7 +325,7 @@ mod tests {
             object("table", "a", "a", "CREATE TABLE a(x)"),
             object("index", "i_a", "a", "CREATE INDEX i_a ON a(x)"),
         ]);
-        assert!(Schema::diff(&expected, &expected).is_empty());
+        assert!(Schema::diff(&expected, &expected, &TRACKING).is_empty());
         let live = schema(vec![
             object("table", "a", "a", "CREATE TABLE a(x,\n y)"),
             object("table", "hand", "hand", "CREATE TABLE hand(z)"),
@@ -260,7 +336,7 @@ mod tests {
                 "CREATE TABLE _migrations(v)",
             ),
         ]);
-        let diff = Schema::diff(&expected, &live).join("\n");
+        let diff = Schema::diff(&expected, &live, &TRACKING).join("\n");
         assert!(diff.contains("- index i_a is missing"), "{diff}");
         assert!(diff.contains("+ table hand is not created"), "{diff}");
         assert!(diff.contains("~ table a differs"), "{diff}");
@@ -270,16 +346,16 @@ mod tests {
     #[test]
     fn snapshots_round_trip_their_versions_and_schema() {
         let s = schema(vec![object("table", "a", "a", "CREATE TABLE a(x)")]);
-        let text = snapshot_text("AUTH", &[2, 4], &s);
+        let text = snapshot_text("AUTH", &[2, 4], &s, &TRACKING);
         assert!(
             text.starts_with("-- Schema of AUTH after migrations 2, 4.\n"),
             "{text}"
         );
         assert_eq!(
             parse_snapshot(&text),
-            Some((vec![2, 4], s.normalized().as_str()))
+            Some((vec![2, 4], s.normalized(&TRACKING).as_str()))
         );
-        let empty = snapshot_text("AUTH", &[], &Schema::default());
+        let empty = snapshot_text("AUTH", &[], &Schema::default(), &TRACKING);
         assert_eq!(parse_snapshot(&empty), Some((vec![], "")));
         assert_eq!(parse_snapshot("CREATE TABLE x(y);"), None);
     }
@@ -303,5 +379,60 @@ mod tests {
                 "DROP TABLE IF EXISTS \"we\"\"ird\""
             ]
         );
+    }
+
+    #[test]
+    fn a_virtual_table_makes_its_own_shadow_tables() {
+        let s = schema(vec![
+            object("table", "notes", "notes", "CREATE TABLE notes(id, body)"),
+            object(
+                "table",
+                "notes_fts",
+                "notes_fts",
+                "CREATE VIRTUAL TABLE notes_fts USING fts5(body, content='notes')",
+            ),
+            object(
+                "table",
+                "notes_fts_data",
+                "notes_fts_data",
+                "CREATE TABLE 'notes_fts_data'(id, block)",
+            ),
+            object(
+                "table",
+                "notes_fts_idx",
+                "notes_fts_idx",
+                "CREATE TABLE 'notes_fts_idx'(segid, term)",
+            ),
+            object(
+                "table",
+                "notes_fts_config",
+                "notes_fts_config",
+                "CREATE TABLE 'notes_fts_config'(k, v)",
+            ),
+            object(
+                "table",
+                "notes_fts_extra",
+                "notes_fts_extra",
+                "CREATE TABLE notes_fts_extra(x)",
+            ),
+        ]);
+        assert!(s.has_virtual_tables());
+        assert_eq!(
+            s.create_statements(),
+            [
+                "CREATE TABLE notes(id, body)",
+                "CREATE VIRTUAL TABLE notes_fts USING fts5(body, content='notes')",
+                "CREATE TABLE notes_fts_extra(x)"
+            ]
+        );
+        assert_eq!(
+            s.drop_statements(),
+            [
+                "DROP TABLE IF EXISTS \"notes_fts\"",
+                "DROP TABLE IF EXISTS \"notes\"",
+                "DROP TABLE IF EXISTS \"notes_fts_extra\""
+            ]
+        );
+        assert!(!schema(vec![object("table", "t", "t", "CREATE TABLE t(x)")]).has_virtual_tables());
     }
 }

@@ -18,9 +18,12 @@ pub struct Migration {
     pub version: u64,
     /// The file stem, e.g. `0002_api_keys`: what the tracking table records.
     pub name: String,
+    /// The file's name, e.g. `0002_api_keys.sql`: what wrangler's ledger records.
+    pub file_name: String,
     pub path: PathBuf,
-    /// The file's text, BOM removed and CRLF folded to LF.
+    /// The file's text, BOM removed, line endings as written.
     pub sql: String,
+    /// SHA-256 of the text with CRLF folded to LF.
     pub checksum: String,
     /// The binding of the database it belongs to.
     pub binding: String,
@@ -35,7 +38,8 @@ pub struct Script {
     pub checksum: String,
 }
 
-/// `migrations/migrate.toml`: how migrations are routed to databases.
+/// `migrate.toml` in the shared migrations folder: how its migrations are
+/// routed to databases.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Routing {
@@ -75,7 +79,7 @@ impl Routing {
     }
 
     /// Which database a file belongs to, and why (for error messages).
-    fn route(&self, stem: &str, sql: &str, config: &Config) -> Result<String, String> {
+    fn route(&self, stem: &str, sql: &str, shared_by: &[&str]) -> Result<String, String> {
         if let Some(binding) = header_binding(sql) {
             return Ok(binding);
         }
@@ -89,14 +93,27 @@ impl Routing {
         if let Some(default) = &self.default {
             return Ok(default.clone());
         }
-        match &config.databases[..] {
-            [only] => Ok(only.binding.clone()),
+        match shared_by {
+            [only] => Ok((*only).to_owned()),
             _ => Err(format!(
                 "cannot tell which database it belongs to: add a `-- database: BINDING` line at its top, \
                  or a `default` to {ROUTING_FILE}"
             )),
         }
     }
+}
+
+/// Whose migrations a folder holds.
+#[derive(Debug, Clone, Copy)]
+pub enum Owner<'a> {
+    /// The project's shared folder: each file goes to one of `bindings` by
+    /// its header or by `routing`.
+    Shared {
+        routing: &'a Routing,
+        bindings: &'a [&'a str],
+    },
+    /// A folder a database's `migrations_dir` names: every file is its own.
+    Only(&'a str),
 }
 
 /// `-- database: BINDING` among the file's leading comment lines.
@@ -109,7 +126,8 @@ fn header_binding(sql: &str) -> Option<String> {
         .map(|(_, binding)| binding.trim().to_owned())
 }
 
-/// Reads a SQL file: removes a leading BOM, folds CRLF to LF, insists on UTF-8.
+/// Reads a SQL file: removes a leading BOM and insists on UTF-8. Returns the
+/// text as written and its checksum (of the text with CRLF folded to LF).
 pub fn read_sql(path: &Path) -> Result<(String, String)> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
@@ -120,14 +138,13 @@ pub fn read_sql(path: &Path) -> Result<(String, String)> {
             err.utf8_error().valid_up_to()
         )
     })?;
-    let text = text.replace("\r\n", "\n");
     let checksum = checksum(&text);
     Ok((text, checksum))
 }
 
-/// SHA-256 of the normalised text, as lower-case hex.
+/// SHA-256 of the text with CRLF folded to LF, as lower-case hex.
 pub fn checksum(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
+    Sha256::digest(text.replace("\r\n", "\n").as_bytes())
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect()
@@ -140,7 +157,10 @@ enum FileKind {
     Rollback,
 }
 
-/// Parses `NNNN_description.sql` / `NNNN_description.rollback.sql`.
+/// Parses a migration file name the way wrangler's `d1 migrations apply`
+/// reads it: the version is the number the name starts with, and the rest is
+/// a free description (`0001_Initial.sql`, `0013_1001tl-source-ids.sql`,
+/// `0000_lush_the_hood.sql`). `.rollback.sql` marks a rollback.
 fn parse_name(file_name: &str) -> Result<(u64, String, FileKind), String> {
     let (stem, kind) = if let Some(stem) = file_name.strip_suffix(".rollback.sql") {
         (stem, FileKind::Rollback)
@@ -149,50 +169,52 @@ fn parse_name(file_name: &str) -> Result<(u64, String, FileKind), String> {
     } else {
         return Err("not a .sql file".into());
     };
-    let expected = "names must look like 0007_add_users.sql (digits, `_`, then lower-case letters, digits and `_`)";
-    let Some((digits, description)) = stem.split_once('_') else {
-        return Err(format!("has no `_` after its version: {expected}"));
-    };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("does not start with a numeric version: {expected}"));
+    let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return Err(
+            "does not start with a version number: name migrations like 0007_add_users.sql, \
+             or move the file out of the migrations folder"
+                .into(),
+        );
     }
-    if description.is_empty()
-        || !description
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    {
-        return Err(format!("has a bad description: {expected}"));
-    }
-    let version = digits
+    let version = stem[..digits]
         .parse::<u64>()
-        .map_err(|_| format!("has a version too large: {expected}"))?;
+        .map_err(|_| "starts with a version number too large to be one".to_owned())?;
     Ok((version, stem.to_owned(), kind))
 }
 
-/// Reads and validates the whole folder. Every problem found is reported at once.
-pub fn load(dir: &Path, config: &Config, routing: &Routing) -> Result<Vec<Migration>> {
+/// The `.sql` files wrangler would run from `dir`: files (not folders, so
+/// drizzle's `meta/` and our `schema/` are left out) whose names end in `.sql`
+/// and do not start with a dot, sorted.
+fn sql_files(dir: &Path) -> Result<Vec<String>> {
     let entries = std::fs::read_dir(dir).with_context(|| {
         format!(
-            "cannot read the migrations folder {}: pass `--migrations-dir DIR`, or create it with `cargo migrate new`",
+            "cannot read the migrations folder {}: pass `--migrations-dir DIR`, set `migrations_dir` in the wrangler config, \
+             or create it with `cargo migrate new`",
             dir.display()
         )
     })?;
     let mut names = Vec::new();
     for entry in entries {
         let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
-        if entry.path().is_file() {
-            names.push(entry.file_name().to_string_lossy().into_owned());
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".sql") && !name.starts_with('.') && entry.path().is_file() {
+            names.push(name);
         }
     }
     names.sort();
+    Ok(names)
+}
 
+/// Reads and validates one folder of migrations. Every problem found is
+/// reported at once, and only once: a file refused for its name is not
+/// blamed again for the sequence it breaks.
+pub fn load(dir: &Path, owner: Owner<'_>, config: &Config) -> Result<Vec<Migration>> {
+    let names = sql_files(dir)?;
     let mut problems = Vec::new();
     let mut ups: BTreeMap<u64, Vec<(String, PathBuf)>> = BTreeMap::new();
     let mut rollbacks: BTreeMap<String, PathBuf> = BTreeMap::new();
     for name in &names {
-        if !name.ends_with(".sql") {
-            continue; // migrate.toml, README.md, schema snapshots' folder and the like
-        }
         let path = dir.join(name);
         match parse_name(name) {
             Ok((version, stem, FileKind::Up)) => ups.entry(version).or_default().push((stem, path)),
@@ -212,19 +234,32 @@ pub fn load(dir: &Path, config: &Config, routing: &Routing) -> Result<Vec<Migrat
             ));
         }
     }
-    let mut expected = 1;
-    let mut previous: Option<&PathBuf> = None;
+    // The seed's model, a routed folder (with its migrate.toml), keeps one
+    // sequence without gaps; any other folder only needs increasing versions,
+    // as wrangler does (a deleted migration leaves a gap it does not mind).
+    let gapless = matches!(owner, Owner::Shared { .. }) && dir.join(ROUTING_FILE).is_file();
+    let mut previous: Option<(u64, &PathBuf)> = None;
     for (version, files) in &ups {
+        if !gapless {
+            break;
+        }
         let path = &files[0].1;
+        let expected = match previous {
+            None if *version <= 1 => *version,
+            None => 1,
+            Some((before, _)) => before + 1,
+        };
         if *version != expected {
-            let after = previous.map_or("the start".to_owned(), |p| p.display().to_string());
+            let after = match previous {
+                None => "the start (the first version must be 0 or 1)".to_owned(),
+                Some((_, p)) => p.display().to_string(),
+            };
             problems.push(format!(
-                "versions must run 1, 2, 3, … with no gaps: {} comes after {after} (expected version {expected})",
+                "versions must run on with no gaps: {} comes after {after} (expected version {expected})",
                 path.display()
             ));
         }
-        expected = version + 1;
-        previous = Some(path);
+        previous = Some((*version, path));
     }
     for (stem, path) in &rollbacks {
         let has_up = ups.values().flatten().any(|(up, _)| up == stem);
@@ -261,7 +296,32 @@ pub fn load(dir: &Path, config: &Config, routing: &Routing) -> Result<Vec<Migrat
                 None
             }
         };
-        let binding = match routing.route(stem, &sql, config) {
+        let routed = match owner {
+            Owner::Shared { routing, bindings } => routing.route(stem, &sql, bindings),
+            Owner::Only(binding) => match header_binding(&sql) {
+                Some(header) if header != binding => Err(format!(
+                    "its header says `database: {header}`, but it is in {}, the migrations_dir of {binding} in {}: \
+                     move it to the folder of {header}, or fix the header",
+                    dir.display(),
+                    config.path.display()
+                )),
+                _ => Ok(binding.to_owned()),
+            },
+        };
+        let takes_elsewhere = |binding: &str| match owner {
+            Owner::Shared { bindings, .. } => !bindings.contains(&binding),
+            Owner::Only(_) => false,
+        };
+        let binding = match routed {
+            Ok(binding) if config.database(&binding).is_some() && takes_elsewhere(&binding) => {
+                problems.push(format!(
+                    "{} belongs to database {binding}, but {binding} takes its migrations from its own \
+                     migrations_dir in {}: move the file there",
+                    path.display(),
+                    config.path.display()
+                ));
+                continue;
+            }
             Ok(binding) if config.database(&binding).is_some() => binding,
             Ok(binding) => {
                 let known: Vec<_> = config.databases.iter().map(|d| &d.binding[..]).collect();
@@ -278,9 +338,14 @@ pub fn load(dir: &Path, config: &Config, routing: &Routing) -> Result<Vec<Migrat
                 continue;
             }
         };
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         migrations.push(Migration {
             version: *version,
             name: stem.clone(),
+            file_name,
             path: path.clone(),
             sql,
             checksum,
@@ -293,7 +358,8 @@ pub fn load(dir: &Path, config: &Config, routing: &Routing) -> Result<Vec<Migrat
         0 => Ok(migrations),
         1 => bail!("{}", problems[0]),
         n => bail!(
-            "the migrations folder has {n} problems:\n  - {}",
+            "the migrations folder {} has {n} problems:\n  - {}",
+            dir.display(),
             problems.join("\n  - ")
         ),
     }
@@ -304,20 +370,23 @@ mod tests {
     use super::*;
     use crate::config::Database;
 
+    fn database(binding: &str) -> Database {
+        Database {
+            binding: binding.to_string(),
+            name: binding.to_lowercase(),
+            id: None,
+            renamed_by: None,
+            wrangler_table: "d1_migrations".into(),
+            migrations_dir: None,
+            local_id: binding.to_string(),
+        }
+    }
+
     fn config(bindings: &[&str]) -> Config {
         Config {
             path: PathBuf::from("/project/wrangler.toml"),
             env: None,
-            databases: bindings
-                .iter()
-                .map(|b| Database {
-                    binding: b.to_string(),
-                    name: b.to_lowercase(),
-                    id: None,
-                    renamed_by: None,
-                    wrangler_table: "d1_migrations".into(),
-                })
-                .collect(),
+            databases: bindings.iter().map(|b| database(b)).collect(),
         }
     }
 
@@ -334,25 +403,32 @@ contains = ["api_keys", "rooms", "permissions", "user_tier"]"#,
     fn folder(files: &[(&str, &[u8])]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         for (name, text) in files {
-            std::fs::write(dir.path().join(name), text).unwrap();
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
         }
         dir
     }
 
-    fn load_err(files: &[(&str, &[u8])]) -> String {
+    const SEED: &[&str] = &["READ_REPLICA", "AUTH"];
+
+    fn shared<'a>(routing: &'a Routing, bindings: &'a [&'a str]) -> Owner<'a> {
+        Owner::Shared { routing, bindings }
+    }
+
+    fn load_seed(files: &[(&str, &[u8])]) -> Result<Vec<Migration>> {
         let dir = folder(files);
-        let err = load(
-            dir.path(),
-            &config(&["READ_REPLICA", "AUTH"]),
-            &seed_routing(),
-        )
-        .unwrap_err();
-        format!("{err:#}")
+        std::fs::write(dir.path().join(ROUTING_FILE), "default = \"READ_REPLICA\"").unwrap();
+        load(dir.path(), shared(&seed_routing(), SEED), &config(SEED))
+    }
+
+    fn load_err(files: &[(&str, &[u8])]) -> String {
+        format!("{:#}", load_seed(files).unwrap_err())
     }
 
     #[test]
     fn routes_like_the_seed_and_honours_headers() {
-        let dir = folder(&[
+        let found = load_seed(&[
             ("0001_schema.sql", b"CREATE TABLE a(x);"),
             ("0002_api_keys.sql", b"CREATE TABLE k(x);"),
             (
@@ -362,25 +438,27 @@ contains = ["api_keys", "rooms", "permissions", "user_tier"]"#,
             ("0003_more.rollback.sql", b"DROP TABLE m;"),
             ("README.md", b"notes"),
             ("migrate.toml", b""),
-        ]);
-        let found = load(
-            dir.path(),
-            &config(&["READ_REPLICA", "AUTH"]),
-            &seed_routing(),
-        )
+        ])
         .unwrap();
         let routed: Vec<_> = found.iter().map(|m| (m.version, &m.binding[..])).collect();
         assert_eq!(routed, [(1, "READ_REPLICA"), (2, "AUTH"), (3, "AUTH")]);
         assert!(found[2].rollback.is_some());
         assert!(found[0].rollback.is_none());
+        assert_eq!(found[2].file_name, "0003_more.sql");
     }
 
     #[test]
     fn single_database_needs_no_routing_but_two_do() {
         let dir = folder(&[("0001_a.sql", b"SELECT 1;")]);
-        let found = load(dir.path(), &config(&["DB"]), &Routing::default()).unwrap();
+        let routing = Routing::default();
+        let found = load(dir.path(), shared(&routing, &["DB"]), &config(&["DB"])).unwrap();
         assert_eq!(found[0].binding, "DB");
-        let err = load(dir.path(), &config(&["A", "B"]), &Routing::default()).unwrap_err();
+        let err = load(
+            dir.path(),
+            shared(&routing, &["A", "B"]),
+            &config(&["A", "B"]),
+        )
+        .unwrap_err();
         assert!(
             format!("{err:#}").contains("-- database: BINDING"),
             "{err:#}"
@@ -388,14 +466,15 @@ contains = ["api_keys", "rooms", "permissions", "user_tier"]"#,
     }
 
     #[test]
-    fn checksum_ignores_bom_and_crlf() {
+    fn checksum_ignores_bom_and_crlf_but_the_text_keeps_its_line_endings() {
         let dir = folder(&[
             ("0001_a.sql", b"\xEF\xBB\xBFSELECT 1;\r\nSELECT 2;\r\n"),
             ("0002_b.sql", b"SELECT 1;\nSELECT 2;\n"),
         ]);
-        let found = load(dir.path(), &config(&["DB"]), &Routing::default()).unwrap();
+        let routing = Routing::default();
+        let found = load(dir.path(), shared(&routing, &["DB"]), &config(&["DB"])).unwrap();
         assert_eq!(found[0].checksum, found[1].checksum);
-        assert_eq!(found[0].sql, "SELECT 1;\nSELECT 2;\n");
+        assert_eq!(found[0].sql, "SELECT 1;\r\nSELECT 2;\r\n");
         assert_eq!(
             checksum(""),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -403,16 +482,48 @@ contains = ["api_keys", "rooms", "permissions", "user_tier"]"#,
     }
 
     #[test]
-    fn rejects_bad_names() {
-        for bad in [
-            "0001-create.sql",
-            "abc_create.sql",
-            "0001_Create.sql",
-            "0001.sql",
-            "1x_a.sql",
-        ] {
-            let err = load_err(&[(bad, b"SELECT 1;")]);
-            assert!(err.contains(bad), "{bad}: {err}");
+    fn accepts_every_name_wrangler_would_run() {
+        // drizzle-kit and Cloudflare's templates start at 0000; `wrangler d1
+        // migrations create` keeps upper case and hyphens.
+        let found = load_seed(&[
+            ("0000_lush_the_hood.sql", b"SELECT 1;"),
+            ("0001_Initial.sql", b"SELECT 1;"),
+            ("0002_1001tl-source-ids.sql", b"SELECT 1;"),
+            ("0003_v1.2.sql", b"SELECT 1;"),
+            ("0004-hyphen-first.sql", b"SELECT 1;"),
+            ("0004-hyphen-first.rollback.sql", b"SELECT 1;"),
+            ("meta/_journal.json", b"{}"),
+            ("meta/0000_snapshot.json", b"{}"),
+            ("schema/READ_REPLICA.sql", b"CREATE TABLE x(y);"),
+        ])
+        .unwrap();
+        let names: Vec<_> = found.iter().map(|m| (m.version, &m.name[..])).collect();
+        assert_eq!(
+            names,
+            [
+                (0, "0000_lush_the_hood"),
+                (1, "0001_Initial"),
+                (2, "0002_1001tl-source-ids"),
+                (3, "0003_v1.2"),
+                (4, "0004-hyphen-first")
+            ]
+        );
+        assert!(found[4].rollback.is_some());
+    }
+
+    #[test]
+    fn rejects_names_without_a_version_and_says_nothing_more_about_them() {
+        for bad in ["abc_create.sql", "create.sql", "_0001.sql"] {
+            let err = load_err(&[
+                ("0001_a.sql", b"SELECT 1;"),
+                (bad, b"SELECT 1;"),
+                ("0002_b.sql", b"SELECT 1;"),
+            ]);
+            assert!(
+                err.contains(bad) && err.contains("version number"),
+                "{bad}: {err}"
+            );
+            assert!(!err.contains("problems"), "one problem only: {err}");
         }
     }
 
@@ -429,6 +540,11 @@ contains = ["api_keys", "rooms", "permissions", "user_tier"]"#,
             "{err}"
         );
         assert!(err.contains("expected version 2"), "{err}");
+        let err = load_err(&[("0002_a.sql", b"SELECT 1;")]);
+        assert!(
+            err.contains("first version must be 0 or 1") && err.contains("expected version 1"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -445,5 +561,35 @@ contains = ["api_keys", "rooms", "permissions", "user_tier"]"#,
         assert!(err.contains("0002_b.rollback.sql"), "{err}");
         let err = load_err(&[("0001_a.sql", b"SELECT '\xff';")]);
         assert!(err.contains("UTF-8") && err.contains("0001_a.sql"), "{err}");
+    }
+
+    #[test]
+    fn only_a_routed_folder_refuses_gaps() {
+        let files: &[(&str, &[u8])] = &[("0001_a.sql", b"SELECT 1;"), ("0003_c.sql", b"SELECT 1;")];
+        assert!(load_seed(files).is_err());
+        let dir = folder(files);
+        let routing = Routing::default();
+        let found = load(dir.path(), shared(&routing, &["DB"]), &config(&["DB"])).unwrap();
+        assert_eq!(found.len(), 2);
+        let found = load(dir.path(), Owner::Only("DB"), &config(&["DB"])).unwrap();
+        assert_eq!(found[1].version, 3);
+    }
+
+    #[test]
+    fn a_database_folder_needs_no_routing_and_refuses_a_header_naming_another() {
+        let dir = folder(&[
+            ("0000_a.sql", b"SELECT 1;"),
+            ("0001_b.sql", b"-- database: AUTH\nSELECT 1;"),
+            ("migrate.toml", b"default = \"READ_REPLICA\""),
+        ]);
+        let err = load(dir.path(), Owner::Only("READ_REPLICA"), &config(SEED)).unwrap_err();
+        let err = format!("{err:#}");
+        assert!(
+            err.contains("0001_b.sql") && err.contains("database: AUTH"),
+            "{err}"
+        );
+        std::fs::write(dir.path().join("0001_b.sql"), "SELECT 2;").unwrap();
+        let found = load(dir.path(), Owner::Only("READ_REPLICA"), &config(SEED)).unwrap();
+        assert!(found.iter().all(|m| m.binding == "READ_REPLICA"));
     }
 }

@@ -1,13 +1,16 @@
-//! The `_migrations` table: reading a database's state in one call, and the
-//! SQL batches that apply or roll back migrations together with their rows.
+//! The tracking tables: `_migrations` and wrangler's own ledger (`d1_migrations`
+//! or the config's `migrations_table`), kept in step. Reading a database's
+//! state in one call, and the SQL batches that apply or roll back migrations
+//! together with their rows in both ledgers.
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::config::Database;
 use crate::lock;
-use crate::plan::Applied;
-use crate::schema::{self, Schema};
+use crate::plan::{Applied, LedgerRow, Recorded};
+use crate::schema::{self, quote_name, Schema};
 use crate::source::Migration;
 use crate::sql::{self, quote_literal};
 use crate::wrangler::{text, D1Error, StatementResult};
@@ -17,6 +20,16 @@ pub const TABLE: &str = "_migrations";
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS _migrations (\
 version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL, \
 checksum TEXT, duration_ms INTEGER)";
+
+/// wrangler's ledger, with the columns `wrangler d1 migrations apply` gives
+/// it (on one line: it also goes into `--command` arguments).
+pub fn create_ledger(db: &Database) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {}(id INTEGER PRIMARY KEY AUTOINCREMENT, \
+         name TEXT UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)",
+        quote_name(&db.wrangler_table)
+    )
+}
 
 /// Unix time in milliseconds, as D1 sees it while running the statement.
 pub const NOW_MS: &str = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
@@ -39,33 +52,98 @@ pub enum Tracking {
 pub struct DbState {
     pub tracking: Tracking,
     pub applied: Vec<Applied>,
+    /// wrangler's ledger, in its own order (empty when it has no table).
+    #[serde(default)]
+    pub ledger: Vec<LedgerRow>,
     /// Its schema (D1's internal tables left out): enough to rebuild it elsewhere.
     pub schema: Schema,
 }
 
-/// The rows and columns of the tracking table: two statements, after the schema's.
+impl DbState {
+    /// What it records, as [`crate::plan`] reads it, with `foreign` the
+    /// names wrangler's ledger holds for files that are not its migrations.
+    pub fn recorded<'a>(&'a self, foreign: &'a [String]) -> Recorded<'a> {
+        Recorded {
+            applied: &self.applied,
+            ledger: &self.ledger,
+            foreign,
+        }
+    }
+
+    /// A database with nothing in it.
+    pub fn empty() -> DbState {
+        DbState {
+            tracking: Tracking::Absent,
+            applied: Vec::new(),
+            ledger: Vec::new(),
+            schema: Schema::default(),
+        }
+    }
+}
+
+/// The columns and rows of `_migrations`: two statements, after the schema's.
 const TRACKING_QUERIES: [&str; 2] = [
     "SELECT name FROM pragma_table_info('_migrations')",
     "SELECT * FROM _migrations ORDER BY version",
 ];
 
-/// The schema, the tracking table's columns and its rows: one call.
-pub fn state_query() -> String {
-    state_statements().join("; ")
+/// Which tracking tables a state read reads: a query naming a table that
+/// does not exist fails as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reads {
+    pub ours: bool,
+    pub ledger: bool,
 }
 
-/// [`state_query`]'s three statements; see [`parse_state`].
-pub fn state_statements() -> [&'static str; 3] {
-    [schema::QUERY, TRACKING_QUERIES[0], TRACKING_QUERIES[1]]
+impl Reads {
+    pub const ALL: Reads = Reads {
+        ours: true,
+        ledger: true,
+    };
+
+    /// The tracking tables `schema` has.
+    pub fn present_in(schema: &Schema, db: &Database) -> Reads {
+        let has = |table: &str| {
+            schema
+                .objects
+                .iter()
+                .any(|o| o.kind == "table" && o.name == table)
+        };
+        Reads {
+            ours: has(TABLE),
+            ledger: has(&db.wrangler_table),
+        }
+    }
 }
 
-/// The state read of a run that will write when there is work: creates the
-/// tracking table, takes the lock when `work` (an SQL condition) holds, then
+/// The statements of a state read: the schema, then `_migrations`' columns
+/// and rows, then wrangler's ledger (each when `reads` says); see [`parse_state`].
+pub fn state_statements(db: &Database, reads: Reads) -> Vec<String> {
+    let mut statements = vec![schema::QUERY.to_owned()];
+    if reads.ours {
+        statements.extend(TRACKING_QUERIES.map(str::to_owned));
+    }
+    if reads.ledger {
+        statements.push(format!(
+            "SELECT name, applied_at FROM {} ORDER BY id",
+            quote_name(&db.wrangler_table)
+        ));
+    }
+    statements
+}
+
+/// The schema and both ledgers: one call.
+pub fn state_query(db: &Database) -> String {
+    state_statements(db, Reads::ALL).join("; ")
+}
+
+/// The state read of a run that will write when there is work: creates both
+/// tracking tables, takes the lock when `work` (an SQL condition) holds, then
 /// reads the state. One call; see [`parse_locking_state`].
-pub fn locking_state_query(lock: &lock::Request, work: &str) -> String {
-    let mut statements = vec![CREATE_TABLE.to_owned()];
+pub fn locking_state_query(db: &Database, lock: &lock::Request, work: &str) -> String {
+    let mut statements = vec![CREATE_TABLE.to_owned(), create_ledger(db)];
     statements.extend(lock.acquire_statements(work));
-    statements.push(state_query());
+    statements.push(state_query(db));
     statements.join("; ")
 }
 
@@ -74,16 +152,16 @@ pub fn parse_locking_state(
     request: &lock::Request,
     results: &[StatementResult],
 ) -> Result<(DbState, lock::Outcome)> {
-    let lock_end = 1 + lock::ACQUIRE_RESULTS;
-    if results.len() != lock_end + 3 {
+    let lock_end = 2 + lock::ACQUIRE_RESULTS;
+    if results.len() != lock_end + 4 {
         bail!(
             "the state query returned {} results where {} were expected: wrangler split it differently",
             results.len(),
-            lock_end + 3
+            lock_end + 4
         );
     }
-    let outcome = lock::parse(request, &results[1..lock_end])?;
-    Ok((parse_state(&results[lock_end..])?, outcome))
+    let outcome = lock::parse(request, &results[2..lock_end])?;
+    Ok((parse_state(&results[lock_end..], Reads::ALL)?, outcome))
 }
 
 /// The condition under which `up` has work in a database: one of `versions`
@@ -99,6 +177,46 @@ pub fn pending_condition(versions: &[u64]) -> String {
     )
 }
 
+/// The condition under which wrangler's ledger lacks a name it must have:
+/// the file name of a migration `_migrations` records (of `files`, by
+/// version), or one of `foreign`, the files wrangler must never run here.
+pub fn ledger_behind_condition(
+    db: &Database,
+    files: &[(u64, String)],
+    foreign: &[String],
+) -> String {
+    let ledger = quote_name(&db.wrangler_table);
+    let missing =
+        |name: &str| format!("NOT EXISTS (SELECT 1 FROM {ledger} AS w WHERE w.name = {name})");
+    let mut parts = Vec::new();
+    if !files.is_empty() {
+        let values: Vec<String> = files
+            .iter()
+            .map(|(version, name)| format!("({version}, {})", quote_literal(name)))
+            .collect();
+        parts.push(format!(
+            "EXISTS (SELECT 1 FROM (VALUES {}) AS f JOIN _migrations AS m ON m.version = f.column1 WHERE {})",
+            values.join(", "),
+            missing("f.column2")
+        ));
+    }
+    if !foreign.is_empty() {
+        let values: Vec<String> = foreign
+            .iter()
+            .map(|n| format!("({})", quote_literal(n)))
+            .collect();
+        parts.push(format!(
+            "EXISTS (SELECT 1 FROM (VALUES {}) AS f WHERE {})",
+            values.join(", "),
+            missing("f.column1")
+        ));
+    }
+    match parts.is_empty() {
+        true => "0".to_owned(),
+        false => format!("({})", parts.join(" OR ")),
+    }
+}
+
 /// The condition under which `down TARGET` has work in a database.
 pub fn applied_above_condition(target: u64) -> String {
     format!("EXISTS (SELECT 1 FROM _migrations WHERE version > {target})")
@@ -106,10 +224,10 @@ pub fn applied_above_condition(target: u64) -> String {
 
 /// An SQL condition that holds exactly when a database is still as `state`
 /// describes it: the same tracking-table columns and rows (version, name and
-/// checksum) and the same app schema, object for object. It is checked after
-/// the tracking table is created (see [`guarded`]), so a database without the table counts as one
-/// with an empty table.
-pub fn unchanged_condition(state: &DbState) -> String {
+/// checksum), the same rows in wrangler's ledger, and the same app schema,
+/// object for object. It is checked after both tracking tables are created
+/// (see [`guarded`]), so a missing table counts as an empty one.
+pub fn unchanged_condition(state: &DbState, db: &Database) -> String {
     let mut parts = Vec::new();
     let (checksum, duration_ms) = match state.tracking {
         Tracking::Absent | Tracking::Current => (true, true),
@@ -146,10 +264,22 @@ pub fn unchanged_condition(state: &DbState) -> String {
             rows.join(", ")
         ));
     }
-    let tracking: Vec<String> = schema::TRACKING_TABLES
-        .iter()
-        .map(|t| quote_literal(t))
-        .collect();
+    let ledger = quote_name(&db.wrangler_table);
+    let count = state.ledger.len();
+    parts.push(format!("(SELECT count(*) FROM {ledger}) = {count}"));
+    if count > 0 {
+        let names: Vec<String> = state
+            .ledger
+            .iter()
+            .map(|row| format!("({})", quote_literal(&row.name)))
+            .collect();
+        parts.push(format!(
+            "(SELECT count(*) FROM {ledger} AS w JOIN (VALUES {}) AS v ON w.name = v.column1) = {count}",
+            names.join(", ")
+        ));
+    }
+    let tracking_tables = db.tracking_tables();
+    let tracking: Vec<String> = tracking_tables.iter().map(|t| quote_literal(t)).collect();
     let app = format!(
         "{} AND tbl_name NOT IN ({})",
         schema::OBJECTS_FILTER,
@@ -159,7 +289,7 @@ pub fn unchanged_condition(state: &DbState) -> String {
         .schema
         .objects
         .iter()
-        .filter(|o| !schema::TRACKING_TABLES.contains(&o.table.as_str()))
+        .filter(|o| !tracking_tables.contains(&o.table.as_str()))
         .map(|o| {
             format!(
                 "({}, {}, {}, {})",
@@ -208,59 +338,61 @@ fn integer(value: Option<&Value>) -> Option<i64> {
     }
 }
 
-/// Parses the results of [`state_query`] (or of [`schema::QUERY`] alone, for
-/// a database without the table).
-pub fn parse_state(results: &[StatementResult]) -> Result<DbState> {
-    let schema = Schema::from_result(
-        results
-            .first()
-            .context("the state query returned no results")?,
-    );
-    let [columns, rows] = match results {
-        [_] => {
-            return Ok(DbState {
-                tracking: Tracking::Absent,
-                applied: Vec::new(),
-                schema,
-            })
-        }
-        [_, columns, rows] => [columns, rows],
-        _ => bail!(
-            "the state query returned {} results where 3 were expected: wrangler split it differently",
+/// Parses the results of [`state_statements`] for `reads`.
+pub fn parse_state(results: &[StatementResult], reads: Reads) -> Result<DbState> {
+    let expected = 1 + 2 * usize::from(reads.ours) + usize::from(reads.ledger);
+    if results.len() != expected {
+        bail!(
+            "the state query returned {} results where {expected} were expected: wrangler split it differently",
             results.len()
-        ),
+        );
+    }
+    let mut state = DbState {
+        schema: Schema::from_result(&results[0]),
+        ..DbState::empty()
     };
-    let has = |column: &str| {
-        columns
+    if reads.ours {
+        let [columns, rows] = [&results[1], &results[2]];
+        let has = |column: &str| {
+            columns
+                .results
+                .iter()
+                .any(|row| text(row.get("name")).as_deref() == Some(column))
+        };
+        state.tracking = match (has("checksum"), has("duration_ms")) {
+            (true, true) => Tracking::Current,
+            (checksum, duration_ms) => Tracking::Legacy {
+                checksum,
+                duration_ms,
+            },
+        };
+        for row in &rows.results {
+            let version = integer(row.get("version"))
+                .and_then(|v| u64::try_from(v).ok())
+                .with_context(|| format!("_migrations has a row with a bad version: {row:?}"))?;
+            state.applied.push(Applied {
+                version,
+                name: text(row.get("name")).unwrap_or_default(),
+                applied_at: integer(row.get("applied_at")).unwrap_or_default(),
+                checksum: text(row.get("checksum")),
+                duration_ms: integer(row.get("duration_ms")),
+            });
+        }
+    }
+    if reads.ledger {
+        let rows = &results[expected - 1];
+        state.ledger = rows
             .results
             .iter()
-            .any(|row| text(row.get("name")).as_deref() == Some(column))
-    };
-    let tracking = match (has("checksum"), has("duration_ms")) {
-        (true, true) => Tracking::Current,
-        (checksum, duration_ms) => Tracking::Legacy {
-            checksum,
-            duration_ms,
-        },
-    };
-    let mut applied = Vec::new();
-    for row in &rows.results {
-        let version = integer(row.get("version"))
-            .and_then(|v| u64::try_from(v).ok())
-            .with_context(|| format!("_migrations has a row with a bad version: {row:?}"))?;
-        applied.push(Applied {
-            version,
-            name: text(row.get("name")).unwrap_or_default(),
-            applied_at: integer(row.get("applied_at")).unwrap_or_default(),
-            checksum: text(row.get("checksum")),
-            duration_ms: integer(row.get("duration_ms")),
-        });
+            .filter_map(|row| {
+                Some(LedgerRow {
+                    name: text(row.get("name"))?,
+                    applied_at: text(row.get("applied_at")).unwrap_or_default(),
+                })
+            })
+            .collect();
     }
-    Ok(DbState {
-        tracking,
-        applied,
-        schema,
-    })
+    Ok(state)
 }
 
 /// A batch for one `wrangler d1 execute --file` call, with the place each
@@ -291,12 +423,11 @@ impl Batch {
         self.statements.len() - 1
     }
 
-    /// The file text: one statement a line, each ended by `;`.
-    pub fn to_sql(&self) -> String {
-        self.statements
-            .iter()
-            .map(|s| format!("{};\n", s.sql))
-            .collect()
+    /// The file text: one statement a line, each ended by `;`, written so
+    /// that `splitter` cuts it where SQLite does (see [`sql::for_wrangler`]).
+    pub fn to_sql(&self, splitter: sql::Splitter) -> String {
+        let statements: Vec<&str> = self.statements.iter().map(|s| s.sql.as_str()).collect();
+        sql::batch_text(&statements, splitter)
     }
 
     /// The first `n` statements, for tracing a failure back.
@@ -307,7 +438,7 @@ impl Batch {
     }
 }
 
-/// Statements that rebuild a schema.
+/// Statements that rebuild a schema (a virtual table makes its own shadow tables).
 pub fn schema_batch(schema: &Schema) -> Batch {
     let mut batch = Batch::default();
     for statement in schema.create_statements() {
@@ -321,11 +452,12 @@ fn statements_of(sql_text: &str, file: &std::path::Path) -> Result<Vec<sql::Stat
 }
 
 /// `batch`, opened by `guard` (see [`crate::lock::Request::guard_statements`])
-/// after creating the tracking table, in the order a state read creates the
-/// tables, so that [`unchanged_condition`] sees it.
-pub fn guarded(guard: Vec<String>, batch: &Batch) -> Batch {
+/// after creating both tracking tables, in the order a state read creates
+/// them, so that [`unchanged_condition`] sees them.
+pub fn guarded(guard: Vec<String>, batch: &Batch, db: &Database) -> Batch {
     let mut guarded = Batch::default();
     guarded.push(CREATE_TABLE, None);
+    guarded.push(create_ledger(db), None);
     for statement in guard {
         guarded.push(statement, None);
     }
@@ -333,10 +465,49 @@ pub fn guarded(guard: Vec<String>, batch: &Batch) -> Batch {
     guarded
 }
 
-/// Creates the tracking table, or brings the seed's up to date.
-fn prelude(tracking: Tracking) -> Batch {
+/// What a batch does to wrangler's ledger: the names that must be in it
+/// afterwards (added when missing, in this order) and those that must not.
+#[derive(Debug, Clone, Default)]
+pub struct LedgerChange {
+    pub present: Vec<String>,
+    pub absent: Vec<String>,
+}
+
+/// D1 limits a statement to 100 000 bytes: lists of names go in chunks well under that.
+const NAMES_PER_STATEMENT: usize = 500;
+
+/// The statements that make wrangler's ledger hold `change`, each row as
+/// `wrangler d1 migrations apply` writes it (the file name; `applied_at` by
+/// the table's default).
+fn ledger_statements(db: &Database, change: &LedgerChange) -> Vec<String> {
+    let table = quote_name(&db.wrangler_table);
+    let mut statements = Vec::new();
+    for names in change.absent.chunks(NAMES_PER_STATEMENT) {
+        let list: Vec<String> = names.iter().map(|n| quote_literal(n)).collect();
+        statements.push(format!(
+            "DELETE FROM {table} WHERE name IN ({})",
+            list.join(", ")
+        ));
+    }
+    for names in change.present.chunks(NAMES_PER_STATEMENT) {
+        let values: Vec<String> = names
+            .iter()
+            .map(|n| format!("({})", quote_literal(n)))
+            .collect();
+        statements.push(format!(
+            "INSERT INTO {table} (name) SELECT v.column1 FROM (VALUES {}) AS v \
+             WHERE NOT EXISTS (SELECT 1 FROM {table} AS w WHERE w.name = v.column1)",
+            values.join(", ")
+        ));
+    }
+    statements
+}
+
+/// Creates both tracking tables, or brings the seed's up to date.
+fn prelude(tracking: Tracking, db: &Database) -> Batch {
     let mut batch = Batch::default();
     batch.push(CREATE_TABLE, None);
+    batch.push(create_ledger(db), None);
     if let Tracking::Legacy {
         checksum,
         duration_ms,
@@ -366,20 +537,36 @@ fn insert_row(migration: &Migration, applied_at: &str) -> String {
 }
 
 /// Records migrations as applied without running them: each with its
-/// `applied_at` (Unix ms), or now.
-pub fn record_batch(tracking: Tracking, rows: &[(&Migration, Option<i64>)]) -> Batch {
-    let mut batch = prelude(tracking);
+/// `applied_at` (Unix ms), or now; and wrangler's ledger as `ledger` says.
+pub fn record_batch(
+    tracking: Tracking,
+    db: &Database,
+    rows: &[(&Migration, Option<i64>)],
+    ledger: &LedgerChange,
+) -> Batch {
+    let mut batch = prelude(tracking, db);
     for (migration, applied_at) in rows {
         let applied_at = applied_at.map_or(NOW_MS.to_owned(), |ms| ms.to_string());
         batch.push(insert_row(migration, &applied_at), None);
     }
+    for statement in ledger_statements(db, ledger) {
+        batch.push(statement, None);
+    }
     batch
 }
 
-/// Applies `plan` (oldest first): each migration's statements, bracketed by
-/// its `_migrations` row so the row carries when it started and how long it took.
-pub fn up_batch(tracking: Tracking, plan: &[&Migration]) -> Result<Batch> {
-    let mut batch = prelude(tracking);
+/// Applies `plan` (oldest first): first records `adopt` (migrations
+/// wrangler's ledger already records, with their `applied_at`), then each
+/// migration's statements, bracketed by its `_migrations` row so the row
+/// carries when it started and how long it took; last, wrangler's ledger.
+pub fn up_batch(
+    tracking: Tracking,
+    db: &Database,
+    adopt: &[(&Migration, Option<i64>)],
+    plan: &[&Migration],
+    ledger: &LedgerChange,
+) -> Result<Batch> {
+    let mut batch = record_batch(tracking, db, adopt, &LedgerChange::default());
     for (index, migration) in plan.iter().enumerate() {
         batch.push(insert_row(migration, NOW_MS), None);
         for statement in statements_of(&migration.sql, &migration.path)? {
@@ -400,12 +587,18 @@ pub fn up_batch(tracking: Tracking, plan: &[&Migration]) -> Result<Batch> {
             None,
         );
     }
+    for statement in ledger_statements(db, ledger) {
+        batch.push(statement, None);
+    }
     Ok(batch)
 }
 
-/// Rolls back `plan` (newest first), deleting each row with its rollback.
-pub fn down_batch(plan: &[&Migration]) -> Result<Batch> {
+/// Rolls back `plan` (newest first), deleting each row with its rollback;
+/// last, wrangler's ledger.
+pub fn down_batch(db: &Database, plan: &[&Migration], ledger: &LedgerChange) -> Result<Batch> {
     let mut batch = Batch::default();
+    batch.push(CREATE_TABLE, None);
+    batch.push(create_ledger(db), None);
     for (index, migration) in plan.iter().enumerate() {
         let rollback = migration
             .rollback
@@ -422,6 +615,9 @@ pub fn down_batch(plan: &[&Migration]) -> Result<Batch> {
             None,
         );
     }
+    for statement in ledger_statements(db, ledger) {
+        batch.push(statement, None);
+    }
     Ok(batch)
 }
 
@@ -434,27 +630,51 @@ mod tests {
         serde_json::from_value(value).unwrap()
     }
 
+    fn db(ledger: &str) -> Database {
+        Database {
+            binding: "DB".into(),
+            name: "db".into(),
+            id: None,
+            renamed_by: None,
+            wrangler_table: ledger.into(),
+            migrations_dir: None,
+            local_id: "DB".into(),
+        }
+    }
+
     #[test]
-    fn parses_current_table_and_null_strings() {
-        let state = parse_state(&results(json!([
-            {"results": [{"type": "table", "name": "t", "tbl_name": "t", "sql": "CREATE TABLE t(a)"}]},
-            {"results": [{"name": "version"}, {"name": "name"}, {"name": "applied_at"}, {"name": "checksum"}, {"name": "duration_ms"}]},
-            {"results": [{"version": 1, "name": "0001_a", "applied_at": 5, "checksum": "null", "duration_ms": 3}]}
-        ])))
+    fn parses_both_ledgers_and_null_strings() {
+        let state = parse_state(
+            &results(json!([
+                {"results": [{"type": "table", "name": "t", "tbl_name": "t", "sql": "CREATE TABLE t(a)"}]},
+                {"results": [{"name": "version"}, {"name": "name"}, {"name": "applied_at"}, {"name": "checksum"}, {"name": "duration_ms"}]},
+                {"results": [{"version": 1, "name": "0001_a", "applied_at": 5, "checksum": "null", "duration_ms": 3}]},
+                {"results": [{"name": "0001_a.sql", "applied_at": "2026-11-30 10:00:00"}]}
+            ])),
+            Reads::ALL,
+        )
         .unwrap();
         assert_eq!(state.tracking, Tracking::Current);
         assert_eq!(state.schema.create_statements(), ["CREATE TABLE t(a)"]);
         assert_eq!(state.applied[0].checksum, None);
         assert_eq!(state.applied[0].duration_ms, Some(3));
+        assert_eq!(state.ledger[0].name, "0001_a.sql");
     }
 
     #[test]
-    fn recognises_the_seed_table() {
-        let state = parse_state(&results(json!([
-            {"results": []},
-            {"results": [{"name": "version"}, {"name": "name"}, {"name": "applied_at"}]},
-            {"results": [{"version": 2, "name": "0002_b", "applied_at": 7}]}
-        ])))
+    fn recognises_the_seed_table_and_a_ledger_read_alone() {
+        let only_ours = Reads {
+            ours: true,
+            ledger: false,
+        };
+        let state = parse_state(
+            &results(json!([
+                {"results": []},
+                {"results": [{"name": "version"}, {"name": "name"}, {"name": "applied_at"}]},
+                {"results": [{"version": 2, "name": "0002_b", "applied_at": 7}]}
+            ])),
+            only_ours,
+        )
         .unwrap();
         assert_eq!(
             state.tracking,
@@ -465,19 +685,39 @@ mod tests {
         );
         assert_eq!(state.applied[0].version, 2);
         assert_eq!(state.applied[0].duration_ms, None);
+        let only_wranglers = Reads {
+            ours: false,
+            ledger: true,
+        };
+        let state = parse_state(
+            &results(json!([
+                {"results": []},
+                {"results": [{"name": "0000_init.sql", "applied_at": "2026-01-01 00:00:00"}]}
+            ])),
+            only_wranglers,
+        )
+        .unwrap();
+        assert_eq!(state.tracking, Tracking::Absent);
+        assert_eq!(state.ledger.len(), 1);
+        assert_eq!(
+            state_statements(&db("d1_migrations"), only_wranglers).len(),
+            2
+        );
     }
 
     #[test]
-    fn state_query_survives_wranglers_splitter() {
+    fn state_queries_survive_wranglers_splitter_and_name_the_configured_ledger() {
         let request = lock::Request {
             owner: "host:1 migrate up".into(),
             ttl: std::time::Duration::from_secs(1),
         };
-        let locking = locking_state_query(&request, &pending_condition(&[1, 3]));
-        for (query, count) in [(state_query(), 3), (locking, 8)] {
+        let db = db("schema history");
+        let locking = locking_state_query(&db, &request, &pending_condition(&[1, 3]));
+        for (query, count) in [(state_query(&db), 4), (locking, 10)] {
             let statements = crate::sql::split(&query).unwrap();
             assert_eq!(statements.len(), count, "{query}");
-            let findings = crate::sql::lint(&query);
+            assert!(query.contains("\"schema history\""), "{query}");
+            let findings = crate::sql::lint(&query, crate::sql::LintOptions::default());
             assert!(
                 findings.iter().all(|f| !f.message.contains("wrangler")),
                 "{findings:?}"
@@ -485,9 +725,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_guard_survives_wranglers_splitter_and_names_every_row_and_object() {
-        let state = DbState {
+    fn state() -> DbState {
+        DbState {
             tracking: Tracking::Current,
             applied: vec![Applied {
                 version: 7,
@@ -495,6 +734,10 @@ mod tests {
                 applied_at: 1,
                 checksum: Some("abc".into()),
                 duration_ms: None,
+            }],
+            ledger: vec![LedgerRow {
+                name: "0007_it's.sql".into(),
+                applied_at: "2026-11-30 10:00:00".into(),
             }],
             schema: Schema {
                 objects: vec![
@@ -511,14 +754,27 @@ mod tests {
                         table: "_migrations".into(),
                         sql: "CREATE TABLE _migrations (version INTEGER)".into(),
                     },
+                    schema::Object {
+                        kind: "table".into(),
+                        name: "history".into(),
+                        table: "history".into(),
+                        sql: "CREATE TABLE history (id)".into(),
+                    },
                 ],
             },
-        };
-        let condition = unchanged_condition(&state);
+        }
+    }
+
+    #[test]
+    fn the_guard_survives_wranglers_splitter_and_names_every_row_and_object() {
+        let state = state();
+        let condition = unchanged_condition(&state, &db("history"));
         assert!(
             condition.contains("(7, '0007_it''s', 'abc')"),
             "{condition}"
         );
+        assert!(condition.contains("('0007_it''s.sql')"), "{condition}");
+        assert!(condition.contains("FROM \"history\") = 1"), "{condition}");
         assert!(
             condition.contains("'trigger', 'trg', 't', 'CREATE TRIGGER trg"),
             "{condition}"
@@ -527,9 +783,11 @@ mod tests {
             condition.contains("AND m.checksum IS v.column3"),
             "{condition}"
         );
-        // The tracking tables are checked by their rows, not as schema objects.
+        // The tracking tables (wrangler's under its configured name) are
+        // checked by their rows, not as schema objects.
         assert!(
-            !condition.contains("'CREATE TABLE _migrations"),
+            !condition.contains("'CREATE TABLE _migrations")
+                && !condition.contains("'CREATE TABLE history"),
             "{condition}"
         );
         let request = lock::Request {
@@ -538,7 +796,7 @@ mod tests {
         };
         let guard = request.guard_statements(&condition).join(";\n");
         assert_eq!(crate::sql::split(&guard).unwrap().len(), 2, "{guard}");
-        let findings = crate::sql::lint(&guard);
+        let findings = crate::sql::lint(&guard, crate::sql::LintOptions::default());
         assert!(
             findings.iter().all(|f| !f.message.contains("wrangler")),
             "{findings:?}"
@@ -551,7 +809,7 @@ mod tests {
             },
             ..state
         };
-        let condition = unchanged_condition(&legacy);
+        let condition = unchanged_condition(&legacy, &db("d1_migrations"));
         assert!(
             condition.contains("WHERE name = 'checksum') = 0"),
             "{condition}"
@@ -561,12 +819,20 @@ mod tests {
 
     #[test]
     fn unexpected_result_count_is_an_error() {
-        assert!(parse_state(&results(json!([{"results": []}, {"results": []}]))).is_err());
+        assert!(parse_state(
+            &results(json!([{"results": []}, {"results": []}])),
+            Reads::ALL
+        )
+        .is_err());
     }
 
     #[test]
     fn schema_only_means_no_table() {
-        let state = parse_state(&results(json!([{"results": []}]))).unwrap();
+        let none = Reads {
+            ours: false,
+            ledger: false,
+        };
+        let state = parse_state(&results(json!([{"results": []}])), none).unwrap();
         assert_eq!(state.tracking, Tracking::Absent);
     }
 
@@ -574,6 +840,7 @@ mod tests {
         Migration {
             version: 1,
             name: name.into(),
+            file_name: format!("{name}.sql"),
             path: "x.sql".into(),
             sql: sql.into(),
             checksum: "abc".into(),
@@ -587,40 +854,100 @@ mod tests {
     }
 
     #[test]
-    fn up_batch_escapes_names_and_upgrades_seed_table() {
+    fn up_batch_escapes_names_upgrades_seed_table_and_writes_wranglers_ledger() {
         let m = migration(
             "0001_it's",
             "CREATE TABLE t(a);\n\nINSERT INTO t VALUES ('x;y');",
         );
+        let ledger = LedgerChange {
+            present: vec!["0000_done.sql".into(), "0001_it's.sql".into()],
+            absent: Vec::new(),
+        };
         let batch = up_batch(
             Tracking::Legacy {
                 checksum: false,
                 duration_ms: false,
             },
+            &db("d1_migrations"),
+            &[],
             &[&m],
+            &ledger,
         )
         .unwrap();
-        let text = batch.to_sql();
+        let text = batch.to_sql(crate::sql::Splitter::UpperCaseEnd);
         assert!(text.contains("ADD COLUMN checksum TEXT"));
         assert!(text.contains("ADD COLUMN duration_ms INTEGER"));
         assert!(text.contains("'0001_it''s'"), "{text}");
+        assert!(
+            text.contains("CREATE TABLE IF NOT EXISTS \"d1_migrations\"(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE"),
+            "{text}"
+        );
         let origins: Vec<_> = batch.statements.iter().filter_map(|s| s.origin).collect();
         assert_eq!(origins, [(0, 1), (0, 3)]);
-        let last = batch.statements.last().unwrap();
+        let last = &batch.statements.last().unwrap().sql;
         assert!(
-            last.sql.starts_with("UPDATE _migrations SET duration_ms"),
-            "{}",
-            last.sql
+            last.starts_with("INSERT INTO \"d1_migrations\" (name) SELECT v.column1 FROM (VALUES ('0000_done.sql'), ('0001_it''s.sql'))"),
+            "{last}"
+        );
+        let statements: Vec<&str> = batch.statements.iter().map(|s| s.sql.as_str()).collect();
+        assert_eq!(
+            crate::sql::check_batch(&statements, crate::sql::Splitter::UpperCaseEnd),
+            Ok(())
         );
     }
 
     #[test]
-    fn down_batch_deletes_rows() {
-        let m = migration("0001_a", "");
-        let text = down_batch(&[&m]).unwrap().to_sql();
-        assert_eq!(
-            text,
-            "DROP TABLE IF EXISTS t;\nDELETE FROM _migrations WHERE version = 1;\n"
+    fn up_batch_records_adopted_migrations_with_wranglers_time_without_running_them() {
+        let m = migration("0001_a", "CREATE TABLE t(a);");
+        let batch = up_batch(
+            Tracking::Current,
+            &db("d1_migrations"),
+            &[(&m, Some(1_796_032_800_000))],
+            &[],
+            &LedgerChange::default(),
+        )
+        .unwrap();
+        let text = batch.to_sql(crate::sql::Splitter::UpperCaseEnd);
+        assert!(
+            text.contains("VALUES (1, '0001_a', 1796032800000, 'abc', NULL)"),
+            "{text}"
         );
+        assert!(!text.contains("CREATE TABLE t(a)"), "{text}");
+    }
+
+    #[test]
+    fn down_batch_deletes_rows_in_both_ledgers() {
+        let m = migration("0001_a", "");
+        let ledger = LedgerChange {
+            present: Vec::new(),
+            absent: vec!["0001_a.sql".into()],
+        };
+        let text = down_batch(&db("d1_migrations"), &[&m], &ledger)
+            .unwrap()
+            .to_sql(crate::sql::Splitter::UpperCaseEnd);
+        assert!(
+            text.ends_with(
+                "DROP TABLE IF EXISTS t;\nDELETE FROM _migrations WHERE version = 1;\n\
+                 DELETE FROM \"d1_migrations\" WHERE name IN ('0001_a.sql');\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_ledger_is_behind_when_an_applied_migration_or_a_foreign_file_is_missing() {
+        let db = db("d1_migrations");
+        let none = ledger_behind_condition(&db, &[], &[]);
+        assert_eq!(none, "0");
+        let condition = ledger_behind_condition(
+            &db,
+            &[(1, "0001_a.sql".into())],
+            &["0001_a.rollback.sql".into()],
+        );
+        assert!(
+            condition.contains("JOIN _migrations AS m ON m.version = f.column1"),
+            "{condition}"
+        );
+        assert!(condition.contains("('0001_a.rollback.sql')"), "{condition}");
     }
 }

@@ -87,6 +87,8 @@ pub struct StatementResult {
 #[derive(Debug, Clone)]
 pub struct Wrangler {
     launcher: Launcher,
+    /// Its version, read from its package.json (`None` when it cannot be found).
+    version: Option<String>,
     config: PathBuf,
     env: Option<String>,
     pub target: Target,
@@ -158,6 +160,30 @@ impl Launcher {
     }
 }
 
+/// The version of the wrangler that `program` starts, read from the
+/// package.json of the npm package it belongs to (`node_modules/.bin/wrangler`
+/// links into `node_modules/wrangler/bin/`). `None` for anything else, such as
+/// a script standing in for wrangler.
+pub fn installed_version(program: &Path) -> Option<String> {
+    let real = program.canonicalize().ok()?;
+    real.ancestors().skip(1).take(3).find_map(|dir| {
+        let text = std::fs::read_to_string(dir.join("package.json")).ok()?;
+        let package: Value = serde_json::from_str(&text).ok()?;
+        (package.get("name")?.as_str()? == "wrangler")
+            .then(|| package.get("version")?.as_str().map(str::to_owned))
+            .flatten()
+    })
+}
+
+/// The version of the project's own wrangler (`node_modules` under `root`),
+/// or of the one `$MIGRATE_WRANGLER` names.
+pub fn project_version(root: &Path) -> Option<String> {
+    match std::env::var_os(WRANGLER_VAR) {
+        Some(path) if !path.is_empty() => installed_version(Path::new(&path)),
+        _ => installed_version(&root.join("node_modules").join(".bin").join("wrangler")),
+    }
+}
+
 impl Wrangler {
     /// Finds wrangler (`$MIGRATE_WRANGLER`, then the one in `node_modules`
     /// under `root`), running `npm ci` in `root` when it is not installed yet.
@@ -192,6 +218,7 @@ impl Wrangler {
         };
         Ok(Wrangler {
             launcher,
+            version: project_version(root),
             config: config.path.clone(),
             env: config.env.clone(),
             target,
@@ -204,6 +231,7 @@ impl Wrangler {
     pub fn local_copy(&self, config: &Path) -> Wrangler {
         Wrangler {
             launcher: self.launcher.clone(),
+            version: self.version.clone(),
             config: config.to_path_buf(),
             env: None,
             target: Target::Local,
@@ -214,6 +242,16 @@ impl Wrangler {
     /// The folder of the config file: wrangler keeps local state beside it.
     pub fn config_dir(&self) -> &Path {
         self.config.parent().unwrap_or(Path::new("."))
+    }
+
+    /// Its version, when known.
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
+    }
+
+    /// How it splits a batch file into statements.
+    pub fn splitter(&self) -> crate::sql::Splitter {
+        crate::sql::Splitter::for_version(self.version.as_deref())
     }
 
     /// How a database is named on wrangler's command line: locally by binding
@@ -367,11 +405,19 @@ impl Wrangler {
         let mut attempt = 1;
         loop {
             let result = self.run_once(subject, what, &args);
-            let busy = matches!(&result, Err(err) if self.target == Target::Local && is_busy(err));
-            if !busy || attempt == BUSY_ATTEMPTS {
+            let why = match &result {
+                Err(err) if self.target == Target::Local && is_busy(err) => {
+                    "the local database is busy with another writer"
+                }
+                Err(err) if self.target == Target::Local && runtime_did_not_start(err) => {
+                    "the local Workers runtime did not start (nothing ran)"
+                }
+                _ => return result,
+            };
+            if attempt == BUSY_ATTEMPTS {
                 return result;
             }
-            tracing::warn!(database = %subject, attempt, "the local database is busy with another writer; retrying in {} ms", delay.as_millis());
+            tracing::warn!(database = %subject, attempt, "{why}; retrying in {} ms", delay.as_millis());
             std::thread::sleep(delay);
             delay *= 2;
             attempt += 1;
@@ -408,7 +454,7 @@ impl Wrangler {
             if let Some(mut text) = d1_error_text(&failure) {
                 // Local D1 sometimes reports a busy database as an opaque
                 // internal error, with the real cause only on stderr.
-                if text.starts_with("internal error")
+                if text.contains("internal error")
                     && (stderr.contains("SQLITE_BUSY") || stderr.contains("database is locked"))
                 {
                     text = format!("database is locked: SQLITE_BUSY ({text})");
@@ -564,6 +610,12 @@ impl Drop for DevServer {
 
 /// How often a busy local database is tried before giving up.
 const BUSY_ATTEMPTS: u32 = 5;
+
+/// True when local D1's runtime (workerd) exited before it served anything:
+/// seen on a loaded machine, and harmless to retry since no SQL ran.
+fn runtime_did_not_start(err: &anyhow::Error) -> bool {
+    format!("{err:#}").contains("The Workers runtime failed to start")
+}
 
 /// True when SQLite said another connection holds the write lock.
 fn is_busy(err: &anyhow::Error) -> bool {

@@ -46,13 +46,14 @@ fn applied(p: &Project) -> (Vec<u64>, Vec<u64>) {
     (of(RR), of(AUTH))
 }
 
-/// The `.sql` files of a folder, sorted by name (for backups: by database, then time).
+/// The backup files of a folder (`.sqlite` locally, `.sql` exports), sorted
+/// by name (so by database, then time).
 fn sql_files(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|entries| {
             entries
                 .map(|e| e.unwrap().file_name().into_string().unwrap())
-                .filter(|name| name.ends_with(".sql"))
+                .filter(|name| name.ends_with(".sql") || name.ends_with(".sqlite"))
                 .collect()
         })
         .unwrap_or_default();
@@ -60,7 +61,16 @@ fn sql_files(dir: &Path) -> Vec<String> {
     names
 }
 
-/// A backup's name, `<BINDING>-<YYYYMMDDTHHMMSSZ>-v<version>.sql`, taken apart.
+/// The schema (`sqlite_master`'s `sql`) of a local backup file.
+fn backup_schema(path: &Path) -> String {
+    let connection = rusqlite::Connection::open(path).unwrap();
+    let mut statement = connection
+        .prepare("SELECT group_concat(sql, ';\n') FROM sqlite_master WHERE sql IS NOT NULL")
+        .unwrap();
+    statement.query_row([], |row| row.get(0)).unwrap()
+}
+
+/// A backup's name, `<BINDING>-<YYYYMMDDTHHMMSSZ>-v<version>.sqlite` (or `.sql`), taken apart.
 #[derive(Debug)]
 struct BackupName {
     binding: String,
@@ -70,7 +80,10 @@ struct BackupName {
 
 fn backup_name(name: &str) -> BackupName {
     let parse = || -> Option<BackupName> {
-        let (rest, version) = name.strip_suffix(".sql")?.rsplit_once("-v")?;
+        let stem = name
+            .strip_suffix(".sqlite")
+            .or_else(|| name.strip_suffix(".sql"))?;
+        let (rest, version) = stem.rsplit_once("-v")?;
         let (binding, stamp) = rest.rsplit_once('-')?;
         let well_formed = stamp.len() == 16
             && stamp.char_indices().all(|(i, c)| match i {
@@ -192,7 +205,7 @@ fn up_backs_up_each_database_it_changes_privately_and_keeps_the_newest() {
     assert_eq!(backup_name(&kept[0]).binding, AUTH);
     assert_eq!(backup_name(&kept[0]).version, 4);
     assert_eq!(mode(&elsewhere), 0o700);
-    let text = std::fs::read_to_string(elsewhere.join(&kept[0])).unwrap();
+    let text = backup_schema(&elsewhere.join(&kept[0]));
     assert!(text.contains("CREATE TABLE rooms"), "{text}");
     assert!(
         !text.contains("room_permissions"),
@@ -266,14 +279,23 @@ fn restore_puts_back_exactly_what_the_backup_holds() {
         .find(|f| backup_name(f).binding == AUTH && backup_name(f).version == 4)
         .unwrap_or_else(|| panic!("no AUTH backup at v4:\n{}", run.stdout));
     let backup = dir.join(backup);
-    let bytes = std::fs::read(&backup).unwrap();
+    assert!(
+        backup.to_string_lossy().ends_with(".sqlite"),
+        "{}",
+        backup.display()
+    );
+    // What the database held when it was backed up, as wrangler exports it.
+    let bytes = p.export(AUTH).into_bytes();
     let text = String::from_utf8_lossy(&bytes);
     for needle in [
         "'it''s; a \"key\"; DROP TABLE rooms;--'",
         "'Room; ''one'''",
         "NULL",
     ] {
-        assert!(text.contains(needle), "the backup lacks {needle}:\n{text}");
+        assert!(
+            text.contains(needle),
+            "the database lacks {needle}:\n{text}"
+        );
     }
 
     p.migrate(&["up", "--no-backup"]).ok();
@@ -299,7 +321,7 @@ fn restore_puts_back_exactly_what_the_backup_holds() {
     p.migrate(&["restore", file, "--db", AUTH, "--yes"]).ok();
     assert!(
         p.export(AUTH).as_bytes() == bytes,
-        "the restored database does not export to the backup's bytes"
+        "the restored database does not export to what it held when backed up"
     );
     assert_eq!(applied(&p), (vec![1, 3, 6], vec![2, 4]));
 }
@@ -313,22 +335,25 @@ fn a_failing_backup_stops_the_run_before_anything_is_applied() {
     p.migrate(&["up", "4", "--no-backup"]).ok();
     // Read first, so the run holds its locks while it backs up.
     p.forget_hints(&[RR, AUTH]);
-    let backups = sql_files(&p.path("backups"));
-    let wrapper = p.wrapper("case \"$*\" in *\"d1 export\"*) echo boom >&2; exit 1;; esac");
-
-    let run = p.migrate_with(&["up"], &fake(&wrapper)).fails();
+    // A backup folder that cannot be made: under a file.
+    let nowhere = p.path("wrangler.toml").join("backups");
+    let wrapper = p.wrapper("");
+    let run = p
+        .migrate_with(
+            &["up", "--backup-dir", nowhere.to_str().unwrap()],
+            &fake(&wrapper),
+        )
+        .fails();
     let out = run.all();
     assert!(out.contains("nothing was applied"), "{out}");
     assert!(out.contains("backup"), "{out}");
     assert!(out.contains("--no-backup"), "{out}");
-    assert!(out.contains("boom"), "shows what wrangler said:\n{out}");
+    assert!(
+        out.contains(nowhere.to_str().unwrap()),
+        "names the folder:\n{out}"
+    );
     assert!(!run.stdout.contains('✅'), "{out}");
     assert_eq!(p.started("--file"), 0, "an apply was attempted");
-    assert_eq!(
-        sql_files(&p.path("backups")),
-        backups,
-        "the failed export left a file behind"
-    );
     // The lock was given back, and a plain run finds exactly the migrations
     // that were pending before (so the failed run applied none).
     for binding in [RR, AUTH] {
@@ -772,7 +797,11 @@ fn mark_and_baseline_record_without_running() {
     assert_line(&run.stdout, &[RR, "v1, v3"]);
     assert_line(&run.stdout, &[AUTH, "v2"]);
     assert_eq!(applied(&p), (vec![1, 3], vec![2]));
-    assert_eq!(p.tables(RR), ["_migrations"], "baseline ran migrations");
+    assert_eq!(
+        p.tables(RR),
+        ["_migrations", "d1_migrations", "sqlite_sequence"],
+        "baseline ran migrations"
+    );
 
     p.migrate(&["mark", "4", "--applied"]).ok();
     let run = p.migrate(&["mark", "2", "--pending"]).fails();
@@ -785,12 +814,20 @@ fn mark_and_baseline_record_without_running() {
 
 #[test]
 fn adopt_takes_over_wranglers_own_migrations() {
+    // READ_REPLICA keeps its migrations in a folder of its own (`wr`), which
+    // wrangler's own `d1 migrations apply` ran first.
     let p = Project::seed();
-    for file in ["0001_read_replica_schema.sql", "0003_add_vector_status.sql"] {
-        std::fs::create_dir_all(p.path("wr")).unwrap();
+    std::fs::create_dir_all(p.path("wr")).unwrap();
+    for (from, to) in [
+        (
+            "0001_read_replica_schema.sql",
+            "0001_read_replica_schema.sql",
+        ),
+        ("0003_add_vector_status.sql", "0002_add_vector_status.sql"),
+    ] {
         std::fs::copy(
-            p.path(&format!("migrations/{file}")),
-            p.path(&format!("wr/{file}")),
+            p.path(&format!("migrations/{from}")),
+            p.path(&format!("wr/{to}")),
         )
         .unwrap();
     }
@@ -804,8 +841,36 @@ fn adopt_takes_over_wranglers_own_migrations() {
         "wrangler.toml",
         config.replace(id, &format!("{id}migrations_dir = \"wr\"\n")),
     );
+    // The shared folder routes nothing to READ_REPLICA any more.
+    for file in [
+        "0001_read_replica_schema",
+        "0003_add_vector_status",
+        "0006_add_task_user_id",
+    ] {
+        for suffix in [".sql", ".rollback.sql"] {
+            p.remove(&format!("migrations/{file}{suffix}"));
+        }
+    }
+    for (from, to) in [
+        ("0002_api_keys", "0001_api_keys"),
+        ("0004_rooms_table", "0002_rooms_table"),
+        ("0005_add_permissions_table", "0003_add_permissions_table"),
+    ] {
+        for suffix in [".sql", ".rollback.sql"] {
+            std::fs::rename(
+                p.path(&format!("migrations/{from}{suffix}")),
+                p.path(&format!("migrations/{to}{suffix}")),
+            )
+            .unwrap();
+        }
+    }
     let out = real_wrangler(&p, &["d1", "migrations", "apply", RR, "--local"]);
-    assert!(out.contains("0003_add_vector_status.sql"), "{out}");
+    assert!(out.contains("0002_add_vector_status.sql"), "{out}");
+    std::fs::copy(
+        root().join("migrations/0006_add_task_user_id.sql"),
+        p.path("wr/0003_add_task_user_id.sql"),
+    )
+    .unwrap();
 
     // A row for a file we do not have: refused, nothing recorded.
     p.query(
@@ -821,7 +886,7 @@ fn adopt_takes_over_wranglers_own_migrations() {
     );
 
     let run = p.migrate(&["adopt", "--db", RR]).ok();
-    assert_line(&run.stdout, &[RR, "v1, v3"]);
+    assert_line(&run.stdout, &[RR, "v1, v2"]);
     let rows = p.query(
         RR,
         "SELECT m.version, m.checksum, m.applied_at, unixepoch(d.applied_at) * 1000 AS wrangler_at \
@@ -831,12 +896,12 @@ fn adopt_takes_over_wranglers_own_migrations() {
         .iter()
         .map(|r| r["version"].as_u64().unwrap())
         .collect();
-    assert_eq!(versions, [1, 3], "{rows:?}");
+    assert_eq!(versions, [1, 2], "{rows:?}");
     for (row, file) in rows
         .iter()
-        .zip(["0001_read_replica_schema.sql", "0003_add_vector_status.sql"])
+        .zip(["0001_read_replica_schema.sql", "0002_add_vector_status.sql"])
     {
-        let bytes = std::fs::read(p.path(&format!("migrations/{file}"))).unwrap();
+        let bytes = std::fs::read(p.path(&format!("wr/{file}"))).unwrap();
         assert_eq!(row["checksum"], sha256_hex(&bytes), "{row:?}");
         assert_eq!(row["applied_at"], row["wrangler_at"], "{row:?}");
     }
@@ -848,11 +913,14 @@ fn adopt_takes_over_wranglers_own_migrations() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("v6 0006_add_task_user_id"),
+        run.stdout.contains("v3 0003_add_task_user_id"),
         "{}",
         run.stdout
     );
     assert!(!run.stdout.contains("v1 "), "{}", run.stdout);
+    // wrangler agrees: nothing left for it to run.
+    let out = real_wrangler(&p, &["d1", "migrations", "apply", RR, "--local"]);
+    assert!(out.contains("No migrations to apply"), "{out}");
 }
 
 // ---------------------------------------------------------------------------

@@ -76,16 +76,41 @@ const SEED_AUTH: [u64; 3] = [2, 4, 5];
 // 1. The folder and the config
 
 #[test]
-fn bad_file_name_is_an_error_naming_the_file() {
+fn a_file_without_a_version_is_an_error_naming_it_and_nothing_else() {
     let p = Project::seed();
     p.write(
-        "migrations/0007-Add.sql",
+        "migrations/seed-data.sql",
         "CREATE TABLE IF NOT EXISTS a (x);\n",
     );
     let run = up_fails(&p);
-    assert_line(&run.stderr, &["0007-Add.sql", "names must look like"]);
+    assert_line(
+        &run.stderr,
+        &["seed-data.sql", "does not start with a version number"],
+    );
+    // One problem, not a follow-on one about the sequence it does not join.
+    assert!(!run.stderr.contains("problems"), "{}", run.stderr);
     assert_wrangler_not_run(&p);
     assert!(!p.tables("READ_REPLICA").contains(&"_migrations".to_owned()));
+}
+
+#[test]
+fn names_as_wrangler_writes_them_are_accepted() {
+    let p = Project::seed();
+    p.write(
+        "migrations/0007_Add-Notes.sql",
+        "CREATE TABLE IF NOT EXISTS notes (x);\n",
+    );
+    p.write(
+        "migrations/0007_Add-Notes.rollback.sql",
+        "DROP TABLE IF EXISTS notes;\n",
+    );
+    let run = p.migrate(&["check"]).ok();
+    assert!(
+        run.stdout.contains("7 migrations checked"),
+        "{}",
+        run.stdout
+    );
+    assert_wrangler_not_run(&p);
 }
 
 #[test]
@@ -96,7 +121,7 @@ fn non_numeric_version_is_an_error_naming_the_file() {
         "CREATE TABLE IF NOT EXISTS a (x);\n",
     );
     let run = up_fails(&p);
-    assert_line(&run.stderr, &["abcd_add.sql", "numeric version"]);
+    assert_line(&run.stderr, &["abcd_add.sql", "version number"]);
     assert_wrangler_not_run(&p);
 }
 
@@ -308,14 +333,18 @@ fn missing_rollback_is_a_warning_and_strict_makes_it_an_error() {
     let plain = p.migrate(&["check"]).ok();
     assert_line(
         &plain.stdout,
-        &["0006_add_task_user_id.sql", "warning", "rollback"],
+        &[
+            "warning",
+            "1 migration has no rollback file",
+            "0006_add_task_user_id",
+        ],
     );
     assert!(!plain.stdout.contains(": error: "), "{}", plain.stdout);
 
     let strict = p.migrate(&["check", "--strict"]).fails();
     assert_line(
         &strict.stdout,
-        &["0006_add_task_user_id.sql", "error", "rollback"],
+        &["error", "no rollback file", "0006_add_task_user_id"],
     );
     assert_wrangler_not_run(&p);
 }
@@ -466,7 +495,7 @@ fn wrangler_failing_with_ansi_colours_is_reported_without_them() {
         "#!/bin/sh\nprintf '\\033[31mboom\\033[0m' >&2\nexit 1\n",
     );
     let run = p
-        .migrate_with(&["up"], &[("MIGRATE_WRANGLER", fake.to_str().unwrap())])
+        .migrate_with(&["status"], &[("MIGRATE_WRANGLER", fake.to_str().unwrap())])
         .fails();
     assert!(run.stderr.contains("boom"), "{}", run.stderr);
     assert!(

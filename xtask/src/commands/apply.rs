@@ -25,7 +25,7 @@ use crate::project::Project;
 use crate::schema::{self, Schema};
 use crate::source::Migration;
 use crate::sql::{self, Severity};
-use crate::tracking::{self, Batch, DbState, Tracking};
+use crate::tracking::{self, Batch, DbState, LedgerChange, Reads, Tracking};
 use crate::wrangler::{D1Error, StatementResult, Target, Wrangler};
 /// Which way a run goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +70,7 @@ impl Direction {
 impl flags::Up {
     pub fn run(self, project: &Project) -> Result<()> {
         if let Some(version) = self.version {
-            let last = project.migrations.last().map_or(0, |m| m.version);
+            let last = project.newest_version();
             if version > last {
                 bail!("there is no migration {version}: the newest is {last}");
             }
@@ -89,13 +89,76 @@ impl flags::Down {
 struct DbPlan<'a> {
     db: &'a Database,
     state: DbState,
+    /// What runs: migrations to apply (oldest first) or roll back (newest first).
     migrations: Vec<&'a Migration>,
+    /// `up` only: migrations wrangler's ledger records and `_migrations` does
+    /// not, recorded (with wrangler's `applied_at`), never run.
+    adopt: Vec<(&'a Migration, Option<i64>)>,
+    /// Names wrangler's ledger must hold after the run besides those of
+    /// `migrations`: every other applied migration, and the files it must
+    /// never run here ([`Project::foreign_sql`]).
+    ledger_base: Vec<String>,
     /// Set when `state` is what this machine last saw rather than what was
     /// just read: the condition the first batch asserts before it writes.
     guard: Option<String>,
 }
 
-impl DbPlan<'_> {
+impl<'a> DbPlan<'a> {
+    /// True when the run writes to this database: migrations to run, or
+    /// bookkeeping (adoptions; names missing from wrangler's ledger).
+    fn has_work(&self) -> bool {
+        !self.migrations.is_empty() || !self.adopt.is_empty() || self.ledger_behind()
+    }
+
+    /// True when wrangler's ledger lacks names it must have.
+    fn ledger_behind(&self) -> bool {
+        self.ledger_base
+            .iter()
+            .any(|name| !self.state.ledger.iter().any(|row| row.name == *name))
+    }
+
+    /// Only bookkeeping: nothing runs, so no backup is needed.
+    fn records_only(&self) -> bool {
+        self.migrations.is_empty()
+    }
+
+    /// What the batch of `group` (the `index`th of the run) does to
+    /// wrangler's ledger: in every batch the base names, and the group's own.
+    fn ledger_change(&self, direction: Direction, group: &[&Migration]) -> LedgerChange {
+        let names: Vec<String> = group.iter().map(|m| m.file_name.clone()).collect();
+        match direction {
+            Direction::Up => LedgerChange {
+                present: self.ledger_base.iter().cloned().chain(names).collect(),
+                absent: Vec::new(),
+            },
+            Direction::Down => LedgerChange {
+                present: self.ledger_base.clone(),
+                absent: names,
+            },
+        }
+    }
+
+    /// The batch for `group`, the `index`th of the run; adoptions ride in the first.
+    fn batch(
+        &self,
+        direction: Direction,
+        tracking: Tracking,
+        index: usize,
+        group: &[&'a Migration],
+    ) -> Result<Batch> {
+        let ledger = self.ledger_change(direction, group);
+        match direction {
+            Direction::Up => {
+                let adopt = match index {
+                    0 => &self.adopt[..],
+                    _ => &[],
+                };
+                tracking::up_batch(tracking, self.db, adopt, group, &ledger)
+            }
+            Direction::Down => tracking::down_batch(self.db, group, &ledger),
+        }
+    }
+
     /// The newest version recorded when the state was read (0 for none).
     fn newest_applied(&self) -> u64 {
         self.state
@@ -110,11 +173,13 @@ impl DbPlan<'_> {
     fn versions_after(&self, direction: Direction) -> Vec<u64> {
         let planned = |v: u64| self.migrations.iter().any(|m| m.version == v);
         let mut versions: Vec<u64> = self.state.applied.iter().map(|a| a.version).collect();
+        versions.extend(self.adopt.iter().map(|(m, _)| m.version));
         match direction {
             Direction::Up => versions.extend(self.migrations.iter().map(|m| m.version)),
             Direction::Down => versions.retain(|v| !planned(*v)),
         }
         versions.sort_unstable();
+        versions.dedup();
         versions
     }
 }
@@ -193,7 +258,7 @@ impl<'p> Session<'p> {
         );
         let (states, held) = if options.dry_run {
             let owned: Vec<Database> = databases.iter().map(|db| (*db).clone()).collect();
-            let states = migrator::read_states(&wrangler, &owned, true)?;
+            let states = migrator::read_states(&wrangler, &owned)?;
             (states, Held::new(&wrangler, &request))
         } else {
             acquire(
@@ -257,12 +322,12 @@ impl<'p> Session<'p> {
         else {
             return Ok(None);
         };
-        if !plans.iter().any(|p| !p.migrations.is_empty()) {
+        if !plans.iter().any(DbPlan::has_work) {
             return Ok(None);
         }
         // Databases with nothing to do are read instead, to confirm that.
-        for plan in plans.iter_mut().filter(|p| !p.migrations.is_empty()) {
-            let Some(guard) = hint::condition(&plan.state) else {
+        for plan in plans.iter_mut().filter(|p| p.has_work()) {
+            let Some(guard) = hint::condition(&plan.state, plan.db) else {
                 return Ok(None);
             };
             plan.guard = Some(guard);
@@ -335,7 +400,7 @@ impl<'p> Session<'p> {
     }
 
     pub fn has_work(&self) -> bool {
-        self.plans.iter().any(|p| !p.migrations.is_empty())
+        self.plans.iter().any(DbPlan::has_work)
     }
 
     /// Each database's newest applied version when the session opened.
@@ -347,10 +412,7 @@ impl<'p> Session<'p> {
     }
 
     fn work(&self) -> Vec<&DbPlan<'p>> {
-        self.plans
-            .iter()
-            .filter(|p| !p.migrations.is_empty())
-            .collect()
+        self.plans.iter().filter(|p| p.has_work()).collect()
     }
 
     pub fn print_nothing_to_do(&self) {
@@ -380,11 +442,14 @@ impl<'p> Session<'p> {
         let backups = Backups::new(&self.project.config, &self.options.backup);
         let wrangler = &self.wrangler;
         let results = migrator::in_parallel(&self.plans, |plan| -> Result<Option<Backup>> {
-            if plan.migrations.is_empty() {
+            if !plan.has_work() || plan.records_only() {
                 return Ok(None);
             }
             let version = plan.newest_applied();
-            backups.take(wrangler, plan.db, Some(version)).map(Some)
+            let virtual_tables = plan.state.schema.has_virtual_tables();
+            backups
+                .take(wrangler, plan.db, Some(version), Some(virtual_tables))
+                .map(Some)
         });
         let mut errors = Vec::new();
         for (slot, result) in self.backups.iter_mut().zip(results) {
@@ -419,11 +484,7 @@ impl<'p> Session<'p> {
         let work = self.work();
         // A database the hints say has nothing to do is read meanwhile, to
         // confirm that.
-        let idle: Vec<&DbPlan> = self
-            .plans
-            .iter()
-            .filter(|p| p.migrations.is_empty())
-            .collect();
+        let idle: Vec<&DbPlan> = self.plans.iter().filter(|p| !p.has_work()).collect();
         let mut confirmed = Vec::new();
         // The expected schema is worked out after the run, not beside it: two
         // wrangler processes per database at once only slow each other down.
@@ -459,7 +520,7 @@ impl<'p> Session<'p> {
             .plans
             .iter()
             .zip(&self.backups)
-            .filter(|(p, _)| !p.migrations.is_empty())
+            .filter(|(p, _)| p.has_work())
             .map(|(_, b)| b)
             .collect();
         let mut ran = Ran {
@@ -517,10 +578,9 @@ fn still_idle(
     version: Option<u64>,
     plan: &DbPlan,
 ) -> Result<bool> {
-    let state = migrator::read_state(wrangler, plan.db, false)?;
-    let files = project.files_for(&plan.db.binding);
-    let planned = plan_one(direction, plan.db, &files, &state, version);
-    Ok(planned.is_ok_and(|m| m.is_empty()))
+    let state = migrator::read_state(wrangler, plan.db)?;
+    let planned = plan_one(project, direction, plan.db, state, version);
+    Ok(planned.is_ok_and(|p| !p.has_work()))
 }
 
 /// What a run did, across its attempts.
@@ -570,38 +630,63 @@ fn make_plans<'a>(
     let mut plans = Vec::new();
     let mut problems = Vec::new();
     for (db, state) in databases.iter().copied().zip(states) {
-        let files = project.files_for(&db.binding);
-        match plan_one(direction, db, &files, &state, version) {
-            Ok(migrations) => plans.push(DbPlan {
-                db,
-                state,
-                migrations,
-                guard: None,
-            }),
+        match plan_one(project, direction, db, state, version) {
+            Ok(plan) => plans.push(plan),
             Err(err) => problems.push(format!("{err:#}")),
         }
     }
-    problems.extend(lint_errors(direction, &plans, warn));
+    problems.extend(lint_errors(project, direction, &plans, warn));
     if !problems.is_empty() {
         bail!("nothing was {}:\n{}", direction.past(), problems.join("\n"));
     }
     Ok(plans)
 }
 
-/// What `direction` has to run in `db`, given its files and state.
+/// What `direction` does in `db`, given its files and state.
 fn plan_one<'a>(
+    project: &'a Project,
     direction: Direction,
-    db: &Database,
-    files: &[&'a Migration],
-    state: &DbState,
+    db: &'a Database,
+    state: DbState,
     version: Option<u64>,
-) -> Result<Vec<&'a Migration>> {
-    match direction {
-        Direction::Up => plan::plan_up(&db.binding, files, &state.applied, version),
-        Direction::Down => {
-            plan::plan_down(&db.binding, files, &state.applied, version.unwrap_or(0))
-        }
-    }
+) -> Result<DbPlan<'a>> {
+    let files = project.files_for(&db.binding);
+    let foreign = project.foreign_sql(&db.binding);
+    let recorded = state.recorded(&foreign);
+    let (migrations, adopt): (Vec<&'a Migration>, Vec<(&'a Migration, Option<i64>)>) =
+        match direction {
+            Direction::Up => {
+                let up = plan::plan_up(&db.binding, &files, recorded, version)?;
+                let adopt = up
+                    .adopt
+                    .iter()
+                    .map(|(m, row)| (*m, row.applied_at_ms()))
+                    .collect();
+                (up.run, adopt)
+            }
+            Direction::Down => {
+                let down = plan::plan_down(&db.binding, &files, recorded, version.unwrap_or(0))?;
+                (down, Vec::new())
+            }
+        };
+    // Every migration that stays applied is named in wrangler's ledger, then
+    // the files it must not run here.
+    let staying: Vec<u64> = state
+        .applied
+        .iter()
+        .map(|a| a.version)
+        .chain(adopt.iter().map(|(m, _)| m.version))
+        .filter(|v| !migrations.iter().any(|m| m.version == *v))
+        .collect();
+    let ledger_base = project.ledger_names(&db.binding, &staying);
+    Ok(DbPlan {
+        db,
+        state,
+        migrations,
+        adopt,
+        ledger_base,
+        guard: None,
+    })
 }
 
 /// Locks this run holds, released in a call of their own when the run ends
@@ -693,7 +778,17 @@ fn acquire<'a>(
                 .map(|m| m.version)
                 .filter(|v| version.is_none_or(|t| *v <= t))
                 .collect();
-            tracking::pending_condition(&versions)
+            let files: Vec<(u64, String)> = project
+                .files_for(&db.binding)
+                .iter()
+                .map(|m| (m.version, m.file_name.clone()))
+                .collect();
+            let foreign = project.foreign_sql(&db.binding);
+            format!(
+                "{} OR {}",
+                tracking::pending_condition(&versions),
+                tracking::ledger_behind_condition(db, &files, &foreign)
+            )
         }
         Direction::Down => tracking::applied_above_condition(version.unwrap_or(0)),
     };
@@ -776,7 +871,7 @@ fn expected_after(
 ) -> Result<Expected> {
     let snapshot = |versions: &[u64]| -> Option<String> {
         let text = std::fs::read_to_string(schema::snapshot_path(
-            &project.migrations_dir,
+            project.folder_of(&plan.db.binding),
             &plan.db.binding,
         ))
         .ok()?;
@@ -789,10 +884,10 @@ fn expected_after(
     }
     if direction == Direction::Up {
         let before: Vec<u64> = plan.state.applied.iter().map(|a| a.version).collect();
-        let live = plan.state.schema.normalized();
+        let live = plan.state.schema.normalized(&plan.db.tracking_tables());
         let clean_before = match before.is_empty() {
             true => live.is_empty(),
-            false => snapshot(&before).is_some_and(|body| body == live),
+            false => snapshot(&before).is_some_and(|body| schema::same_text(&body, &live)),
         };
         if clean_before {
             return Ok(Expected::FollowsFromBefore);
@@ -826,6 +921,7 @@ fn validate(
     expected: &Result<Expected>,
 ) -> Result<()> {
     let binding = &plan.db.binding;
+    let tracking = plan.db.tracking_tables();
     let Some(live) = outcome.state.as_ref().map(|s| &s.schema) else {
         bail!("the run did not return {binding}'s schema, so it could not be checked");
     };
@@ -844,13 +940,15 @@ fn validate(
     };
     let drift = match expected {
         Expected::FollowsFromBefore => Vec::new(),
-        Expected::Snapshot(text) if *text == live.normalized() => Vec::new(),
+        Expected::Snapshot(text) if schema::same_text(text, &live.normalized(&tracking)) => {
+            Vec::new()
+        }
         Expected::Snapshot(_) => vec![format!(
             "the schema differs from the committed snapshot {}; run `cargo migrate verify{}` for the details",
-            schema::snapshot_path(&project.migrations_dir, binding).display(),
+            schema::snapshot_path(project.folder_of(binding), binding).display(),
             if project.target == Target::Remote { " --remote" } else { "" },
         )],
-        Expected::Replayed(schema) => Schema::diff(schema, live),
+        Expected::Replayed(schema) => Schema::diff(schema, live, &tracking),
     };
     if !drift.is_empty() {
         bail!(
@@ -861,10 +959,10 @@ fn validate(
     if project.target == Target::Local {
         match expected {
             Expected::Replayed(schema) => {
-                write_snapshot(project, binding, &plan.versions_after(direction), schema)?
+                write_snapshot(project, plan.db, &plan.versions_after(direction), schema)?
             }
             Expected::FollowsFromBefore => {
-                write_snapshot(project, binding, &plan.versions_after(direction), live)?
+                write_snapshot(project, plan.db, &plan.versions_after(direction), live)?
             }
             Expected::Snapshot(_) => {}
         }
@@ -874,32 +972,51 @@ fn validate(
 
 fn write_snapshot(
     project: &Project,
-    binding: &str,
+    db: &Database,
     versions: &[u64],
     schema: &Schema,
 ) -> Result<()> {
-    let path = schema::snapshot_path(&project.migrations_dir, binding);
+    let binding = &db.binding;
+    let path = schema::snapshot_path(project.folder_of(binding), binding);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    std::fs::write(&path, schema::snapshot_text(binding, versions, schema))
-        .with_context(|| format!("cannot write the schema snapshot {}", path.display()))?;
+    std::fs::write(
+        &path,
+        schema::snapshot_text(binding, versions, schema, &db.tracking_tables()),
+    )
+    .with_context(|| format!("cannot write the schema snapshot {}", path.display()))?;
     tracing::info!(database = %binding, snapshot = %path.display(), "wrote the schema snapshot");
     Ok(())
 }
 
 /// Lint errors stop a run before anything is written; warnings are logged
-/// when `warn`.
-fn lint_errors(direction: Direction, plans: &[DbPlan], warn: bool) -> Vec<String> {
+/// when `warn`, one line per file.
+fn lint_errors(
+    project: &Project,
+    direction: Direction,
+    plans: &[DbPlan],
+    warn: bool,
+) -> Vec<String> {
+    let options = project.lint_options();
     let mut errors = Vec::new();
     for migration in plans.iter().flat_map(|p| &p.migrations) {
-        for finding in sql::lint(direction.script(migration)) {
-            let at = format!("{}:{}", direction.path(migration), finding.line);
+        let mut warnings = Vec::new();
+        for finding in sql::lint(direction.script(migration), options) {
             match finding.severity {
-                Severity::Error => errors.push(format!("{at}: {}", finding.message)),
-                Severity::Warning if warn => tracing::warn!(file = %at, "{}", finding.message),
-                Severity::Warning => {}
+                Severity::Error => errors.push(format!(
+                    "{}:{}: {}",
+                    direction.path(migration),
+                    finding.line,
+                    finding.message
+                )),
+                Severity::Warning => {
+                    warnings.push(format!("line {}: {}", finding.line, finding.message))
+                }
             }
+        }
+        if warn && !warnings.is_empty() {
+            tracing::warn!(file = %direction.path(migration), "{}", warnings.join("; "));
         }
     }
     errors
@@ -907,6 +1024,35 @@ fn lint_errors(direction: Direction, plans: &[DbPlan], warn: bool) -> Vec<String
 
 fn print_plan(project: &Project, direction: Direction, plan: &DbPlan, dry_run: bool) {
     let count = plan.migrations.len();
+    if !plan.adopt.is_empty() {
+        let versions: Vec<String> = plan
+            .adopt
+            .iter()
+            .map(|(m, _)| format!("v{} {}", m.version, m.name))
+            .collect();
+        println!(
+            "{} ({}, {}): wrangler's ledger {} records {}: recording {} as applied here too (not run again)",
+            plan.db.binding,
+            plan.db.name,
+            project.target,
+            plan.db.wrangler_table,
+            if versions.len() == 1 { "it" } else { "them" },
+            versions.join(", "),
+        );
+    }
+    if count == 0 {
+        if plan.ledger_behind() && plan.adopt.is_empty() {
+            println!(
+                "{} ({}, {}): nothing to {}; bringing wrangler's ledger {} up to date",
+                plan.db.binding,
+                plan.db.name,
+                project.target,
+                direction.verb(),
+                plan.db.wrangler_table
+            );
+        }
+        return;
+    }
     println!(
         "{} ({}, {}): {count} migration{} to {}{}",
         plan.db.binding,
@@ -927,17 +1073,10 @@ fn print_plan(project: &Project, direction: Direction, plan: &DbPlan, dry_run: b
     }
 }
 
-fn batch_for(direction: Direction, tracking: Tracking, migrations: &[&Migration]) -> Result<Batch> {
-    match direction {
-        Direction::Up => tracking::up_batch(tracking, migrations),
-        Direction::Down => tracking::down_batch(migrations),
-    }
-}
-
 /// Runs each database's whole plan on a throwaway local copy of its schema.
 fn rehearse_all(wrangler: &Wrangler, direction: Direction, work: &[&DbPlan]) -> Result<()> {
     let results = migrator::in_parallel(work, |plan| -> Result<Option<String>> {
-        let batch = batch_for(direction, plan.state.tracking, &plan.migrations)?;
+        let batch = plan.batch(direction, plan.state.tracking, 0, &plan.migrations)?;
         match migrator::rehearse(wrangler, plan.db, &plan.state.schema, &batch) {
             Ok(()) => Ok(None),
             Err(err) if err.downcast_ref::<D1Error>().is_some() => {
@@ -1005,7 +1144,7 @@ fn run_database<'a>(
     held: &Held,
 ) -> Outcome<'a> {
     let started = Instant::now();
-    let groups: Vec<Vec<&'a Migration>> = if step {
+    let groups: Vec<Vec<&'a Migration>> = if step && !plan.migrations.is_empty() {
         plan.migrations.iter().map(|m| vec![*m]).collect()
     } else {
         vec![plan.migrations.clone()]
@@ -1023,19 +1162,29 @@ fn run_database<'a>(
     let mut tracking = plan.state.tracking;
     for (index, group) in groups.iter().enumerate() {
         let versions: Vec<String> = group.iter().map(|m| format!("v{}", m.version)).collect();
-        tracing::info!(database = %plan.db.binding, "{} {} in one call", direction.verb(), versions.join(", "));
-        let group_versions: Vec<u64> = group.iter().map(|m| m.version).collect();
+        match versions.is_empty() {
+            true => tracing::info!(database = %plan.db.binding, "recording in one call"),
+            false => {
+                tracing::info!(database = %plan.db.binding, "{} {} in one call", direction.verb(), versions.join(", "))
+            }
+        }
+        // What the batch records, to tell afterwards whether it ran.
+        let adopted = plan
+            .adopt
+            .iter()
+            .map(|(m, _)| m.version)
+            .filter(|_| index == 0);
+        let group_versions: Vec<u64> = group.iter().map(|m| m.version).chain(adopted).collect();
         // The last batch reads the state back (durations included): locally
         // in the batch, remotely in one query after it (an import returns no rows).
         let reads: Vec<String> = match index == last {
-            true => std::iter::once("PRAGMA foreign_key_check")
-                .chain(tracking::state_statements())
-                .map(str::to_owned)
+            true => std::iter::once("PRAGMA foreign_key_check".to_owned())
+                .chain(tracking::state_statements(plan.db, Reads::ALL))
                 .collect(),
             false => Vec::new(),
         };
         let guard = plan.guard.as_ref().filter(|_| index == 0);
-        let result = match batch_for(direction, tracking, group) {
+        let result = match plan.batch(direction, tracking, index, group) {
             Err(err) => Err(Failure::RolledBack(err)),
             Ok(mut batch) => {
                 if index == last {
@@ -1043,7 +1192,7 @@ fn run_database<'a>(
                 }
                 let sent = match guard {
                     Some(condition) => {
-                        tracking::guarded(request.guard_statements(condition), &batch)
+                        tracking::guarded(request.guard_statements(condition), &batch, plan.db)
                     }
                     None => batch.clone(),
                 };
@@ -1093,8 +1242,8 @@ fn run_database<'a>(
                 .map(foreign_key_violations)
                 .unwrap_or_default();
             outcome.state = results
-                .get(1..4)
-                .and_then(|r| tracking::parse_state(r).ok());
+                .get(1..)
+                .and_then(|r| tracking::parse_state(r, Reads::ALL).ok());
             if let Some(state) = &outcome.state {
                 hint::store(wrangler, plan.db, state);
             }
@@ -1178,7 +1327,7 @@ fn explain(
     );
     let located = match schema {
         Some(schema) => migrator::locate_failure(wrangler, db, schema, batch, false),
-        None => migrator::read_state(wrangler, db, true)
+        None => migrator::read_state(wrangler, db)
             .and_then(|state| migrator::locate_failure(wrangler, db, &state.schema, batch, false)),
     };
     let unclear = |err: anyhow::Error| match guarded {
@@ -1233,7 +1382,7 @@ fn settle(
     err: anyhow::Error,
 ) -> Failure {
     tracing::warn!(database = %db.binding, "wrangler failed without saying whether the batch ran: reading the database to find out");
-    let state = match migrator::read_state(wrangler, db, false) {
+    let state = match migrator::read_state(wrangler, db) {
         Ok(state) => state,
         Err(read) => {
             return Failure::Unknown(anyhow::anyhow!(
@@ -1276,7 +1425,30 @@ fn report(direction: Direction, plan: &DbPlan, outcome: &Outcome, backup: Option
             None => format!("v{} {}", m.version, m.name),
         })
         .collect();
+    let adopted: Vec<String> = plan
+        .adopt
+        .iter()
+        .map(|(m, _)| format!("v{}", m.version))
+        .collect();
     match &outcome.error {
+        None if done.is_empty() => {
+            let what = match adopted.is_empty() {
+                true => format!(
+                    "wrangler's ledger {} brought up to date",
+                    plan.db.wrangler_table
+                ),
+                false => format!(
+                    "recorded {} as applied, as wrangler's ledger has {}",
+                    adopted.join(", "),
+                    if adopted.len() == 1 { "it" } else { "them" }
+                ),
+            };
+            println!(
+                "✅ {binding}: {what}; nothing else to {} ({})",
+                direction.verb(),
+                human_duration(outcome.elapsed)
+            );
+        }
         None => {
             println!(
                 "✅ {binding}: {} {} migration{} in {}",
@@ -1285,6 +1457,13 @@ fn report(direction: Direction, plan: &DbPlan, outcome: &Outcome, backup: Option
                 if done.len() == 1 { "" } else { "s" },
                 human_duration(outcome.elapsed)
             );
+            if !adopted.is_empty() {
+                println!(
+                    "   first recorded {} as applied, as wrangler's ledger has {} (not run again)",
+                    adopted.join(", "),
+                    if adopted.len() == 1 { "it" } else { "them" }
+                );
+            }
             for line in &done {
                 println!("   {line}");
             }

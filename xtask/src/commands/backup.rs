@@ -8,6 +8,7 @@ use crate::backup::Backups;
 use crate::config::Database;
 use crate::flags;
 use crate::hint;
+use crate::local_d1;
 use crate::lock;
 use crate::migrator;
 use crate::project::Project;
@@ -22,7 +23,7 @@ impl flags::Backup {
         let wrangler = project.wrangler()?;
         let backups = Backups::new(&project.config, &self.backup);
         let results = migrator::in_parallel(&project.selected, |db| {
-            let backup = backups.take(&wrangler, db, None)?;
+            let backup = backups.take(&wrangler, db, None, None)?;
             Ok(match backup.bookmark {
                 Some(bookmark) => format!(
                     "✅ {}: {} (Time Travel bookmark {bookmark})",
@@ -45,9 +46,19 @@ impl flags::Restore {
             _ => bail!("restore replaces one database: name it with --db BINDING"),
         };
         let wrangler = project.wrangler()?;
-        if let Some(bookmark) = &self.bookmark {
+        let bookmark = match (&self.bookmark, &self.file) {
+            (Some(bookmark), _) => Some(bookmark.clone()),
+            (None, Some(file)) if file.extension().is_some_and(|e| e == "bookmark") => Some(
+                std::fs::read_to_string(file)
+                    .with_context(|| format!("cannot read {}", file.display()))?
+                    .trim()
+                    .to_owned(),
+            ),
+            _ => None,
+        };
+        if let Some(bookmark) = &bookmark {
             if project.target != Target::Remote {
-                bail!("--bookmark restores a remote database with Time Travel: add --remote (for local databases, restore a backup file)");
+                bail!("a Time Travel bookmark restores a remote database: add --remote (for local databases, restore a backup file)");
             }
             confirm(db, &format!("Time Travel bookmark {bookmark}"), self.yes)?;
             hint::forget(&wrangler, db);
@@ -68,6 +79,28 @@ impl flags::Restore {
         let Some(file) = &self.file else {
             bail!("name a backup file, or --bookmark ID");
         };
+        if local_d1::is_sqlite_file(file) {
+            if project.target != Target::Local {
+                bail!(
+                    "{} is a local database file: it restores a local database (leave out --remote); \
+                     restore a remote one from its `.sql` export or its `.bookmark`",
+                    file.display()
+                );
+            }
+            confirm(db, &file.display().to_string(), self.yes)?;
+            let live = local_d1::database_file(wrangler.config_dir(), db);
+            hint::forget(&wrangler, db);
+            local_d1::restore(file, &live)?;
+            // A backup taken during a run holds that run's lock: it is not ours to restore.
+            if local_d1::has_table(&live, lock::TABLE)? {
+                local_d1::execute(
+                    &live,
+                    &format!("DELETE FROM {}", schema::quote_name(lock::TABLE)),
+                )?;
+            }
+            println!("✅ {}: restored from {}", db.binding, file.display());
+            return Ok(());
+        }
         let (text, _) = source::read_sql(file)?;
         let statements =
             sql::split(&text).with_context(|| format!("{} is not valid SQL", file.display()))?;
@@ -79,7 +112,7 @@ impl flags::Restore {
         }
         confirm(db, &file.display().to_string(), self.yes)?;
 
-        let state = migrator::read_state(&wrangler, db, true)?;
+        let state = migrator::read_state(&wrangler, db)?;
         let mut batch = Batch::default();
         batch.push_bookkeeping("PRAGMA defer_foreign_keys = on");
         for drop in state.schema.drop_statements() {

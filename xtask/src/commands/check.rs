@@ -4,70 +4,67 @@ use anyhow::{bail, Result};
 
 use crate::flags;
 use crate::project::Project;
-use crate::sql::{self, Severity};
+use crate::sql::{self, LintOptions, Severity};
 
 impl flags::Check {
     pub fn run(self, project: &Project) -> Result<()> {
+        let options = LintOptions {
+            guards: self.guards,
+            ..project.lint_options()
+        };
         let (mut errors, mut warnings) = (0, 0);
-        let mut report =
-            |path: &std::path::Path, line: usize, severity: Severity, message: &str| {
-                let severity = if self.strict {
-                    Severity::Error
-                } else {
-                    severity
-                };
-                let label = match severity {
-                    Severity::Error => {
-                        errors += 1;
-                        "error"
-                    }
-                    Severity::Warning => {
-                        warnings += 1;
-                        "warning"
-                    }
-                };
-                println!("{}:{line}: {label}: {message}", path.display());
+        let mut report = |at: &str, severity: Severity, message: &str| {
+            let severity = if self.strict {
+                Severity::Error
+            } else {
+                severity
             };
-        for migration in &project.migrations {
-            for finding in sql::lint(&migration.sql) {
-                report(
-                    &migration.path,
-                    finding.line,
-                    finding.severity,
-                    &finding.message,
-                );
-            }
-            match &migration.rollback {
-                Some(rollback) => {
-                    for finding in sql::lint(&rollback.sql) {
-                        report(
-                            &rollback.path,
-                            finding.line,
-                            finding.severity,
-                            &finding.message,
-                        );
-                    }
+            let label = match severity {
+                Severity::Error => {
+                    errors += 1;
+                    "error"
                 }
-                None => report(
-                    &migration.path,
-                    1,
-                    Severity::Warning,
-                    &format!(
-                        "no rollback file: `down` cannot undo it; write {}.rollback.sql",
-                        migration.name
-                    ),
-                ),
+                Severity::Warning => {
+                    warnings += 1;
+                    "warning"
+                }
+            };
+            println!("{at}: {label}: {message}");
+        };
+        let mut without_rollback = Vec::new();
+        for migration in &project.migrations {
+            let scripts = std::iter::once((&migration.path, &migration.sql))
+                .chain(migration.rollback.as_ref().map(|r| (&r.path, &r.sql)));
+            for (path, text) in scripts {
+                for finding in sql::lint(text, options) {
+                    let at = format!("{}:{}", path.display(), finding.line);
+                    report(&at, finding.severity, &finding.message);
+                }
+            }
+            if migration.rollback.is_none() {
+                without_rollback.push(migration.name.as_str());
             }
         }
+        // One line for them all: generated folders often have no rollbacks at all.
+        if !without_rollback.is_empty() {
+            let count = without_rollback.len();
+            report(
+                &project.migrations_dir.display().to_string(),
+                Severity::Warning,
+                &format!(
+                    "{count} migration{} no rollback file, so `down` cannot undo {}: {} \
+                     (write NAME.rollback.sql beside each)",
+                    if count == 1 { " has" } else { "s have" },
+                    if count == 1 { "it" } else { "them" },
+                    without_rollback.join(", ")
+                ),
+            );
+        }
+        let databases = project.config.databases.len();
         let summary = format!(
-            "{} migrations checked for {} database{}: {errors} error{}, {warnings} warning{}",
+            "{} migrations checked for {databases} database{}: {errors} error{}, {warnings} warning{}",
             project.migrations.len(),
-            project.config.databases.len(),
-            if project.config.databases.len() == 1 {
-                ""
-            } else {
-                "s"
-            },
+            if databases == 1 { "" } else { "s" },
             if errors == 1 { "" } else { "s" },
             if warnings == 1 { "" } else { "s" },
         );

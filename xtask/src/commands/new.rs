@@ -3,8 +3,8 @@
 use anyhow::{bail, Context, Result};
 
 use crate::flags::{self, Global};
-use crate::project::Project;
-use crate::source;
+use crate::project::{self, Project};
+use crate::source::{self, Owner};
 
 impl flags::New {
     pub fn run(self, global: &Global) -> Result<()> {
@@ -28,14 +28,45 @@ impl flags::New {
                 );
             }
         }
+        // The database's own folder when its config entry names one; else
+        // the shared folder (which a single database without one also uses).
+        let sharing = project::sharing(&config, &dir);
+        let own = match &database {
+            Some(binding) if !sharing.contains(&binding.as_str()) => Some(binding.clone()),
+            None if sharing.is_empty() => match &config.databases[..] {
+                [only] => Some(only.binding.clone()),
+                _ => bail!(
+                    "every database in {} has its own migrations_dir: say which one the migration is for with --db BINDING",
+                    config.path.display()
+                ),
+            },
+            _ => None,
+        };
+        let dir = match &own {
+            Some(binding) => config
+                .database(binding)
+                .map(|db| project::folder_of(db, &dir).to_path_buf())
+                .unwrap_or(dir),
+            None => dir,
+        };
+        let owner = match &own {
+            Some(binding) => Owner::Only(binding),
+            None => Owner::Shared {
+                routing: &routing,
+                bindings: &sharing,
+            },
+        };
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
-        let existing = if dir
+        let has_sql = dir
             .read_dir()
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(false)
-        {
-            source::load(&dir, &config, &routing)
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.file_name().to_string_lossy().ends_with(".sql"))
+            })
+            .unwrap_or(false);
+        let existing = if has_sql {
+            source::load(&dir, owner, &config)
                 .context("fix the migrations folder before adding to it")?
         } else {
             Vec::new()
@@ -44,7 +75,7 @@ impl flags::New {
         let stem = format!("{version:04}_{description}");
         let up = dir.join(format!("{stem}.sql"));
         let down = dir.join(format!("{stem}.rollback.sql"));
-        let header = match &database {
+        let header = match database.as_ref().filter(|_| own.is_none()) {
             Some(binding) => format!(
                 "-- Migration {version:04}: {}\n-- database: {binding}\n\n",
                 self.description
@@ -71,7 +102,7 @@ impl flags::New {
         }
         let binding = match &database {
             Some(binding) => binding.clone(),
-            None => source::load(&dir, &config, &routing)
+            None => source::load(&dir, owner, &config)
                 .ok()
                 .and_then(|all| {
                     all.into_iter()

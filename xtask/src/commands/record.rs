@@ -1,9 +1,8 @@
-//! `migrate mark`, `baseline` and `adopt`: change what `_migrations` records
-//! without running any migration, refusing whatever would make the record lie
-//! about the files.
+//! `migrate mark`, `baseline` and `adopt`: change what the two ledgers
+//! (`_migrations` and wrangler's) record without running any migration,
+//! refusing whatever would make the record lie about the files.
 
 use anyhow::{bail, Context, Result};
-use serde_json::Value;
 
 use crate::config::Database;
 use crate::flags;
@@ -13,28 +12,50 @@ use crate::plan::{self, State};
 use crate::project::Project;
 use crate::schema::{quote_name, Schema};
 use crate::source::Migration;
-use crate::tracking::{self, DbState};
-use crate::wrangler::{D1Error, Wrangler};
+use crate::sql::quote_literal;
+use crate::tracking::{self, DbState, LedgerChange};
+use crate::wrangler::Wrangler;
+
+/// The versions applied in `db` by either ledger, as `entries` say.
+fn applied_versions(entries: &[plan::Entry<'_>]) -> Vec<u64> {
+    entries
+        .iter()
+        .filter(|e| e.state != State::Pending)
+        .map(|e| e.version)
+        .collect()
+}
 
 impl flags::Mark {
     pub fn run(self, project: &Project) -> Result<()> {
         let wrangler = project.wrangler()?;
-        let file = project
-            .migrations
+        let files: Vec<&Migration> = project
+            .selected
             .iter()
-            .find(|m| m.version == self.version);
+            .flat_map(|db| project.files_for(&db.binding))
+            .filter(|m| m.version == self.version)
+            .collect();
+        if files.len() > 1 {
+            let owners: Vec<&str> = files.iter().map(|m| m.binding.as_str()).collect();
+            bail!(
+                "version {} is a migration of {}, whose folders number their migrations each on their own: \
+                 say which with --db BINDING",
+                self.version,
+                owners.join(" and ")
+            );
+        }
+        let file = files.first().copied();
         if self.applied {
             let Some(file) = file else {
                 bail!("there is no migration {} in {}: only a migration with a file can be marked applied", self.version, project.migrations_dir.display());
             };
             let db = database_of(project, file)?;
-            let state = migrator::read_state(&wrangler, db, false)?;
+            let state = migrator::read_state(&wrangler, db)?;
             let files = project.files_for(&db.binding);
-            let entries = plan::status(&files, &state.applied);
-            if let Some(entry) = entries
-                .iter()
-                .find(|e| e.version == file.version && e.state != State::Pending)
-            {
+            let foreign = project.foreign_sql(&db.binding);
+            let entries = plan::status(&files, state.recorded(&foreign));
+            if let Some(entry) = entries.iter().find(|e| {
+                e.version == file.version && e.state != State::Pending && e.adopted.is_none()
+            }) {
                 bail!(
                     "migration {} ({}) is already recorded in {} ({:?})",
                     entry.version,
@@ -52,10 +73,21 @@ impl flags::Mark {
                     below.version, below.name, db.binding, file.version, file.version
                 );
             }
+            let mut versions = applied_versions(&entries);
+            versions.push(file.version);
+            let ledger = LedgerChange {
+                present: project.ledger_names(&db.binding, &versions),
+                absent: Vec::new(),
+            };
+            let applied_at = entries
+                .iter()
+                .find(|e| e.version == file.version)
+                .and_then(|e| e.adopted)
+                .and_then(|row| row.applied_at_ms());
             migrator::run_batch(
                 &wrangler,
                 db,
-                &tracking::record_batch(state.tracking, &[(file, None)]),
+                &tracking::record_batch(state.tracking, db, &[(file, applied_at)], &ledger),
             )?;
             println!(
                 "✅ {}: recorded v{} {} as applied (its SQL was not run)",
@@ -69,11 +101,25 @@ impl flags::Mark {
             Some(file) => vec![database_of(project, file)?.clone()],
             None => project.selected.clone(),
         };
-        let states = migrator::read_states(&wrangler, &candidates, false)?;
+        let states = migrator::read_states(&wrangler, &candidates)?;
+        let file_name = |state: &DbState| -> String {
+            match file {
+                Some(file) => file.file_name.clone(),
+                None => state
+                    .applied
+                    .iter()
+                    .find(|a| a.version == self.version)
+                    .map_or(String::new(), |a| format!("{}.sql", a.name)),
+            }
+        };
         let holders: Vec<(&Database, &DbState)> = candidates
             .iter()
             .zip(&states)
-            .filter(|(_, state)| state.applied.iter().any(|a| a.version == self.version))
+            .filter(|(_, state)| {
+                let name = file_name(state);
+                state.applied.iter().any(|a| a.version == self.version)
+                    || state.ledger.iter().any(|row| row.name == name)
+            })
             .collect();
         let [(db, state)] = holders[..] else {
             bail!(
@@ -93,19 +139,37 @@ impl flags::Mark {
             );
         }
         hint::forget(&wrangler, db);
-        wrangler.query(
-            db,
-            &format!("DELETE FROM _migrations WHERE version = {}", self.version),
-        )?;
-        let name = file.map_or("(file gone)", |f| &f.name[..]);
-        println!("✅ {}: v{} {name} is recorded as pending (its rollback was not run); `up` will run it again", db.binding, self.version);
+        let name = file_name(state);
+        let mut sql = format!("DELETE FROM _migrations WHERE version = {}", self.version);
+        if state.ledger.iter().any(|row| row.name == name) {
+            sql.push_str(&format!(
+                "; DELETE FROM {} WHERE name = {}",
+                quote_name(&db.wrangler_table),
+                quote_literal(&name)
+            ));
+        }
+        match wrangler.query(db, &sql) {
+            Err(err) if tracking::is_missing_table(&err) => {
+                let ledger_only = format!(
+                    "DELETE FROM {} WHERE name = {}",
+                    quote_name(&db.wrangler_table),
+                    quote_literal(&name)
+                );
+                wrangler.query(db, &ledger_only)?;
+            }
+            other => {
+                other?;
+            }
+        }
+        let shown = file.map_or("(file gone)", |f| &f.name[..]);
+        println!("✅ {}: v{} {shown} is recorded as pending in both ledgers (its rollback was not run); `up` will run it again", db.binding, self.version);
         Ok(())
     }
 }
 
 impl flags::Baseline {
     pub fn run(self, project: &Project) -> Result<()> {
-        let last = project.migrations.last().map_or(0, |m| m.version);
+        let last = project.newest_version();
         if self.version > last {
             bail!(
                 "cannot baseline at {}: the newest migration is {last}",
@@ -113,27 +177,45 @@ impl flags::Baseline {
             );
         }
         let wrangler = project.wrangler()?;
-        let states = migrator::read_states(&wrangler, &project.selected, false)?;
+        let states = migrator::read_states(&wrangler, &project.selected)?;
         let mut work = Vec::new();
-        for (db, state) in project.selected.iter().zip(states) {
+        let foreigns: Vec<Vec<String>> = project
+            .selected
+            .iter()
+            .map(|db| project.foreign_sql(&db.binding))
+            .collect();
+        for ((db, state), foreign) in project.selected.iter().zip(&states).zip(&foreigns) {
             let files = project.files_for(&db.binding);
-            let entries = plan::status(&files, &state.applied);
+            let recorded = state.recorded(foreign);
+            let entries = plan::status(&files, recorded);
             if let Some(bad) = entries
                 .iter()
                 .find(|e| matches!(e.state, State::Modified | State::Missing))
             {
                 bail!("{}: migration {} ({}) is {:?}; fix that before baselining (nothing was recorded)", db.binding, bad.version, bad.name, bad.state);
             }
-            let rows: Vec<(&Migration, Option<i64>)> = files
+            let rows: Vec<(&Migration, Option<i64>)> = entries
                 .iter()
-                .filter(|m| {
-                    m.version <= self.version
-                        && !state.applied.iter().any(|a| a.version == m.version)
-                })
-                .map(|m| (*m, None))
+                .filter(|e| e.version <= self.version && e.applied.is_none())
+                .filter_map(|e| Some((e.file?, e.adopted.and_then(|r| r.applied_at_ms()))))
                 .collect();
-            if !rows.is_empty() {
-                work.push((db, state.tracking, rows));
+            // wrangler's rows that name no file: the old names of renamed files.
+            let stale: Vec<String> = plan::unknown_ledger_rows(&files, recorded)
+                .iter()
+                .map(|r| r.name.clone())
+                .collect();
+            let mut versions = applied_versions(&entries);
+            versions.extend(rows.iter().map(|(m, _)| m.version));
+            let present = project.ledger_names(&db.binding, &versions);
+            let behind = present
+                .iter()
+                .any(|name| !state.ledger.iter().any(|row| row.name == *name));
+            if !rows.is_empty() || !stale.is_empty() || behind {
+                let ledger = LedgerChange {
+                    present,
+                    absent: stale,
+                };
+                work.push((db, state.tracking, rows, ledger));
             }
         }
         if work.is_empty() {
@@ -143,19 +225,37 @@ impl flags::Baseline {
             );
             return Ok(());
         }
-        let results = migrator::in_parallel(&work, |(db, tracking, rows)| {
-            migrator::run_batch(&wrangler, db, &tracking::record_batch(*tracking, rows))?;
+        let results = migrator::in_parallel(&work, |(db, tracking, rows, ledger)| {
+            migrator::run_batch(
+                &wrangler,
+                db,
+                &tracking::record_batch(*tracking, db, rows, ledger),
+            )?;
             let versions: Vec<String> = rows
                 .iter()
                 .map(|(m, _)| format!("v{}", m.version))
                 .collect();
-            Ok(format!(
-                "✅ {}: recorded {} as applied (not run)",
-                db.binding,
-                versions.join(", ")
-            ))
+            let mut line = match versions.is_empty() {
+                true => format!(
+                    "✅ {}: both ledgers already recorded everything up to {}",
+                    db.binding, self.version
+                ),
+                false => format!(
+                    "✅ {}: recorded {} as applied (not run)",
+                    db.binding,
+                    versions.join(", ")
+                ),
+            };
+            if !ledger.absent.is_empty() {
+                line.push_str(&format!(
+                    "; removed from {}: {} (no file has those names)",
+                    db.wrangler_table,
+                    ledger.absent.join(", ")
+                ));
+            }
+            Ok(line)
         });
-        let databases: Vec<Database> = work.iter().map(|(db, _, _)| (*db).clone()).collect();
+        let databases: Vec<Database> = work.iter().map(|(db, _, _, _)| (*db).clone()).collect();
         migrator::report_each(&databases, results, |failed| {
             format!("could not record the baseline in {failed} (nothing was recorded there)")
         })
@@ -172,71 +272,37 @@ impl flags::Adopt {
     }
 }
 
-/// Maps one database's wrangler migration rows to our files, checks its
-/// schema is what they produce, and records them.
+/// Records in `_migrations` what wrangler's ledger of one database records,
+/// after checking its schema is what those migrations produce. (`up` does the
+/// same in its own call, without the schema check, which it runs afterwards.)
 fn adopt(project: &Project, wrangler: &Wrangler, db: &Database) -> Result<String> {
     let table = &db.wrangler_table;
-    let rows = match wrangler.query(
-        db,
-        &format!(
-            "SELECT name, applied_at FROM {} ORDER BY id",
-            quote_name(table)
-        ),
-    ) {
-        Ok(results) => results
-            .into_iter()
-            .last()
-            .map(|r| r.results)
-            .unwrap_or_default(),
-        Err(err)
-            if err
-                .downcast_ref::<D1Error>()
-                .is_some_and(|e| e.text.contains("no such table")) =>
-        {
-            return Ok(format!(
-                "{}: has no {table} table: nothing to adopt",
-                db.binding
-            ));
-        }
-        Err(err) => return Err(err),
-    };
-    let state = migrator::read_state(wrangler, db, true)?;
-    let mut adopted: Vec<(&Migration, Option<i64>)> = Vec::new();
-    for row in &rows {
-        let name = row.get("name").and_then(Value::as_str).unwrap_or_default();
-        let stem = name.strip_suffix(".sql").unwrap_or(name);
-        let Some(file) = project.migrations.iter().find(|m| m.name == stem) else {
-            bail!("{table} records {name}, which is not in {}: add the file (as NNNN_description.sql) first", project.migrations_dir.display());
-        };
-        if file.binding != db.binding {
-            bail!(
-                "{table} records {name}, but the routing sends {} to {}",
-                file.name,
-                file.binding
-            );
-        }
-        let applied_at = row
-            .get("applied_at")
-            .and_then(Value::as_str)
-            .and_then(|t| humantime::parse_rfc3339_weak(t).ok())
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_millis() as i64);
-        adopted.push((file, applied_at));
+    let state = migrator::read_state(wrangler, db)?;
+    if state.ledger.is_empty() {
+        return Ok(format!(
+            "{}: {table} records nothing: nothing to adopt",
+            db.binding
+        ));
     }
     let files = project.files_for(&db.binding);
-    let prefix: Vec<u64> = files
+    let foreign = project.foreign_sql(&db.binding);
+    let up = plan::plan_up(&db.binding, &files, state.recorded(&foreign), None)
+        .with_context(|| format!("cannot adopt what {table} records"))?;
+    let entries = plan::status(&files, state.recorded(&foreign));
+    let applied: Vec<&Migration> = entries
         .iter()
-        .take(adopted.len())
-        .map(|m| m.version)
+        .filter(|e| e.state == State::Applied)
+        .filter_map(|e| e.file)
         .collect();
-    let mut versions: Vec<u64> = adopted.iter().map(|(m, _)| m.version).collect();
-    versions.sort_unstable();
-    if versions != prefix {
-        bail!("{table} records migrations {versions:?}, which are not the first ones of {} ({prefix:?}): they must be applied in order", db.binding);
+    if up.adopt.is_empty() {
+        return Ok(format!(
+            "{}: already adopted ({} migrations recorded)",
+            db.binding,
+            applied.len()
+        ));
     }
-    let applied: Vec<&Migration> = adopted.iter().map(|(m, _)| *m).collect();
     let expected = migrator::expected_schema(wrangler, db, &applied)?;
-    let drift = Schema::diff(&expected, &state.schema);
+    let drift = Schema::diff(&expected, &state.schema, &db.tracking_tables());
     if !drift.is_empty() {
         bail!(
             "its schema is not what {} migrations produce:\n  {}",
@@ -244,19 +310,25 @@ fn adopt(project: &Project, wrangler: &Wrangler, db: &Database) -> Result<String
             drift.join("\n  ")
         );
     }
-    let new: Vec<(&Migration, Option<i64>)> = adopted
-        .into_iter()
-        .filter(|(m, _)| !state.applied.iter().any(|a| a.version == m.version))
+    let rows: Vec<(&Migration, Option<i64>)> = up
+        .adopt
+        .iter()
+        .map(|(m, row)| (*m, row.applied_at_ms()))
         .collect();
-    if new.is_empty() {
-        return Ok(format!(
-            "{}: already adopted ({} migrations recorded)",
-            db.binding,
-            applied.len()
-        ));
-    }
-    migrator::run_batch(wrangler, db, &tracking::record_batch(state.tracking, &new))?;
-    let names: Vec<String> = new.iter().map(|(m, _)| format!("v{}", m.version)).collect();
+    let versions: Vec<u64> = applied.iter().map(|m| m.version).collect();
+    let ledger = LedgerChange {
+        present: project.ledger_names(&db.binding, &versions),
+        absent: Vec::new(),
+    };
+    migrator::run_batch(
+        wrangler,
+        db,
+        &tracking::record_batch(state.tracking, db, &rows, &ledger),
+    )?;
+    let names: Vec<String> = rows
+        .iter()
+        .map(|(m, _)| format!("v{}", m.version))
+        .collect();
     Ok(format!(
         "✅ {}: adopted {} from {table}: recorded {}",
         db.binding,

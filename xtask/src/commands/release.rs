@@ -114,7 +114,13 @@ impl flags::Release {
         );
         let mut steps = Steps { done: Vec::new() };
 
-        steps.run("check", || flags::Check { strict: false }.run(&project))?;
+        steps.run("check", || {
+            flags::Check {
+                strict: false,
+                guards: false,
+            }
+            .run(&project)
+        })?;
         steps.run("build worker", || flags::BuildWorker { dev: false }.run())?;
         // A dry run only reads: no lock, no backup.
         let options = run_options(self.step, false, self.dry_run);

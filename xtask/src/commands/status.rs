@@ -30,24 +30,37 @@ struct MigrationReport {
     /// The recorded checksum once applied, the file's while pending.
     checksum: Option<String>,
     duration_ms: Option<i64>,
+    /// `"wrangler"` when only wrangler's ledger records it (the next `up`
+    /// records it in `_migrations` too, without running it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recorded_by: Option<&'static str>,
 }
 
 impl flags::Status {
     pub fn run(self, project: &Project) -> Result<()> {
         let wrangler = project.wrangler()?;
-        let states = migrator::read_states(&wrangler, &project.selected, false)?;
+        let states = migrator::read_states(&wrangler, &project.selected)?;
         let mut report = Report {
             databases: Vec::new(),
         };
         for (db, state) in project.selected.iter().zip(&states) {
             let files = project.files_for(&db.binding);
-            let migrations = plan::status(&files, &state.applied)
+            let foreign = project.foreign_sql(&db.binding);
+            let recorded = state.recorded(&foreign);
+            let migrations = plan::status(&files, recorded)
                 .into_iter()
                 .map(|entry| MigrationReport {
                     version: entry.version,
                     name: entry.name,
                     state: entry.state,
-                    applied_at: entry.applied.map(|a| a.applied_at),
+                    applied_at: entry
+                        .applied
+                        .map(|a| a.applied_at)
+                        .or_else(|| entry.adopted.and_then(|row| row.applied_at_ms())),
+                    recorded_by: match (entry.applied, entry.adopted) {
+                        (None, Some(_)) => Some("wrangler"),
+                        _ => None,
+                    },
                     checksum: match entry.applied {
                         Some(applied) => applied.checksum.clone(),
                         None => entry.file.map(|f| f.checksum.clone()),
@@ -96,6 +109,10 @@ impl flags::Status {
                             humantime::format_rfc3339_seconds(when)
                         );
                     }
+                    _ if m.recorded_by.is_some() => println!(
+                        "{label} - v{}: {} (recorded by wrangler's {}; `up` records it here too, without running it)",
+                        m.version, m.name, db.wrangler_table
+                    ),
                     _ => println!("{label} - v{}: {}", m.version, m.name),
                 }
             }

@@ -13,11 +13,13 @@ impl flags::Verify {
     pub fn run(self, project: &Project) -> Result<()> {
         let wrangler = project.wrangler()?;
         let results = migrator::in_parallel(&project.selected, |db| -> Result<String> {
-            let state = migrator::read_state(&wrangler, db, true)?;
+            let state = migrator::read_state(&wrangler, db)?;
             let files = project.files_for(&db.binding);
+            let foreign = project.foreign_sql(&db.binding);
+            let recorded = state.recorded(&foreign);
             let mut problems = Vec::new();
             let mut applied: Vec<&Migration> = Vec::new();
-            for entry in plan::status(&files, &state.applied) {
+            for entry in plan::status(&files, recorded) {
                 match (entry.state, entry.file) {
                     (State::Applied, Some(file)) => applied.push(file),
                     (State::Modified, file) => {
@@ -36,7 +38,11 @@ impl flags::Verify {
                 }
             }
             match migrator::expected_schema(&wrangler, db, &applied) {
-                Ok(expected) => problems.extend(Schema::diff(&expected, &state.schema)),
+                Ok(expected) => problems.extend(Schema::diff(
+                    &expected,
+                    &state.schema,
+                    &db.tracking_tables(),
+                )),
                 Err(err) if !problems.is_empty() => problems.push(format!(
                     "(the applied migrations, as their files are now, do not replay: {err:#})"
                 )),

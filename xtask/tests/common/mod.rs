@@ -17,10 +17,24 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The project's wrangler, installed with `npm ci` on first use.
+/// The environment variable that makes the tests run another wrangler than
+/// the project's (`.ci/run` points it at the newest 4.x, under Node 22).
+pub const TEST_WRANGLER_VAR: &str = "MIGRATE_TEST_WRANGLER";
+
+/// The project's wrangler, installed with `npm ci` on first use, or the one
+/// `MIGRATE_TEST_WRANGLER` names.
 pub fn wrangler() -> &'static Path {
     static WRANGLER: OnceLock<PathBuf> = OnceLock::new();
     WRANGLER.get_or_init(|| {
+        if let Some(path) = std::env::var_os(TEST_WRANGLER_VAR).filter(|p| !p.is_empty()) {
+            let path = PathBuf::from(path);
+            assert!(
+                path.is_file(),
+                "{TEST_WRANGLER_VAR}: {} does not exist",
+                path.display()
+            );
+            return path;
+        }
         let bin = root().join("node_modules/.bin/wrangler");
         if !bin.is_file() {
             let status = Command::new("npm")
@@ -81,6 +95,30 @@ impl Run {
 /// A project in a temp dir.
 pub struct Project {
     pub dir: tempfile::TempDir,
+    /// Its wrangler config's file name (`wrangler.toml`, `wrangler.jsonc`).
+    pub config: &'static str,
+    /// Whether runs get `--migrations-dir <dir>/migrations` (the seed's
+    /// projects) or find their folders from the config alone (the corpus).
+    explicit_migrations_dir: bool,
+}
+
+/// The folder of the test corpus: projects shaped like real ones.
+pub fn corpus_dir() -> PathBuf {
+    root().join("xtask/tests/corpus")
+}
+
+/// Copies `from` into `to`, folders included.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }
 
 impl Project {
@@ -120,7 +158,35 @@ impl Project {
             dir.path().join("wrangler.toml"),
         )
         .unwrap();
-        Project { dir }
+        Project {
+            dir,
+            config: "wrangler.toml",
+            explicit_migrations_dir: true,
+        }
+    }
+
+    /// A copy of the corpus entry `name` (see `tests/corpus/README.md`):
+    /// its runs find their migrations folders from its wrangler config alone.
+    pub fn corpus(name: &str) -> Project {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("migrate-{name}-"))
+            .tempdir()
+            .unwrap();
+        copy_tree(&corpus_dir().join(name), dir.path());
+        let config = ["wrangler.toml", "wrangler.jsonc", "wrangler.json"]
+            .into_iter()
+            .find(|name| dir.path().join(name).is_file())
+            .unwrap_or_else(|| panic!("corpus entry {name} has no wrangler config"));
+        Project {
+            dir,
+            config,
+            explicit_migrations_dir: false,
+        }
+    }
+
+    /// The path of its wrangler config.
+    pub fn config_path(&self) -> PathBuf {
+        self.path(self.config)
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -196,7 +262,7 @@ impl Project {
         let output = Command::new(wrangler())
             .args(args)
             .arg("--config")
-            .arg(self.path("wrangler.toml"))
+            .arg(self.config_path())
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("CI", "1")
             .env("WRANGLER_SEND_METRICS", "false")
@@ -326,10 +392,15 @@ impl Project {
             .arg("migrate")
             .args(args)
             .arg("--config")
-            .arg(self.path("wrangler.toml"))
-            .arg("--migrations-dir")
-            .arg(self.path("migrations"))
-            .env_remove("MIGRATE_WRANGLER")
+            .arg(self.config_path());
+        if self.explicit_migrations_dir {
+            command.arg("--migrations-dir").arg(self.path("migrations"));
+        }
+        match std::env::var_os(TEST_WRANGLER_VAR).filter(|p| !p.is_empty()) {
+            Some(path) => command.env("MIGRATE_WRANGLER", path),
+            None => command.env_remove("MIGRATE_WRANGLER"),
+        };
+        command
             .env_remove("MIGRATE_LOG_FORMAT")
             .env_remove("D1_DATABASE_NAME")
             .env_remove("RUST_LOG");
