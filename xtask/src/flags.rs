@@ -317,7 +317,7 @@ pub struct Unlock {}
 pub struct Verify {}
 
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("state").required(true).args(["applied", "pending"]))]
+#[command(group = clap::ArgGroup::new("state").required(true).args(["applied", "pending", "checksum"]))]
 pub struct Mark {
     /// The migration's version
     pub version: u64,
@@ -329,6 +329,16 @@ pub struct Mark {
     /// Remove its record, so `up` runs it again (its rollback is not run)
     #[arg(long)]
     pub pending: bool,
+
+    /// Record the checksum of its file as it is now, after a cosmetic edit:
+    /// refused when its statements differ from those applied (found in git
+    /// by the recorded checksum)
+    #[arg(long)]
+    pub checksum: bool,
+
+    /// With --checksum: record it even when git has no applied version to compare with
+    #[arg(long, requires = "checksum")]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

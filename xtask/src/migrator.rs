@@ -16,7 +16,7 @@ use crate::schema::{self, Schema};
 use crate::source::Migration;
 use crate::sql;
 use crate::tracking::{self, Batch, DbState, Reads};
-use crate::wrangler::{D1Error, StatementResult, Target, Wrangler};
+use crate::wrangler::{Call, D1Error, StatementResult, Target, Wrangler};
 
 /// Runs `work` on every item at once (one thread each: the work is waiting
 /// on wrangler processes) and returns the results in order.
@@ -44,14 +44,22 @@ pub fn in_parallel<'a, I: Sync, T: Send>(
 /// alone, and the tracking tables it shows (if any) in a third call. Writes
 /// nothing.
 pub fn read_state(wrangler: &Wrangler, db: &Database) -> Result<DbState> {
+    read_state_as(Call::Read, wrangler, db)
+}
+
+/// [`read_state`] with calls of the kind `call` ([`Call::Cleanup`] to read
+/// what a database holds even while the run is being stopped).
+pub fn read_state_as(call: Call, wrangler: &Wrangler, db: &Database) -> Result<DbState> {
     let missing_table = |err: &anyhow::Error| {
         tracking::is_missing_table(err) || tracking::is_missing_table_named(err, &db.wrangler_table)
     };
     let context = || format!("cannot read the state of {}", db.binding);
-    let state = match wrangler.query(db, &tracking::state_query(db)) {
+    let state = match wrangler.query_as(call, db, &tracking::state_query(db)) {
         Ok(results) => tracking::parse_state(&results, Reads::ALL)?,
         Err(err) if missing_table(&err) => {
-            let schema = wrangler.query(db, schema::QUERY).with_context(context)?;
+            let schema = wrangler
+                .query_as(call, db, schema::QUERY)
+                .with_context(context)?;
             let schema = tracking::parse_state(
                 &schema,
                 Reads {
@@ -69,7 +77,7 @@ pub fn read_state(wrangler: &Wrangler, db: &Database) -> Result<DbState> {
                 schema
             } else {
                 let query = tracking::state_statements(db, reads).join("; ");
-                let results = wrangler.query(db, &query).with_context(context)?;
+                let results = wrangler.query_as(call, db, &query).with_context(context)?;
                 tracking::parse_state(&results, reads)?
             }
         }
@@ -98,7 +106,7 @@ pub fn read_state_locking(
 /// Gives the lock back in a call of its own (after a failure; on success the
 /// release rides in the last batch).
 pub fn release(wrangler: &Wrangler, db: &Database, lock: &lock::Request) {
-    if let Err(err) = wrangler.query(db, &lock.release_statement()) {
+    if let Err(err) = wrangler.query_as(Call::Cleanup, db, &lock.release_statement()) {
         tracing::warn!(
             database = %db.binding,
             "could not release the migration lock: {err:#}; clear it with `cargo migrate unlock --db {}`",
@@ -134,9 +142,9 @@ pub fn report_each(
     let mut failed = Vec::new();
     for (db, result) in databases.iter().zip(results) {
         match result {
-            Ok(line) => println!("{line}"),
+            Ok(line) => crate::out!("{line}"),
             Err(err) => {
-                println!("❌ {}: {err:#}", db.binding);
+                crate::out!("❌ {}: {err:#}", db.binding);
                 failed.push(db.binding.clone());
             }
         }
@@ -201,12 +209,15 @@ pub fn run_batch_then_read(
                 return Ok(Vec::new());
             }
             // The batch has run: a failure from here on must not look like D1 refusing it.
-            let results = wrangler.query(db, &reads.join("; ")).map_err(|err| {
-                anyhow!(
-                    "the batch ran, but reading {} afterwards failed: {err:#}",
-                    db.binding
-                )
-            })?;
+            // Even when the run is being stopped: the import has run.
+            let results = wrangler
+                .query_as(Call::Cleanup, db, &reads.join("; "))
+                .map_err(|err| {
+                    anyhow!(
+                        "the batch ran, but reading {} afterwards failed: {err:#}",
+                        db.binding
+                    )
+                })?;
             if results.len() != reads.len() {
                 bail!(
                     "wrangler returned {} results for {} queries on {}",

@@ -36,14 +36,24 @@ impl LedgerRow {
     }
 }
 
-/// What a database records about its migrations: our rows, wrangler's rows,
-/// and the names in wrangler's ledger that are not migrations of it
-/// (rollback files, files routed elsewhere: see `Project::foreign_sql`).
+/// What a database's record is read against besides its own files: the
+/// names in wrangler's ledger that are not migrations of it (rollback files,
+/// files routed elsewhere: see `Project::foreign_sql`), and the other
+/// databases' migrations (to name a file that moved there).
+#[derive(Debug, Clone, Default)]
+pub struct Surroundings<'a> {
+    pub foreign: Vec<String>,
+    pub elsewhere: Vec<&'a Migration>,
+}
+
+/// What a database records about its migrations: our rows and wrangler's
+/// rows, with its [`Surroundings`].
 #[derive(Debug, Clone, Copy)]
 pub struct Recorded<'a> {
     pub applied: &'a [Applied],
     pub ledger: &'a [LedgerRow],
     pub foreign: &'a [String],
+    pub elsewhere: &'a [&'a Migration],
 }
 
 /// Where a migration stands in one database.
@@ -141,17 +151,80 @@ pub fn unknown_ledger_rows<'a>(files: &[&Migration], recorded: Recorded<'a>) -> 
         .collect()
 }
 
-/// Refuses to go on when the record and the files disagree: a modified or
-/// missing applied migration, a pending one below an applied one, or a row
-/// of wrangler's ledger that names no file.
+/// Refuses to go on when the record and the files disagree (see [`problems`]).
 fn verify(
     binding: &str,
     entries: &[Entry<'_>],
     files: &[&Migration],
     recorded: Recorded<'_>,
 ) -> Result<()> {
+    let problems = problems(binding, entries, files, recorded);
+    match problems.len() {
+        0 => Ok(()),
+        _ => bail!("{}", problems.join("\n")),
+    }
+}
+
+/// Where the file of a migration recorded as applied went, when it did not
+/// simply vanish: renumbered in its folder, or routed to another database.
+fn moved(
+    binding: &str,
+    row: &Applied,
+    files: &[&Migration],
+    recorded: Recorded<'_>,
+) -> Option<String> {
+    let description = |name: &str| {
+        name.trim_start_matches(|c: char| c.is_ascii_digit())
+            .to_owned()
+    };
+    let same = |file: &&&Migration| {
+        row.checksum.as_ref() == Some(&file.checksum)
+            || (description(&file.name) == description(&row.name)
+                && !description(&row.name).is_empty())
+    };
+    if let Some(file) = files.iter().find(|f| f.version != row.version && same(f)) {
+        return Some(format!(
+            "migration {} ({}) was applied to {binding} as version {}, but it was renumbered: its file is now {} \
+             (version {}). Give it back its number (applied migrations keep theirs), and number new ones after it",
+            row.version,
+            row.name,
+            row.version,
+            file.path.display(),
+            file.version
+        ));
+    }
+    let file = recorded
+        .elsewhere
+        .iter()
+        .find(|f| f.name == row.name || same(f))?;
+    Some(format!(
+        "migration {} ({}) was applied to {binding}, but {} now goes to {}: it was mis-routed. \
+         Route it back to {binding} (a `-- database: {binding}` line at its top, or the routing in migrate.toml)",
+        row.version,
+        row.name,
+        file.path.display(),
+        file.binding
+    ))
+}
+
+/// Every way the record and the files disagree: a modified or missing
+/// applied migration (named for what happened to it when its file was
+/// renumbered or routed elsewhere), a pending one below an applied one, or a
+/// row of wrangler's ledger that names no file.
+pub fn problems(
+    binding: &str,
+    entries: &[Entry<'_>],
+    files: &[&Migration],
+    recorded: Recorded<'_>,
+) -> Vec<String> {
     let mut problems = Vec::new();
     for entry in entries {
+        if let (State::Missing, Some(row)) = (entry.state, entry.applied) {
+            if let Some(why) = moved(binding, row, files, recorded) {
+                problems.push(why);
+                continue;
+            }
+        }
         match entry.state {
             State::Modified => problems.push(format!(
                 "migration {} ({}) was applied to {binding} but its file has changed since \
@@ -204,10 +277,7 @@ fn verify(
             ));
         }
     }
-    match problems.len() {
-        0 => Ok(()),
-        _ => bail!("{}", problems.join("\n")),
-    }
+    problems
 }
 
 /// What `up [VERSION]` does in one database.
@@ -326,6 +396,7 @@ mod tests {
             applied,
             ledger: &[],
             foreign: &[],
+            elsewhere: &[],
         }
     }
 
@@ -442,6 +513,7 @@ mod tests {
             applied: &applied,
             ledger: &rows,
             foreign: &[],
+            elsewhere: &[],
         };
         let entries = status(&refs, recorded);
         let states: Vec<_> = entries.iter().map(|e| e.state).collect();
@@ -480,6 +552,7 @@ mod tests {
             applied: &[],
             ledger: &with_foreign,
             foreign: &foreign,
+            elsewhere: &[],
         };
         let err = plan_up("DB", &refs, recorded, None)
             .unwrap_err()
@@ -503,5 +576,43 @@ mod tests {
             .applied_at_ms(),
             None
         );
+    }
+
+    #[test]
+    fn a_renumbered_file_and_a_mis_routed_one_are_named_for_what_they_are() {
+        let mut renumbered = file(4, false);
+        renumbered.name = "0004_m3".into();
+        renumbered.path = "0004_m3.sql".into();
+        renumbered.checksum = "sum3".into();
+        let files = [file(1, false), file(2, false), renumbered];
+        let refs: Vec<_> = files.iter().collect();
+        let mut three = row(&file(3, false));
+        three.checksum = Some("sum3".into());
+        let applied = vec![row(&files[0]), row(&files[1]), three];
+        let err = plan_up("DB", &refs, ours(&applied), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("renumbered") && err.contains("0004_m3.sql (version 4)"),
+            "{err}"
+        );
+
+        let mut moved = file(3, false);
+        moved.binding = "OTHER".into();
+        let elsewhere = [&moved];
+        let recorded = Recorded {
+            applied: &applied,
+            ledger: &[],
+            foreign: &[],
+            elsewhere: &elsewhere,
+        };
+        let err = plan_up("DB", &refs[..2], recorded, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("mis-routed") && err.contains("now goes to OTHER"),
+            "{err}"
+        );
+        assert!(err.contains("-- database: DB"), "{err}");
     }
 }

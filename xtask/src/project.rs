@@ -7,6 +7,7 @@ use anyhow::{bail, Result};
 
 use crate::config::{Config, Database, DEFAULT_MIGRATIONS_DIR};
 use crate::flags::Global;
+use crate::plan::Surroundings;
 use crate::source::{self, Migration, Owner, Routing};
 use crate::sql::{LintOptions, Splitter};
 use crate::wrangler::{Target, Wrangler};
@@ -56,17 +57,28 @@ impl Project {
     }
 
     pub fn load(global: &Global) -> Result<Project> {
+        let (project, problems) = Self::load_lenient(global)?;
+        match problems.len() {
+            0 => Ok(project),
+            _ => bail!("{}", problems.join("\n")),
+        }
+    }
+
+    /// [`Project::load`] that keeps every migration it could read, with the
+    /// folders' problems beside them (`status` shows what it can).
+    pub fn load_lenient(global: &Global) -> Result<(Project, Vec<String>)> {
         let (config, migrations_dir, routing) = Self::load_config(global)?;
-        let migrations = load_folders(&config, &migrations_dir, &routing)?;
+        let (migrations, problems) = load_folders(&config, &migrations_dir, &routing)?;
         let selected = select(&config, &global.databases)?;
-        Ok(Project {
+        let project = Project {
             root: workspace_root(),
             config,
             migrations_dir,
             migrations,
             selected,
             target: global.target(),
-        })
+        };
+        Ok((project, problems))
     }
 
     /// The migrations routed to `binding`, in version order.
@@ -132,6 +144,18 @@ impl Project {
             .collect()
     }
 
+    /// What `binding`'s record is read against besides its own files.
+    pub fn surroundings(&self, binding: &str) -> Surroundings<'_> {
+        Surroundings {
+            foreign: self.foreign_sql(binding),
+            elsewhere: self
+                .migrations
+                .iter()
+                .filter(|m| m.binding != binding)
+                .collect(),
+        }
+    }
+
     /// How to lint files for the wrangler this project runs.
     pub fn lint_options(&self) -> LintOptions {
         LintOptions {
@@ -173,34 +197,44 @@ pub fn sharing<'a>(config: &'a Config, shared: &Path) -> Vec<&'a str> {
 
 /// Reads every folder the config's databases take migrations from: the
 /// shared one (routed), when any database uses it, and each `migrations_dir`.
-fn load_folders(config: &Config, shared: &Path, routing: &Routing) -> Result<Vec<Migration>> {
+/// Returns what could be read and every folder's problems.
+fn load_folders(
+    config: &Config,
+    shared: &Path,
+    routing: &Routing,
+) -> Result<(Vec<Migration>, Vec<String>)> {
     let sharing = sharing(config, shared);
     let mut migrations = Vec::new();
     let mut problems = Vec::new();
+    let mut read = |dir: &Path, owner: Owner<'_>| -> Result<()> {
+        let (found, mut trouble) = source::scan(dir, owner, config)?;
+        migrations.extend(found);
+        if trouble.len() > 1 {
+            let count = trouble.len();
+            trouble = std::iter::once(format!(
+                "the migrations folder {} has {count} problems:",
+                dir.display()
+            ))
+            .chain(trouble.into_iter().map(|p| format!("  - {p}")))
+            .collect();
+        }
+        problems.extend(trouble);
+        Ok(())
+    };
     if !sharing.is_empty() {
         let owner = Owner::Shared {
             routing,
             bindings: &sharing,
         };
-        match source::load(shared, owner, config) {
-            Ok(found) => migrations.extend(found),
-            Err(err) => problems.push(format!("{err:#}")),
-        }
+        read(shared, owner)?;
     }
     for db in &config.databases {
         let folder = folder_of(db, shared);
-        if same(folder, shared) {
-            continue;
-        }
-        match source::load(folder, Owner::Only(&db.binding), config) {
-            Ok(found) => migrations.extend(found),
-            Err(err) => problems.push(format!("{err:#}")),
+        if !same(folder, shared) {
+            read(folder, Owner::Only(&db.binding))?;
         }
     }
-    match problems.len() {
-        0 => Ok(migrations),
-        _ => bail!("{}", problems.join("\n")),
-    }
+    Ok((migrations, problems))
 }
 
 fn select(config: &Config, wanted: &[String]) -> Result<Vec<Database>> {

@@ -210,6 +210,25 @@ fn sql_files(dir: &Path) -> Result<Vec<String>> {
 /// reported at once, and only once: a file refused for its name is not
 /// blamed again for the sequence it breaks.
 pub fn load(dir: &Path, owner: Owner<'_>, config: &Config) -> Result<Vec<Migration>> {
+    let (migrations, problems) = scan(dir, owner, config)?;
+    match problems.len() {
+        0 => Ok(migrations),
+        1 => bail!("{}", problems[0]),
+        n => bail!(
+            "the migrations folder {} has {n} problems:\n  - {}",
+            dir.display(),
+            problems.join("\n  - ")
+        ),
+    }
+}
+
+/// [`load`], keeping every migration that could be read despite the
+/// problems, which come back beside them (for `status`, which shows what it can).
+pub fn scan(
+    dir: &Path,
+    owner: Owner<'_>,
+    config: &Config,
+) -> Result<(Vec<Migration>, Vec<String>)> {
     let names = sql_files(dir)?;
     let mut problems = Vec::new();
     let mut ups: BTreeMap<u64, Vec<(String, PathBuf)>> = BTreeMap::new();
@@ -354,15 +373,7 @@ pub fn load(dir: &Path, owner: Owner<'_>, config: &Config) -> Result<Vec<Migrati
         });
     }
 
-    match problems.len() {
-        0 => Ok(migrations),
-        1 => bail!("{}", problems[0]),
-        n => bail!(
-            "the migrations folder {} has {n} problems:\n  - {}",
-            dir.display(),
-            problems.join("\n  - ")
-        ),
-    }
+    Ok((migrations, problems))
 }
 
 #[cfg(test)]

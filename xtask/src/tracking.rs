@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::config::Database;
 use crate::lock;
-use crate::plan::{Applied, LedgerRow, Recorded};
+use crate::plan::{Applied, LedgerRow, Recorded, Surroundings};
 use crate::schema::{self, quote_name, Schema};
 use crate::source::Migration;
 use crate::sql::{self, quote_literal};
@@ -60,13 +60,13 @@ pub struct DbState {
 }
 
 impl DbState {
-    /// What it records, as [`crate::plan`] reads it, with `foreign` the
-    /// names wrangler's ledger holds for files that are not its migrations.
-    pub fn recorded<'a>(&'a self, foreign: &'a [String]) -> Recorded<'a> {
+    /// What it records, as [`crate::plan`] reads it, amid `around`.
+    pub fn recorded<'a>(&'a self, around: &'a Surroundings<'a>) -> Recorded<'a> {
         Recorded {
             applied: &self.applied,
             ledger: &self.ledger,
-            foreign,
+            foreign: &around.foreign,
+            elsewhere: &around.elsewhere,
         }
     }
 

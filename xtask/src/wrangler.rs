@@ -83,6 +83,20 @@ pub struct StatementResult {
     pub results: Vec<serde_json::Map<String, Value>>,
 }
 
+/// What a wrangler call does, for what an interrupted run does with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// A read, an export: not started once the run is stopped, and ended
+    /// (its whole process group) when the run is stopped during it.
+    Read,
+    /// A write D1 runs all-or-nothing (an apply, a restore, a deploy): not
+    /// started once the run is stopped, but let finish once started, so that
+    /// the database is never left in an unknown state.
+    Write,
+    /// Giving a lock back: started even when the run is stopped.
+    Cleanup,
+}
+
 /// How to run wrangler for one project and target.
 #[derive(Debug, Clone)]
 pub struct Wrangler {
@@ -265,14 +279,19 @@ impl Wrangler {
 
     /// `wrangler d1 execute DB --command SQL --json`.
     pub fn query(&self, db: &Database, sql: &str) -> Result<Vec<StatementResult>> {
+        self.query_as(Call::Read, db, sql)
+    }
+
+    /// [`Wrangler::query`] for a call of the kind `call`.
+    pub fn query_as(&self, call: Call, db: &Database, sql: &str) -> Result<Vec<StatementResult>> {
         let args = self.execute_args(db, ["--command".into(), sql.into()]);
-        self.run_json(db, "d1 execute --command", args)
+        self.run_json(call, db, "d1 execute --command", args)
     }
 
     /// `wrangler d1 execute DB --file PATH --json`: one all-or-nothing batch.
     pub fn execute_file(&self, db: &Database, file: &Path) -> Result<Vec<StatementResult>> {
         let args = self.execute_args(db, ["--file".into(), file.into()]);
-        self.run_json(db, "d1 execute --file", args)
+        self.run_json(Call::Write, db, "d1 execute --file", args)
     }
 
     fn execute_args(&self, db: &Database, input: [OsString; 2]) -> Vec<OsString> {
@@ -298,7 +317,7 @@ impl Wrangler {
             "--output".into(),
             output.into(),
         ];
-        self.run(db, "d1 export", args).map(drop)
+        self.run(Call::Read, db, "d1 export", args).map(drop)
     }
 
     /// `wrangler d1 time-travel info DB --json`: the bookmark of the database as it is now.
@@ -311,7 +330,7 @@ impl Wrangler {
             "--json".into(),
         ];
         let shown = format!("wrangler d1 time-travel info on {}", db.binding);
-        let stdout = self.run(db, "d1 time-travel info", args)?;
+        let stdout = self.run(Call::Read, db, "d1 time-travel info", args)?;
         let info: Value = serde_json::from_str(json_part(&stdout)).map_err(|err| {
             anyhow!(
                 "{shown} printed output that is not JSON ({err}): {}",
@@ -335,7 +354,8 @@ impl Wrangler {
             bookmark.into(),
             "--json".into(),
         ];
-        self.run(db, "d1 time-travel restore", args).map(drop)
+        self.run(Call::Write, db, "d1 time-travel restore", args)
+            .map(drop)
     }
 
     /// `wrangler deploy`, or with `dry_run_into` a dry run that writes the
@@ -345,7 +365,7 @@ impl Wrangler {
         if let Some(dir) = dry_run_into {
             args.extend(["--dry-run".into(), "--outdir".into(), dir.into()]);
         }
-        self.run_for("the worker", "deploy", args)
+        self.run_for(Call::Write, "the worker", "deploy", args)
     }
 
     /// Starts `wrangler dev` on 127.0.0.1:`port` against the local databases;
@@ -372,18 +392,20 @@ impl Wrangler {
         let child = command
             .spawn()
             .with_context(|| format!("cannot start {} dev", self.launcher.program.display()))?;
-        Ok(DevServer { child })
+        let _watched = crate::reaper::watch(child.id());
+        Ok(DevServer { child, _watched })
     }
 
     /// Runs wrangler and parses its `--json` output.
     fn run_json(
         &self,
+        call: Call,
         db: &Database,
         what: &str,
         args: Vec<OsString>,
     ) -> Result<Vec<StatementResult>> {
         let shown = format!("wrangler {what} on {} ({})", db.binding, self.target);
-        let stdout = self.run(db, what, args)?;
+        let stdout = self.run(call, db, what, args)?;
         serde_json::from_str::<Vec<StatementResult>>(json_part(&stdout)).map_err(|err| {
             anyhow!(
                 "{shown} succeeded but printed output that is not the expected JSON ({err}): {}",
@@ -395,16 +417,22 @@ impl Wrangler {
     /// Runs wrangler, retrying a local database that is busy with another
     /// writer, and returns its stdout. D1's own refusals come back as a
     /// [`D1Error`] in the chain; anything else is a plain error.
-    fn run(&self, db: &Database, what: &str, args: Vec<OsString>) -> Result<String> {
-        self.run_for(&db.binding, what, args)
+    fn run(&self, call: Call, db: &Database, what: &str, args: Vec<OsString>) -> Result<String> {
+        self.run_for(call, &db.binding, what, args)
     }
 
     /// [`Wrangler::run`] for `subject` (a database's binding, or the worker).
-    fn run_for(&self, subject: &str, what: &str, args: Vec<OsString>) -> Result<String> {
+    fn run_for(
+        &self,
+        call: Call,
+        subject: &str,
+        what: &str,
+        args: Vec<OsString>,
+    ) -> Result<String> {
         let mut delay = Duration::from_millis(250);
         let mut attempt = 1;
         loop {
-            let result = self.run_once(subject, what, &args);
+            let result = self.run_once(call, subject, what, &args);
             let why = match &result {
                 Err(err) if self.target == Target::Local && is_busy(err) => {
                     "the local database is busy with another writer"
@@ -424,7 +452,10 @@ impl Wrangler {
         }
     }
 
-    fn run_once(&self, subject: &str, what: &str, args: &[OsString]) -> Result<String> {
+    fn run_once(&self, call: Call, subject: &str, what: &str, args: &[OsString]) -> Result<String> {
+        if call != Call::Cleanup {
+            crate::interrupt::check()?;
+        }
         let mut command = self.launcher.command();
         command
             .args(args)
@@ -441,7 +472,7 @@ impl Wrangler {
         let shown = format!("wrangler {what} on {subject} ({})", self.target);
         tracing::debug!(command = %printable(&self.launcher, args), database = %subject, "running wrangler");
         let started = Instant::now();
-        let output = self.output_within_timeout(command, &shown)?;
+        let output = self.output_within_timeout(command, call, &shown)?;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         tracing::debug!(database = %subject, elapsed_ms, status = %output.status, "wrangler finished");
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -515,15 +546,26 @@ fn d1_error_text(failure: &Value) -> Option<String> {
 }
 
 impl Wrangler {
-    /// Runs the command to its end, or stops it once it has taken longer than
-    /// the timeout (a hung network must not hang a deploy forever).
-    fn output_within_timeout(&self, mut command: Command, shown: &str) -> Result<Output> {
+    /// Runs the command to its end in a process group of its own, or ends
+    /// that whole group (wrangler and the `workerd` it started) once it has
+    /// taken longer than the timeout (a hung network must not hang a deploy
+    /// forever), or when the run is stopped during a [`Call::Read`].
+    fn output_within_timeout(
+        &self,
+        mut command: Command,
+        call: Call,
+        shown: &str,
+    ) -> Result<Output> {
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let mut child = command.spawn().with_context(|| {
             format!(
                 "cannot start {} for {shown}",
                 self.launcher.program.display()
             )
         })?;
+        let group = child.id();
+        let _watched = crate::reaper::watch(group);
         let drain = |pipe: Option<Box<dyn Read + Send>>| {
             std::thread::spawn(move || {
                 let mut bytes = Vec::new();
@@ -553,16 +595,22 @@ impl Wrangler {
             {
                 break status;
             }
-            if Instant::now() >= deadline {
-                child.kill().ok();
-                child.wait().ok();
+            let stop = crate::interrupt::requested().filter(|_| call == Call::Read);
+            if Instant::now() >= deadline || stop.is_some() {
+                end_group(&mut child, group);
+                if let Some(stop) = stop {
+                    return Err(crate::interrupt::Interrupted(stop))
+                        .with_context(|| format!("{shown} was stopped"));
+                }
                 bail!(
-                    "{shown} did not finish within {} s ({TIMEOUT_VAR}), so it was stopped",
+                    "{shown} did not finish within {} s ({TIMEOUT_VAR}), so it was stopped (with everything it started)",
                     self.timeout.as_secs()
                 );
             }
             std::thread::sleep(Duration::from_millis(20));
         };
+        // Whatever it left in its group (a workerd it did not stop) goes with it.
+        crate::reaper::signal_group(group, libc::SIGKILL);
         let collect = |reader: std::thread::JoinHandle<Vec<u8>>| reader.join().unwrap_or_default();
         Ok(Output {
             status,
@@ -572,9 +620,23 @@ impl Wrangler {
     }
 }
 
+/// Ends a process group: SIGTERM, up to two seconds for its leader to
+/// exit, then SIGKILL to whatever of the group is left; reaps the leader.
+fn end_group(child: &mut std::process::Child, group: u32) {
+    crate::reaper::signal_group(group, libc::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    crate::reaper::signal_group(group, libc::SIGKILL);
+    child.kill().ok();
+    child.wait().ok();
+}
+
 /// A running `wrangler dev`.
 pub struct DevServer {
     child: std::process::Child,
+    _watched: crate::reaper::Watched,
 }
 
 impl DevServer {
@@ -586,25 +648,10 @@ impl DevServer {
 
 impl Drop for DevServer {
     /// Stops wrangler and the workerd processes it started: they share its
-    /// process group, which is signalled by its id.
+    /// process group.
     fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        for signal in ["-TERM", "-KILL"] {
-            Command::new("kill")
-                .args([signal, "--", &group])
-                .stderr(Stdio::null())
-                .status()
-                .ok();
-            let deadline = Instant::now() + Duration::from_secs(3);
-            while Instant::now() < deadline {
-                if !self.running() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-        self.child.kill().ok();
-        self.child.wait().ok();
+        let group = self.child.id();
+        end_group(&mut self.child, group);
     }
 }
 

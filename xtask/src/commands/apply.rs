@@ -18,6 +18,7 @@ use crate::backup::{Backup, Backups};
 use crate::config::Database;
 use crate::flags::{self, RunOptions};
 use crate::hint;
+use crate::interrupt::{self, Interrupted};
 use crate::lock;
 use crate::migrator::{self, describe, human_duration, Culprit};
 use crate::plan;
@@ -26,7 +27,7 @@ use crate::schema::{self, Schema};
 use crate::source::Migration;
 use crate::sql::{self, Severity};
 use crate::tracking::{self, Batch, DbState, LedgerChange, Reads, Tracking};
-use crate::wrangler::{D1Error, StatementResult, Target, Wrangler};
+use crate::wrangler::{Call, D1Error, StatementResult, Target, Wrangler};
 /// Which way a run goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -203,10 +204,12 @@ fn execute(
     session.print_plan();
     if options.dry_run {
         session.rehearse()?;
-        println!("Dry run: nothing was written.");
+        crate::out!("Dry run: nothing was written.");
         return Ok(());
     }
+    interrupt::check().map_err(|err| session.untouched(err))?;
     session.back_up()?;
+    interrupt::check().map_err(|err| session.untouched(err))?;
     session.apply()
 }
 
@@ -371,7 +374,7 @@ impl<'p> Session<'p> {
             match Session::open_for(project, &databases, direction, version, &options, false) {
                 Ok(again) => again,
                 Err(err) => {
-                    println!("❌ {}: {err:#}", retry.join(", "));
+                    crate::out!("❌ {}: {err:#}", retry.join(", "));
                     ran.total += retry.len();
                     ran.failed.extend(retry);
                     return ran.finish();
@@ -389,7 +392,7 @@ impl<'p> Session<'p> {
         }
         if let Err(err) = again.back_up() {
             for plan in again.work() {
-                println!("❌ {}: {err:#}", plan.db.binding);
+                crate::out!("❌ {}: {err:#}", plan.db.binding);
                 ran.total += 1;
                 ran.failed.push(plan.db.binding.clone());
             }
@@ -401,6 +404,19 @@ impl<'p> Session<'p> {
 
     pub fn has_work(&self) -> bool {
         self.plans.iter().any(DbPlan::has_work)
+    }
+
+    /// `err` (the run was stopped before anything was applied), saying what
+    /// every database holds: what it held before. The locks are given back
+    /// when the session is dropped.
+    pub fn untouched(&self, err: anyhow::Error) -> anyhow::Error {
+        let bindings: Vec<&str> = self.work().iter().map(|p| p.db.binding.as_str()).collect();
+        err.context(format!(
+            "nothing was {}: {} {} exactly as before this run",
+            self.direction.past(),
+            bindings.join(", "),
+            if bindings.len() == 1 { "is" } else { "are" }
+        ))
     }
 
     /// Each database's newest applied version when the session opened.
@@ -418,7 +434,7 @@ impl<'p> Session<'p> {
     pub fn print_nothing_to_do(&self) {
         for plan in &self.plans {
             let newest = plan.newest_applied();
-            println!(
+            crate::out!(
                 "{}: nothing to {} (at version {newest})",
                 plan.db.binding,
                 self.direction.verb()
@@ -531,7 +547,7 @@ impl<'p> Session<'p> {
         let failed = &mut ran.failed;
         for ((plan, (outcome, expected)), backup) in work.iter().zip(&outcomes).zip(backups) {
             if let Some(why) = &outcome.retry {
-                println!("{}: {why}: reading it and planning again", plan.db.binding);
+                crate::out!("{}: {why}: reading it and planning again", plan.db.binding);
                 if let Some(backup) = backup {
                     backup.discard();
                 }
@@ -545,22 +561,22 @@ impl<'p> Session<'p> {
                 continue;
             }
             if let Err(err) = validate(project, direction, plan, outcome, expected) {
-                println!("❌ {}: {err:#}", plan.db.binding);
+                crate::out!("❌ {}: {err:#}", plan.db.binding);
                 failed.push(plan.db.binding.clone());
             }
         }
         for (plan, confirmed) in idle.iter().zip(confirmed) {
             match confirmed {
-                Ok(true) => println!("{}: nothing to {}", plan.db.binding, direction.verb()),
+                Ok(true) => crate::out!("{}: nothing to {}", plan.db.binding, direction.verb()),
                 Ok(false) => {
-                    println!(
+                    crate::out!(
                         "{}: it changed since this machine last read it: planning again",
                         plan.db.binding
                     );
                     ran.retry.push(plan.db.binding.clone());
                 }
                 Err(err) => {
-                    println!("❌ {}: {err:#}", plan.db.binding);
+                    crate::out!("❌ {}: {err:#}", plan.db.binding);
                     ran.total += 1;
                     ran.failed.push(plan.db.binding.clone());
                 }
@@ -651,8 +667,8 @@ fn plan_one<'a>(
     version: Option<u64>,
 ) -> Result<DbPlan<'a>> {
     let files = project.files_for(&db.binding);
-    let foreign = project.foreign_sql(&db.binding);
-    let recorded = state.recorded(&foreign);
+    let around = project.surroundings(&db.binding);
+    let recorded = state.recorded(&around);
     let (migrations, adopt): (Vec<&'a Migration>, Vec<(&'a Migration, Option<i64>)>) =
         match direction {
             Direction::Up => {
@@ -830,7 +846,14 @@ fn acquire<'a>(
                     }
                     states.push(state);
                 }
-                Err(err) => errors.push(format!("{err:#}")),
+                Err(err) => {
+                    // Stopped during its locking read, which may have taken the
+                    // lock: give it back (releasing a lock not held does nothing).
+                    if err.chain().any(|c| c.is::<Interrupted>()) {
+                        held.hold(db);
+                    }
+                    errors.push(format!("{err:#}"));
+                }
             }
         }
         if !errors.is_empty() {
@@ -1030,7 +1053,7 @@ fn print_plan(project: &Project, direction: Direction, plan: &DbPlan, dry_run: b
             .iter()
             .map(|(m, _)| format!("v{} {}", m.version, m.name))
             .collect();
-        println!(
+        crate::out!(
             "{} ({}, {}): wrangler's ledger {} records {}: recording {} as applied here too (not run again)",
             plan.db.binding,
             plan.db.name,
@@ -1042,7 +1065,7 @@ fn print_plan(project: &Project, direction: Direction, plan: &DbPlan, dry_run: b
     }
     if count == 0 {
         if plan.ledger_behind() && plan.adopt.is_empty() {
-            println!(
+            crate::out!(
                 "{} ({}, {}): nothing to {}; bringing wrangler's ledger {} up to date",
                 plan.db.binding,
                 plan.db.name,
@@ -1053,7 +1076,7 @@ fn print_plan(project: &Project, direction: Direction, plan: &DbPlan, dry_run: b
         }
         return;
     }
-    println!(
+    crate::out!(
         "{} ({}, {}): {count} migration{} to {}{}",
         plan.db.binding,
         plan.db.name,
@@ -1063,11 +1086,11 @@ fn print_plan(project: &Project, direction: Direction, plan: &DbPlan, dry_run: b
         if dry_run { " (dry run)" } else { "" },
     );
     for migration in &plan.migrations {
-        println!("  v{} {}", migration.version, migration.name);
+        crate::out!("  v{} {}", migration.version, migration.name);
         if dry_run {
-            println!("  ---- {} ----", direction.path(migration));
+            crate::out!("  ---- {} ----", direction.path(migration));
             for line in direction.script(migration).lines() {
-                println!("  | {line}");
+                crate::out!("  | {line}");
             }
         }
     }
@@ -1094,16 +1117,16 @@ fn rehearse_all(wrangler: &Wrangler, direction: Direction, work: &[&DbPlan]) -> 
     let mut failed = Vec::new();
     for (plan, result) in work.iter().zip(results) {
         match result {
-            Ok(None) => println!(
+            Ok(None) => crate::out!(
                 "✅ {}: rehearsal passed on a copy of its schema; nothing was written",
                 plan.db.binding
             ),
             Ok(Some(why)) => {
-                println!("❌ {}: rehearsal failed: {why}", plan.db.binding);
+                crate::out!("❌ {}: rehearsal failed: {why}", plan.db.binding);
                 failed.push(plan.db.binding.clone());
             }
             Err(err) => {
-                println!("❌ {}: could not rehearse: {err:#}", plan.db.binding);
+                crate::out!("❌ {}: could not rehearse: {err:#}", plan.db.binding);
                 failed.push(plan.db.binding.clone());
             }
         }
@@ -1205,6 +1228,10 @@ fn run_database<'a>(
                         Err(explain(
                             wrangler, plan.db, schema, &batch, group, direction, guarded, err,
                         ))
+                    }
+                    // The run was stopped before this call started: nothing ran.
+                    Err(err) if err.chain().any(|c| c.is::<Interrupted>()) => {
+                        Err(Failure::RolledBack(err))
                     }
                     Err(err) => Err(settle(wrangler, plan.db, direction, &group_versions, err)),
                 }
@@ -1382,7 +1409,8 @@ fn settle(
     err: anyhow::Error,
 ) -> Failure {
     tracing::warn!(database = %db.binding, "wrangler failed without saying whether the batch ran: reading the database to find out");
-    let state = match migrator::read_state(wrangler, db) {
+    // Run even when the run is being stopped: what the database holds must be known.
+    let state = match migrator::read_state_as(Call::Cleanup, wrangler, db) {
         Ok(state) => state,
         Err(read) => {
             return Failure::Unknown(anyhow::anyhow!(
@@ -1443,14 +1471,14 @@ fn report(direction: Direction, plan: &DbPlan, outcome: &Outcome, backup: Option
                     if adopted.len() == 1 { "it" } else { "them" }
                 ),
             };
-            println!(
+            crate::out!(
                 "✅ {binding}: {what}; nothing else to {} ({})",
                 direction.verb(),
                 human_duration(outcome.elapsed)
             );
         }
         None => {
-            println!(
+            crate::out!(
                 "✅ {binding}: {} {} migration{} in {}",
                 direction.past(),
                 done.len(),
@@ -1458,18 +1486,18 @@ fn report(direction: Direction, plan: &DbPlan, outcome: &Outcome, backup: Option
                 human_duration(outcome.elapsed)
             );
             if !adopted.is_empty() {
-                println!(
+                crate::out!(
                     "   first recorded {} as applied, as wrangler's ledger has {} (not run again)",
                     adopted.join(", "),
                     if adopted.len() == 1 { "it" } else { "them" }
                 );
             }
             for line in &done {
-                println!("   {line}");
+                crate::out!("   {line}");
             }
         }
         Some(error) => {
-            println!("❌ {binding}: {error}");
+            crate::out!("❌ {binding}: {error}");
             let kept = if outcome.uncertain {
                 format!("what {binding} holds now is unknown: run `cargo migrate status` before anything else")
             } else if done.is_empty() {
@@ -1484,23 +1512,23 @@ fn report(direction: Direction, plan: &DbPlan, outcome: &Outcome, backup: Option
                     done.join(", ")
                 )
             };
-            println!("   {kept}");
+            crate::out!("   {kept}");
             let rest: Vec<String> = plan
                 .migrations
                 .iter()
                 .filter(|m| !outcome.done.iter().any(|(d, _)| d.version == m.version))
                 .map(|m| format!("v{}", m.version))
                 .collect();
-            println!("   not {}: {}", direction.past(), rest.join(", "));
+            crate::out!("   not {}: {}", direction.past(), rest.join(", "));
         }
     }
     if let Some(backup) = backup {
         match &backup.bookmark {
-            Some(bookmark) => println!(
+            Some(bookmark) => crate::out!(
                 "   backup: {} (Time Travel bookmark {bookmark})",
                 backup.path.display()
             ),
-            None => println!("   backup: {}", backup.path.display()),
+            None => crate::out!("   backup: {}", backup.path.display()),
         }
     }
 }

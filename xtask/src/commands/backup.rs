@@ -1,6 +1,6 @@
 //! `migrate backup` and `migrate restore`.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 
 use anyhow::{bail, Context, Result};
 
@@ -73,7 +73,7 @@ impl flags::Restore {
                 }
                 _ => {}
             }
-            println!("✅ {}: restored to bookmark {bookmark}", db.binding);
+            crate::out!("✅ {}: restored to bookmark {bookmark}", db.binding);
             return Ok(());
         }
         let Some(file) = &self.file else {
@@ -98,7 +98,7 @@ impl flags::Restore {
                     &format!("DELETE FROM {}", schema::quote_name(lock::TABLE)),
                 )?;
             }
-            println!("✅ {}: restored from {}", db.binding, file.display());
+            crate::out!("✅ {}: restored from {}", db.binding, file.display());
             return Ok(());
         }
         let (text, _) = source::read_sql(file)?;
@@ -134,7 +134,7 @@ impl flags::Restore {
                 db.binding
             )
         })?;
-        println!("✅ {}: restored from {}", db.binding, file.display());
+        crate::out!("✅ {}: restored from {}", db.binding, file.display());
         Ok(())
     }
 }
@@ -171,11 +171,10 @@ fn confirm(db: &Database, from: &str, yes: bool) -> Result<()> {
             db.name
         );
     }
-    print!(
+    crate::output::prompt(format_args!(
         "Replace everything in {} ({}) with {from}? [y/N] ",
         db.binding, db.name
-    );
-    std::io::stdout().flush().ok();
+    ));
     let mut answer = String::new();
     std::io::stdin()
         .lock()

@@ -85,7 +85,7 @@ impl flags::Bench {
             rows.push((size, bench.measure(size, self.runs)?));
         }
         let (markdown, json) = report(&rows, help, self.runs);
-        println!("{markdown}");
+        crate::out!("{markdown}");
         std::fs::write(out.join("bench.md"), &markdown)?;
         std::fs::write(out.join("bench.json"), serde_json::to_string_pretty(&json)?)?;
         eprintln!(

@@ -29,7 +29,7 @@ impl flags::Check {
                     "warning"
                 }
             };
-            println!("{at}: {label}: {message}");
+            crate::out!("{at}: {label}: {message}");
         };
         let mut without_rollback = Vec::new();
         for migration in &project.migrations {
@@ -71,7 +71,7 @@ impl flags::Check {
         if errors > 0 {
             bail!("{summary}");
         }
-        println!("{summary}");
+        crate::out!("{summary}");
         Ok(())
     }
 }

@@ -24,11 +24,14 @@ impl Migrate {
             MigrateCommand::New(new) => new.run(global),
             MigrateCommand::Up(up) => up.run(&Project::load(global)?),
             MigrateCommand::Down(down) => down.run(&Project::load(global)?),
-            MigrateCommand::Status(status) => status.run(&Project::load(global)?),
+            MigrateCommand::Status(status) => {
+                let (project, problems) = Project::load_lenient(global)?;
+                status.run(&project, problems)
+            }
             MigrateCommand::Check(check) => check.run(&Project::load(global)?),
-            MigrateCommand::Backup(backup) => backup.run(&Project::load(global)?),
-            MigrateCommand::Restore(restore) => restore.run(&Project::load(global)?),
-            MigrateCommand::Unlock(unlock) => unlock.run(&Project::load(global)?),
+            MigrateCommand::Backup(backup) => backup.run(&Project::load_lenient(global)?.0),
+            MigrateCommand::Restore(restore) => restore.run(&Project::load_lenient(global)?.0),
+            MigrateCommand::Unlock(unlock) => unlock.run(&Project::load_lenient(global)?.0),
             MigrateCommand::Verify(verify) => verify.run(&Project::load(global)?),
             MigrateCommand::Mark(mark) => mark.run(&Project::load(global)?),
             MigrateCommand::Baseline(baseline) => baseline.run(&Project::load(global)?),

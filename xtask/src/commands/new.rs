@@ -111,9 +111,11 @@ impl flags::New {
                 })
                 .unwrap_or_else(|| "(unrouted)".into()),
         };
-        println!("Created {} ({binding})", up.display());
-        println!("Created {}", down.display());
-        println!("Write the SQL, then run `cargo migrate check` and `cargo migrate up --dry-run`.");
+        crate::out!("Created {} ({binding})", up.display());
+        crate::out!("Created {}", down.display());
+        crate::out!(
+            "Write the SQL, then run `cargo migrate check` and `cargo migrate up --dry-run`."
+        );
         Ok(())
     }
 }

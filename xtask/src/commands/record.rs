@@ -7,6 +7,7 @@ use anyhow::{bail, Context, Result};
 use crate::config::Database;
 use crate::flags;
 use crate::hint;
+use crate::history;
 use crate::migrator;
 use crate::plan::{self, State};
 use crate::project::Project;
@@ -44,6 +45,16 @@ impl flags::Mark {
             );
         }
         let file = files.first().copied();
+        if self.checksum {
+            let Some(file) = file else {
+                bail!(
+                    "there is no migration {} in {}",
+                    self.version,
+                    project.migrations_dir.display()
+                );
+            };
+            return record_checksum(project, &wrangler, file, self.force);
+        }
         if self.applied {
             let Some(file) = file else {
                 bail!("there is no migration {} in {}: only a migration with a file can be marked applied", self.version, project.migrations_dir.display());
@@ -51,8 +62,8 @@ impl flags::Mark {
             let db = database_of(project, file)?;
             let state = migrator::read_state(&wrangler, db)?;
             let files = project.files_for(&db.binding);
-            let foreign = project.foreign_sql(&db.binding);
-            let entries = plan::status(&files, state.recorded(&foreign));
+            let around = project.surroundings(&db.binding);
+            let entries = plan::status(&files, state.recorded(&around));
             if let Some(entry) = entries.iter().find(|e| {
                 e.version == file.version && e.state != State::Pending && e.adopted.is_none()
             }) {
@@ -89,9 +100,11 @@ impl flags::Mark {
                 db,
                 &tracking::record_batch(state.tracking, db, &[(file, applied_at)], &ledger),
             )?;
-            println!(
+            crate::out!(
                 "✅ {}: recorded v{} {} as applied (its SQL was not run)",
-                db.binding, file.version, file.name
+                db.binding,
+                file.version,
+                file.name
             );
             return Ok(());
         }
@@ -162,9 +175,75 @@ impl flags::Mark {
             }
         }
         let shown = file.map_or("(file gone)", |f| &f.name[..]);
-        println!("✅ {}: v{} {shown} is recorded as pending in both ledgers (its rollback was not run); `up` will run it again", db.binding, self.version);
+        crate::out!("✅ {}: v{} {shown} is recorded as pending in both ledgers (its rollback was not run); `up` will run it again", db.binding, self.version);
         Ok(())
     }
+}
+
+/// `mark VERSION --checksum`: records the file's checksum as it is now,
+/// when the edit since it was applied changed no statement.
+fn record_checksum(
+    project: &Project,
+    wrangler: &Wrangler,
+    file: &Migration,
+    force: bool,
+) -> Result<()> {
+    let db = database_of(project, file)?;
+    let state = migrator::read_state(wrangler, db)?;
+    let Some(row) = state.applied.iter().find(|a| a.version == file.version) else {
+        bail!(
+            "migration {} ({}) is not recorded as applied in {}: nothing to re-record",
+            file.version,
+            file.name,
+            db.binding
+        );
+    };
+    match &row.checksum {
+        Some(sum) if *sum == file.checksum => {
+            crate::out!("{}: v{} {} already has this checksum", db.binding, file.version, file.name);
+            return Ok(());
+        }
+        Some(sum) => match history::text_with_checksum(&file.path, sum) {
+            Some(then) => {
+                if let Err(statement) = history::same_statements(&then, &file.sql) {
+                    bail!(
+                        "{} changed more than comments or layout since it was applied ({}): the database ran the \
+                         old statements. Restore the file and write the change as a new migration",
+                        file.path.display(),
+                        statement.map_or("statements were removed".to_owned(), |s| format!("now: {s}"))
+                    );
+                }
+            }
+            None if force => {
+                tracing::warn!("git has no version of {} with the recorded checksum: recording the new one anyway (--force)", file.path.display());
+            }
+            None => bail!(
+                "git has no version of {} with the checksum recorded when it was applied ({sum}), so the edit \
+                 cannot be checked: compare it by hand, then pass --force",
+                file.path.display()
+            ),
+        },
+        // A row an older runner wrote: no checksum to compare, only to record.
+        None => {}
+    }
+    hint::forget(wrangler, db);
+    wrangler.query_as(
+        crate::wrangler::Call::Write,
+        db,
+        &format!(
+            "UPDATE _migrations SET checksum = {} WHERE version = {}",
+            quote_literal(&file.checksum),
+            file.version
+        ),
+    )?;
+    crate::out!(
+        "✅ {}: v{} {} now records the checksum of its file as it is ({}); nothing else changed",
+        db.binding,
+        file.version,
+        file.name,
+        &file.checksum[..12]
+    );
+    Ok(())
 }
 
 impl flags::Baseline {
@@ -179,14 +258,14 @@ impl flags::Baseline {
         let wrangler = project.wrangler()?;
         let states = migrator::read_states(&wrangler, &project.selected)?;
         let mut work = Vec::new();
-        let foreigns: Vec<Vec<String>> = project
+        let surroundings: Vec<_> = project
             .selected
             .iter()
-            .map(|db| project.foreign_sql(&db.binding))
+            .map(|db| project.surroundings(&db.binding))
             .collect();
-        for ((db, state), foreign) in project.selected.iter().zip(&states).zip(&foreigns) {
+        for ((db, state), around) in project.selected.iter().zip(&states).zip(&surroundings) {
             let files = project.files_for(&db.binding);
-            let recorded = state.recorded(foreign);
+            let recorded = state.recorded(around);
             let entries = plan::status(&files, recorded);
             if let Some(bad) = entries
                 .iter()
@@ -219,7 +298,7 @@ impl flags::Baseline {
             }
         }
         if work.is_empty() {
-            println!(
+            crate::out!(
                 "Nothing to record: every migration up to {} is already recorded.",
                 self.version
             );
@@ -285,10 +364,10 @@ fn adopt(project: &Project, wrangler: &Wrangler, db: &Database) -> Result<String
         ));
     }
     let files = project.files_for(&db.binding);
-    let foreign = project.foreign_sql(&db.binding);
-    let up = plan::plan_up(&db.binding, &files, state.recorded(&foreign), None)
+    let around = project.surroundings(&db.binding);
+    let up = plan::plan_up(&db.binding, &files, state.recorded(&around), None)
         .with_context(|| format!("cannot adopt what {table} records"))?;
-    let entries = plan::status(&files, state.recorded(&foreign));
+    let entries = plan::status(&files, state.recorded(&around));
     let applied: Vec<&Migration> = entries
         .iter()
         .filter(|e| e.state == State::Applied)

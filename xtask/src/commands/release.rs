@@ -80,21 +80,21 @@ impl Steps {
 
     /// The table of steps: done, failed, skipped, and those never reached.
     fn report(&self) {
-        println!("\nRelease steps:");
+        crate::out!("\nRelease steps:");
         for name in STEPS {
             match self.done.iter().find(|(n, _, _)| *n == name) {
                 Some((_, elapsed, Status::Done)) => {
-                    println!("  ✅ {name:<12} {}", human_duration(*elapsed))
+                    crate::out!("  ✅ {name:<12} {}", human_duration(*elapsed))
                 }
                 Some((_, elapsed, Status::Failed)) => {
-                    println!("  ❌ {name:<12} {} (failed)", human_duration(*elapsed))
+                    crate::out!("  ❌ {name:<12} {} (failed)", human_duration(*elapsed))
                 }
-                Some((_, _, Status::Skipped(why))) => println!("  ⏭ {name:<12} skipped: {why}"),
-                None => println!("  ·  {name:<12} not run"),
+                Some((_, _, Status::Skipped(why))) => crate::out!("  ⏭ {name:<12} skipped: {why}"),
+                None => crate::out!("  ·  {name:<12} not run"),
             }
         }
         let total: Duration = self.done.iter().map(|(_, d, _)| *d).sum();
-        println!("  total        {}", human_duration(total));
+        crate::out!("  total        {}", human_duration(total));
     }
 }
 
@@ -105,7 +105,7 @@ impl flags::Release {
         global.remote = target == Target::Remote;
         global.local = false;
         let project = Project::load(&global)?;
-        println!(
+        crate::out!(
             "Releasing to {target} D1 and {}",
             match target {
                 Target::Remote => "Cloudflare (wrangler deploy)",
@@ -150,7 +150,7 @@ impl flags::Release {
                 steps.skip(name, "--dry-run");
             }
             steps.report();
-            println!("Dry run: the databases and the deployed worker were not changed.");
+            crate::out!("Dry run: the databases and the deployed worker were not changed.");
             return Ok(());
         }
         if migrating {
@@ -176,12 +176,12 @@ impl flags::Release {
         match shipped {
             Ok(()) => {
                 steps.report();
-                println!("Released.");
+                crate::out!("Released.");
                 Ok(())
             }
             Err(err) if !migrating => Err(err),
             Err(err) if self.rollback_on_failure => {
-                println!("The release failed after the migrations ran; rolling the databases back (--rollback-on-failure).");
+                crate::out!("The release failed after the migrations ran; rolling the databases back (--rollback-on-failure).");
                 roll_back(&project, &before).with_context(|| format!("{err:#}; and rolling back failed too"))?;
                 Err(err.context("the databases were rolled back to where the release found them"))
             }
@@ -200,13 +200,13 @@ fn deploy(project: &Project, wrangler: &Wrangler, target: Target) -> Result<()> 
         Target::Remote => {
             let said = wrangler.deploy(None)?;
             for line in said.lines().filter(|l| !l.trim().is_empty()).take(20) {
-                println!("  {line}");
+                crate::out!("  {line}");
             }
         }
         Target::Local => {
             let out = dry_run_bundle(project);
             wrangler.deploy(Some(&out))?;
-            println!(
+            crate::out!(
                 "  bundled into {} (wrangler deploy --dry-run: nothing uploaded)",
                 out.display()
             );
@@ -259,7 +259,7 @@ fn check_health((status, body): &(u16, String), built: &[(String, u64)]) -> Resu
         .with_context(|| format!("/health answered {status} with: {body}"))?;
     let databases = report["databases"].as_array().cloned().unwrap_or_default();
     for db in &databases {
-        println!(
+        crate::out!(
             "  {}: version {} (worker built for {}){}",
             db["binding"].as_str().unwrap_or("?"),
             db["version"],

@@ -1,7 +1,7 @@
 //! `migrate status`: applied, pending, modified and missing migrations per
 //! database, in the seed's format or as JSON.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use serde::Serialize;
 
 use crate::flags;
@@ -12,6 +12,8 @@ use crate::project::Project;
 #[derive(Serialize)]
 struct Report<'a> {
     databases: Vec<DatabaseReport<'a>>,
+    /// What is wrong with the folders or the record (empty when nothing).
+    problems: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -37,17 +39,25 @@ struct MigrationReport {
 }
 
 impl flags::Status {
-    pub fn run(self, project: &Project) -> Result<()> {
+    /// Shows every migration it can, even when the folders have problems
+    /// (`folder_problems`), and lists every problem after; fails (for CI)
+    /// when there is any, or anything is modified, missing or out of order.
+    pub fn run(self, project: &Project, folder_problems: Vec<String>) -> Result<()> {
         let wrangler = project.wrangler()?;
         let states = migrator::read_states(&wrangler, &project.selected)?;
         let mut report = Report {
             databases: Vec::new(),
+            problems: folder_problems,
         };
         for (db, state) in project.selected.iter().zip(&states) {
             let files = project.files_for(&db.binding);
-            let foreign = project.foreign_sql(&db.binding);
-            let recorded = state.recorded(&foreign);
-            let migrations = plan::status(&files, recorded)
+            let around = project.surroundings(&db.binding);
+            let recorded = state.recorded(&around);
+            let entries = plan::status(&files, recorded);
+            report
+                .problems
+                .extend(plan::problems(&db.binding, &entries, &files, recorded));
+            let migrations = entries
                 .into_iter()
                 .map(|entry| MigrationReport {
                     version: entry.version,
@@ -75,16 +85,27 @@ impl flags::Status {
             });
         }
         if self.json {
-            println!("{}", serde_json::to_string(&report)?);
-            return Ok(());
+            crate::out!("{}", serde_json::to_string(&report)?);
+        } else {
+            self.print(project, &report);
         }
+        match report.problems.len() {
+            0 => Ok(()),
+            n => bail!(
+                "{n} problem{} between the migrations and the databases (listed above)",
+                if n == 1 { "" } else { "s" }
+            ),
+        }
+    }
+
+    fn print(&self, project: &Project, report: &Report) {
         for (index, (db, database)) in project.selected.iter().zip(&report.databases).enumerate() {
             if index > 0 {
-                println!();
+                crate::out!();
             }
-            println!("=== {} ===", db.heading());
+            crate::out!("=== {} ===", db.heading());
             if database.migrations.is_empty() {
-                println!("(no migrations for this database)");
+                crate::out!("(no migrations for this database)");
             }
             for m in &database.migrations {
                 let label = match m.state {
@@ -102,21 +123,27 @@ impl flags::Status {
                             .map_or("duration not recorded".to_owned(), |ms| {
                                 format!("took {ms} ms")
                             });
-                        println!(
+                        crate::out!(
                             "{label} - v{}: {} (applied {}, {took})",
                             m.version,
                             m.name,
                             humantime::format_rfc3339_seconds(when)
                         );
                     }
-                    _ if m.recorded_by.is_some() => println!(
+                    _ if m.recorded_by.is_some() => crate::out!(
                         "{label} - v{}: {} (recorded by wrangler's {}; `up` records it here too, without running it)",
                         m.version, m.name, db.wrangler_table
                     ),
-                    _ => println!("{label} - v{}: {}", m.version, m.name),
+                    _ => crate::out!("{label} - v{}: {}", m.version, m.name),
                 }
             }
         }
-        Ok(())
+        if !report.problems.is_empty() {
+            crate::out!();
+            crate::out!("Problems:");
+            for problem in &report.problems {
+                crate::out!("  {problem}");
+            }
+        }
     }
 }

@@ -1,66 +1,136 @@
-//! `migrate verify`: does each database still hold what its applied migrations made?
+//! `migrate verify`: does each database still hold what its applied
+//! migrations made, and when not, did the database change or the files?
 
 use anyhow::{bail, Result};
 
+use crate::config::Database;
 use crate::flags;
+use crate::history;
 use crate::migrator;
 use crate::plan::{self, State};
 use crate::project::Project;
 use crate::schema::Schema;
 use crate::source::Migration;
+use crate::wrangler::Wrangler;
 
 impl flags::Verify {
     pub fn run(self, project: &Project) -> Result<()> {
         let wrangler = project.wrangler()?;
-        let results = migrator::in_parallel(&project.selected, |db| -> Result<String> {
-            let state = migrator::read_state(&wrangler, db)?;
-            let files = project.files_for(&db.binding);
-            let foreign = project.foreign_sql(&db.binding);
-            let recorded = state.recorded(&foreign);
-            let mut problems = Vec::new();
-            let mut applied: Vec<&Migration> = Vec::new();
-            for entry in plan::status(&files, recorded) {
-                match (entry.state, entry.file) {
-                    (State::Applied, Some(file)) => applied.push(file),
-                    (State::Modified, file) => {
-                        problems.push(format!(
-                            "migration {} ({}) was applied but its file has changed since",
-                            entry.version, entry.name
-                        ));
-                        // Replayed as it is now, so the diff shows what the edit changed.
-                        applied.extend(file);
-                    }
-                    (State::Missing, _) => problems.push(format!(
-                        "migration {} ({}) is recorded as applied but its file is gone",
-                        entry.version, entry.name
-                    )),
-                    _ => {}
-                }
-            }
-            match migrator::expected_schema(&wrangler, db, &applied) {
-                Ok(expected) => problems.extend(Schema::diff(
-                    &expected,
-                    &state.schema,
-                    &db.tracking_tables(),
-                )),
-                Err(err) if !problems.is_empty() => problems.push(format!(
-                    "(the applied migrations, as their files are now, do not replay: {err:#})"
-                )),
-                Err(err) => return Err(err),
-            }
-            match problems.is_empty() {
-                true => Ok(format!(
-                    "✅ {}: the schema is what its applied migrations produce",
-                    db.binding
-                )),
-                false => bail!(
-                    "the database does not match its migrations:\n  {}",
-                    problems.join("\n  ")
-                ),
-            }
-        });
+        let results = migrator::in_parallel(&project.selected, |db| verify(project, &wrangler, db));
         migrator::report_each(&project.selected, results, |failed| {
-            format!("{failed} drifted from the migrations (see above); fix the database by hand or with a new migration")
+            format!("{failed} do not match their migrations (see above for what changed and what to do)")
         })
+    }
+}
+
+/// One applied migration whose file changed since, with what git says it was.
+struct Edited<'a> {
+    file: &'a Migration,
+    /// Its text when it was applied, when git has it.
+    then: Option<String>,
+}
+
+fn verify(project: &Project, wrangler: &Wrangler, db: &Database) -> Result<String> {
+    let state = migrator::read_state(wrangler, db)?;
+    let files = project.files_for(&db.binding);
+    let around = project.surroundings(&db.binding);
+    let recorded = state.recorded(&around);
+    let entries = plan::status(&files, recorded);
+    let mut problems: Vec<String> = plan::problems(&db.binding, &entries, &files, recorded)
+        .into_iter()
+        .filter(|p| !p.contains("has changed since"))
+        .collect();
+    let applied: Vec<&Migration> = entries
+        .iter()
+        .filter(|e| matches!(e.state, State::Applied | State::Modified))
+        .filter_map(|e| e.file)
+        .collect();
+    let edited: Vec<Edited> = entries
+        .iter()
+        .filter(|e| e.state == State::Modified)
+        .filter_map(|e| {
+            let file = e.file?;
+            let then = e
+                .applied
+                .and_then(|a| a.checksum.as_deref())
+                .and_then(|sum| history::text_with_checksum(&file.path, sum));
+            Some(Edited { file, then })
+        })
+        .collect();
+    let tracking = db.tracking_tables();
+    let replay = |migrations: &[&Migration]| -> Result<Vec<String>> {
+        let expected = migrator::expected_schema(wrangler, db, migrations)?;
+        Ok(Schema::diff(&expected, &state.schema, &tracking))
+    };
+    // As the files are now.
+    let now = replay(&applied);
+    for edit in &edited {
+        let name = format!("migration {} ({})", edit.file.version, edit.file.name);
+        problems.push(match &edit.then {
+            Some(then) => match history::same_statements(then, &edit.file.sql) {
+                Ok(()) => format!(
+                    "{name}: its file was edited since it was applied, but only in comments or layout: \
+                     record its new checksum with `cargo migrate mark {} --checksum --db {}`",
+                    edit.file.version, db.binding
+                ),
+                Err(statement) => format!(
+                    "{name}: its file's statements changed since it was applied ({}): the database ran \
+                     the old ones. Restore the file (`git log -p {}`) and write the change as a new migration",
+                    statement.map_or("statements were removed".to_owned(), |s| format!("now: {s}")),
+                    edit.file.path.display()
+                ),
+            },
+            None => format!(
+                "{name}: its file changed since it was applied, and git has no version of it with the \
+                 recorded checksum to compare with: restore it, or if you are sure the edit was cosmetic, \
+                 `cargo migrate mark {} --checksum --force --db {}`",
+                edit.file.version, db.binding
+            ),
+        });
+    }
+    match now {
+        Ok(drift) if drift.is_empty() => {}
+        Ok(drift) => {
+            // As they were when applied, where git knows: was it the files that changed?
+            let knows_all = !edited.is_empty() && edited.iter().all(|e| e.then.is_some());
+            let then_matches = knows_all && {
+                let originals: Vec<Migration> = applied
+                    .iter()
+                    .map(|m| {
+                        let mut original = (*m).clone();
+                        if let Some(edit) = edited.iter().find(|e| e.file.version == m.version) {
+                            original.sql = edit.then.clone().unwrap_or_default();
+                        }
+                        original
+                    })
+                    .collect();
+                let refs: Vec<&Migration> = originals.iter().collect();
+                replay(&refs).is_ok_and(|drift| drift.is_empty())
+            };
+            if then_matches {
+                problems.push(
+                    "the database is exactly what the migrations made as they were applied: only the files changed"
+                        .to_owned(),
+                );
+            } else {
+                problems.push(format!(
+                    "the database changed by hand (or by SQL no migration records): fix it by hand, or write \
+                     the change as a new migration:\n    {}",
+                    drift.join("\n    ")
+                ));
+            }
+        }
+        Err(err) if !edited.is_empty() => problems.push(format!(
+            "(the applied migrations, as their files are now, do not replay: {err:#})"
+        )),
+        Err(err) => return Err(err),
+    }
+    match problems.len() {
+        0 => Ok(format!(
+            "✅ {}: the schema is what its applied migrations produce",
+            db.binding
+        )),
+        1 => bail!("{}", problems[0]),
+        n => bail!("{n} problems:\n  - {}", problems.join("\n  - ")),
     }
 }
