@@ -291,6 +291,11 @@ pub struct Status {
 
 #[derive(Debug, Args)]
 pub struct Backup {
+    /// List the backups in the backup folder (per database: when, version,
+    /// file, bookmark) instead of taking one
+    #[arg(long)]
+    pub list: bool,
+
     #[command(flatten)]
     pub backup: BackupOptions,
 }
@@ -298,7 +303,8 @@ pub struct Backup {
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("source").required(true).args(["file", "bookmark"]))]
 pub struct Restore {
-    /// A backup written by `backup` or before `up`/`down` (needs exactly one --db)
+    /// A backup written by `backup` or before `up`/`down` (`.sqlite`, `.sql`
+    /// or `.bookmark`); it must be a whole backup of the database named by --db
     pub file: Option<PathBuf>,
 
     /// With --remote: a Time Travel bookmark to restore instead of a file
@@ -308,6 +314,19 @@ pub struct Restore {
     /// Do not ask for confirmation (required when not run from a terminal)
     #[arg(long, short)]
     pub yes: bool,
+
+    /// Restore a file that is not a whole backup of this database (another
+    /// database's, a plain `wrangler d1 export`, one cut short)
+    #[arg(long)]
+    pub force: bool,
+
+    /// Skip the backup of what the restore replaces (taken by default, so a
+    /// wrong restore can be undone)
+    #[arg(long)]
+    pub no_backup: bool,
+
+    #[command(flatten)]
+    pub backup: BackupOptions,
 }
 
 #[derive(Debug, Args)]

@@ -377,7 +377,8 @@ fn modified_applied_migration_stops_up_and_shows_as_modified() {
     assert_eq!(p.versions("READ_REPLICA"), SEED_RR);
     assert_eq!(p.versions("AUTH"), SEED_AUTH);
 
-    let status = p.migrate(&["status"]).ok();
+    // Shown, and a failure: CI notices.
+    let status = p.migrate(&["status"]).fails();
     assert!(
         status.stdout.contains("✏️ Modified - v2: 0002_api_keys"),
         "{}",
@@ -389,7 +390,7 @@ fn modified_applied_migration_stops_up_and_shows_as_modified() {
         status.stdout
     );
 
-    let json = p.migrate(&["status", "--json"]).ok();
+    let json = p.migrate(&["status", "--json"]).fails();
     let report: Value = serde_json::from_str(&json.stdout).unwrap();
     let state = |binding: &str, version: u64| -> String {
         let db = report["databases"]
@@ -423,7 +424,7 @@ fn applied_migration_whose_file_is_gone_stops_up_and_shows_as_missing() {
     assert_eq!(p.versions("READ_REPLICA"), SEED_RR);
     assert_eq!(p.versions("AUTH"), SEED_AUTH);
 
-    let status = p.migrate(&["status"]).ok();
+    let status = p.migrate(&["status"]).fails();
     assert!(
         status
             .stdout

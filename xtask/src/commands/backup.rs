@@ -4,7 +4,9 @@ use std::io::{BufRead, IsTerminal};
 
 use anyhow::{bail, Context, Result};
 
-use crate::backup::Backups;
+use std::path::{Path, PathBuf};
+
+use crate::backup::{manifest, Backups, Manifest};
 use crate::config::Database;
 use crate::flags;
 use crate::hint;
@@ -16,12 +18,15 @@ use crate::schema;
 use crate::source;
 use crate::sql;
 use crate::tracking::{self, Batch};
-use crate::wrangler::Target;
+use crate::wrangler::{Call, Target, Wrangler};
 
 impl flags::Backup {
     pub fn run(self, project: &Project) -> Result<()> {
-        let wrangler = project.wrangler()?;
         let backups = Backups::new(&project.config, &self.backup);
+        if self.list {
+            return list(project, &backups);
+        }
+        let wrangler = project.wrangler()?;
         let results = migrator::in_parallel(&project.selected, |db| {
             let backup = backups.take(&wrangler, db, None, None)?;
             Ok(match backup.bookmark {
@@ -39,104 +44,215 @@ impl flags::Backup {
     }
 }
 
+/// `backup --list`: what the backup folder holds for each selected database.
+fn list(project: &Project, backups: &Backups) -> Result<()> {
+    crate::out!("Backups in {}:", backups.dir.display());
+    for db in &project.selected {
+        let listed = backups.list(&db.binding);
+        crate::out!();
+        crate::out!("=== {} ({}) ===", db.heading(), db.name);
+        if listed.is_empty() {
+            crate::out!("(none)");
+        }
+        for backup in listed.iter().rev() {
+            let what = match &backup.manifest {
+                Some(m) => format!("{} at v{}, {}", m.taken_at, m.version, m.target),
+                None => "(does not name itself: not restorable without --force)".to_owned(),
+            };
+            let bookmark = backup
+                .bookmark
+                .as_ref()
+                .map_or(String::new(), |b| format!(", Time Travel bookmark {b}"));
+            crate::out!("{what}: {}{bookmark}", backup.path.display());
+        }
+    }
+    Ok(())
+}
+
+/// What a restore puts back.
+enum Source {
+    /// A local database file (SQLite's online backup).
+    Local(PathBuf),
+    /// An export: its SQL.
+    Export(PathBuf, String),
+    /// A Time Travel bookmark (remote).
+    Bookmark(String),
+}
+
 impl flags::Restore {
     pub fn run(self, project: &Project) -> Result<()> {
         let db = match &project.selected[..] {
             [db] => db,
             _ => bail!("restore replaces one database: name it with --db BINDING"),
         };
-        let wrangler = project.wrangler()?;
-        let bookmark = match (&self.bookmark, &self.file) {
-            (Some(bookmark), _) => Some(bookmark.clone()),
-            (None, Some(file)) if file.extension().is_some_and(|e| e == "bookmark") => Some(
-                std::fs::read_to_string(file)
-                    .with_context(|| format!("cannot read {}", file.display()))?
-                    .trim()
-                    .to_owned(),
+        let (source, manifest) = self.source()?;
+        let shown = match &source {
+            Source::Local(path) | Source::Export(path, _) => path.display().to_string(),
+            Source::Bookmark(bookmark) => format!("Time Travel bookmark {bookmark}"),
+        };
+        // Whose backup it is, and for which target: refused unless forced.
+        let wanted = match (&source, project.target) {
+            (Source::Bookmark(_), Target::Local) => Some(
+                "a Time Travel bookmark restores a remote database: add --remote (for a local database, restore a backup file)".to_owned(),
             ),
+            (Source::Local(_), Target::Remote) => Some(format!(
+                "{shown} is a local database file: it restores a local database (leave out --remote); \
+                 restore a remote one from its `.sql` export or its `.bookmark`"
+            )),
             _ => None,
         };
-        if let Some(bookmark) = &bookmark {
-            if project.target != Target::Remote {
-                bail!("a Time Travel bookmark restores a remote database: add --remote (for local databases, restore a backup file)");
-            }
-            confirm(db, &format!("Time Travel bookmark {bookmark}"), self.yes)?;
-            hint::forget(&wrangler, db);
-            wrangler.restore_bookmark(db, bookmark)?;
-            // A bookmark taken during a run holds that run's lock: it is not ours to restore.
-            match wrangler.query(db, &format!("DELETE FROM {}", lock::TABLE)) {
-                Err(err) if !tracking::is_missing_table_named(&err, lock::TABLE) => {
-                    return Err(err.context(format!(
-                        "{} was restored, but clearing the lock it held then failed: run `cargo migrate unlock --db {}`",
-                        db.binding, db.binding
-                    )))
-                }
-                _ => {}
-            }
-            crate::out!("✅ {}: restored to bookmark {bookmark}", db.binding);
-            return Ok(());
+        if let Some(why) = wanted {
+            bail!("{why}");
+        }
+        match (&manifest, self.force) {
+            (None, _) | (_, true) => {}
+            (Some(Err(err)), false) => bail!("{err:#}\nNothing was restored (pass --force to restore it anyway)"),
+            (Some(Ok(m)), false) if m.binding != db.binding || m.database != db.name => bail!(
+                "{shown} is a backup of {} ({}), not of {} ({}): nothing was restored \
+                 (pass --force to restore it anyway)",
+                m.binding,
+                m.database,
+                db.binding,
+                db.name
+            ),
+            (Some(Ok(m)), false) if m.target != project.target.to_string() => bail!(
+                "{shown} is a backup of the {} {}, not the {} one: nothing was restored (pass --force to restore it anyway)",
+                m.target,
+                db.binding,
+                project.target
+            ),
+            (Some(Ok(_)), false) => {}
+        }
+        let described = match &manifest {
+            Some(Ok(m)) => format!("{shown} (at v{}, taken {})", m.version, m.taken_at),
+            _ => shown.clone(),
+        };
+        confirm(db, &described, self.yes)?;
+        let wrangler = project.wrangler()?;
+        // What is about to be replaced is backed up first, so a wrong restore can be undone.
+        let before = match self.no_backup {
+            true => None,
+            false => Some(
+                Backups::new(&project.config, &self.backup)
+                    .take(&wrangler, db, None, None)
+                    .context("nothing was restored: the backup of what it would replace failed (--no-backup to go ahead)")?,
+            ),
+        };
+        hint::forget(&wrangler, db);
+        match &source {
+            Source::Bookmark(bookmark) => restore_bookmark(&wrangler, db, bookmark)?,
+            Source::Local(path) => restore_local(&wrangler, db, path)?,
+            Source::Export(path, text) => restore_export(&wrangler, db, path, text)?,
+        }
+        crate::out!("✅ {}: restored from {described}", db.binding);
+        if let Some(before) = before {
+            crate::out!(
+                "   what it replaced is backed up in {}: `cargo migrate restore {} --db {}{}` undoes this",
+                before.path.display(),
+                before.path.display(),
+                db.binding,
+                if project.target == Target::Remote { " --remote" } else { "" }
+            );
+        }
+        Ok(())
+    }
+
+    /// What to restore, and what it says of itself (or why it says nothing;
+    /// `None` for a bookmark given by its id).
+    fn source(&self) -> Result<(Source, Option<Result<Manifest>>)> {
+        if let Some(bookmark) = &self.bookmark {
+            // D1 itself refuses a bookmark of another database.
+            return Ok((Source::Bookmark(bookmark.clone()), None));
         }
         let Some(file) = &self.file else {
             bail!("name a backup file, or --bookmark ID");
         };
-        if local_d1::is_sqlite_file(file) {
-            if project.target != Target::Local {
-                bail!(
-                    "{} is a local database file: it restores a local database (leave out --remote); \
-                     restore a remote one from its `.sql` export or its `.bookmark`",
+        if !file.is_file() {
+            bail!("{} does not exist", file.display());
+        }
+        if file.extension().is_some_and(|e| e == "bookmark") {
+            let (bookmark, manifest) = manifest::read_bookmark(file)?;
+            let manifest = manifest.with_context(|| {
+                format!(
+                    "{} names no database: it is not a bookmark file written by `cargo migrate`",
                     file.display()
-                );
-            }
-            confirm(db, &file.display().to_string(), self.yes)?;
-            let live = local_d1::database_file(wrangler.config_dir(), db);
-            hint::forget(&wrangler, db);
-            local_d1::restore(file, &live)?;
-            // A backup taken during a run holds that run's lock: it is not ours to restore.
-            if local_d1::has_table(&live, lock::TABLE)? {
-                local_d1::execute(
-                    &live,
-                    &format!("DELETE FROM {}", schema::quote_name(lock::TABLE)),
-                )?;
-            }
-            crate::out!("✅ {}: restored from {}", db.binding, file.display());
-            return Ok(());
+                )
+            });
+            return Ok((Source::Bookmark(bookmark), Some(manifest)));
+        }
+        if local_d1::is_sqlite_file(file) {
+            let manifest = manifest::read_sqlite(file);
+            return Ok((Source::Local(file.clone()), Some(manifest)));
         }
         let (text, _) = source::read_sql(file)?;
-        let statements =
-            sql::split(&text).with_context(|| format!("{} is not valid SQL", file.display()))?;
-        if statements.is_empty() {
-            bail!(
-                "{} holds no SQL statements: is it a backup?",
-                file.display()
-            );
-        }
-        confirm(db, &file.display().to_string(), self.yes)?;
-
-        let state = migrator::read_state(&wrangler, db)?;
-        let mut batch = Batch::default();
-        batch.push_bookkeeping("PRAGMA defer_foreign_keys = on");
-        for drop in state.schema.drop_statements() {
-            batch.push_bookkeeping(drop);
-        }
-        let mut restores_lock = false;
-        for statement in statements {
-            restores_lock |= creates_table(&statement.sql, lock::TABLE);
-            batch.push_bookkeeping(statement.sql);
-        }
-        if restores_lock {
-            // A backup taken during a run holds that run's lock: it is not ours to restore.
-            batch.push_bookkeeping(format!("DELETE FROM {}", schema::quote_name(lock::TABLE)));
-        }
-        migrator::run_batch(&wrangler, db, &batch).with_context(|| {
-            format!(
-                "restoring {} failed; D1 rolled the restore back, so {} is as it was",
-                file.display(),
-                db.binding
-            )
-        })?;
-        crate::out!("✅ {}: restored from {}", db.binding, file.display());
-        Ok(())
+        let manifest = manifest::read_sql(file, &text);
+        Ok((Source::Export(file.clone(), text), Some(manifest)))
     }
+}
+
+/// Restores a remote database to a bookmark.
+fn restore_bookmark(wrangler: &Wrangler, db: &Database, bookmark: &str) -> Result<()> {
+    wrangler.restore_bookmark(db, bookmark)?;
+    // A bookmark taken during a run holds that run's lock: it is not ours to restore.
+    match wrangler.query_as(Call::Cleanup, db, &format!("DELETE FROM {}", lock::TABLE)) {
+        Err(err) if !tracking::is_missing_table_named(&err, lock::TABLE) => Err(err.context(format!(
+            "{} was restored, but clearing the lock it held then failed: run `cargo migrate unlock --db {}`",
+            db.binding, db.binding
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Restores a local database from its file, page for page.
+fn restore_local(wrangler: &Wrangler, db: &Database, path: &Path) -> Result<()> {
+    let live = local_d1::database_file(wrangler.config_dir(), db);
+    local_d1::restore(path, &live)?;
+    // The backup's own name tag, and a lock taken during a run: not the database's.
+    for table in [manifest::TABLE, lock::TABLE] {
+        if local_d1::has_table(&live, table)? {
+            let statement = match table == lock::TABLE {
+                true => format!("DELETE FROM {}", schema::quote_name(table)),
+                false => format!("DROP TABLE {}", schema::quote_name(table)),
+            };
+            local_d1::execute(&live, &statement)?;
+        }
+    }
+    Ok(())
+}
+
+/// Replaces a database's content with an export, in one all-or-nothing call.
+fn restore_export(wrangler: &Wrangler, db: &Database, path: &Path, text: &str) -> Result<()> {
+    let statements =
+        sql::split(text).with_context(|| format!("{} is not valid SQL", path.display()))?;
+    if statements.is_empty() {
+        bail!(
+            "{} holds no SQL statements: is it a backup?",
+            path.display()
+        );
+    }
+    let state = migrator::read_state(wrangler, db)?;
+    let mut batch = Batch::default();
+    batch.push_bookkeeping("PRAGMA defer_foreign_keys = on");
+    for drop in state.schema.drop_statements() {
+        batch.push_bookkeeping(drop);
+    }
+    let mut restores_lock = false;
+    for statement in statements {
+        restores_lock |= creates_table(&statement.sql, lock::TABLE);
+        batch.push_bookkeeping(statement.sql);
+    }
+    if restores_lock {
+        // A backup taken during a run holds that run's lock: it is not ours to restore.
+        batch.push_bookkeeping(format!("DELETE FROM {}", schema::quote_name(lock::TABLE)));
+    }
+    migrator::run_batch(wrangler, db, &batch).with_context(|| {
+        format!(
+            "restoring {} failed; D1 rolled the restore back, so {} is as it was",
+            path.display(),
+            db.binding
+        )
+    })?;
+    Ok(())
 }
 
 /// True for `CREATE TABLE [IF NOT EXISTS] name …` (name bare or quoted).

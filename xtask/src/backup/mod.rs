@@ -19,6 +19,10 @@ use crate::flags::BackupOptions;
 use crate::local_d1;
 use crate::wrangler::{D1Error, Target, Wrangler};
 
+pub mod manifest;
+
+pub use manifest::Manifest;
+
 /// One backup written.
 #[derive(Debug, Clone)]
 pub struct Backup {
@@ -81,10 +85,14 @@ impl Backups {
                     std::fs::remove_file(&path).ok();
                     return Err(err).with_context(|| format!("could not back up {}", db.binding));
                 }
-                let path = match version {
-                    Some(_) => path,
-                    None => self.relabel(db, &stamp, path, local_d1_version)?,
+                let (path, version) = match version {
+                    Some(version) => (path, version),
+                    None => {
+                        let version = local_d1_version(&path)?;
+                        (self.relabel(db, &stamp, path, version)?, version)
+                    }
                 };
+                manifest::stamp_sqlite(&path, &manifest_of(wrangler, db, version))?;
                 Backup {
                     path,
                     bookmark: None,
@@ -127,12 +135,23 @@ impl Backups {
             }
         };
         let path = match exported {
-            Some(path) if version.is_none() => self.relabel(db, stamp, path, |p| {
-                let text = std::fs::read_to_string(p)
-                    .with_context(|| format!("cannot read the backup {}", p.display()))?;
-                Ok(newest_version_in(&text))
-            })?,
-            Some(path) => path,
+            Some(path) => {
+                let version = match version {
+                    Some(version) => version,
+                    None => {
+                        let text = std::fs::read_to_string(&path).with_context(|| {
+                            format!("cannot read the backup {}", path.display())
+                        })?;
+                        newest_version_in(&text)
+                    }
+                };
+                let path = match label.as_str() {
+                    "v-" => self.relabel(db, stamp, path, version)?,
+                    _ => path,
+                };
+                manifest::stamp_sql(&path, &manifest_of(wrangler, db, version))?;
+                path
+            }
             None => {
                 tracing::warn!(
                     database = %db.binding,
@@ -146,8 +165,8 @@ impl Backups {
             format!("could not read the Time Travel bookmark of {}", db.binding)
         })?;
         let file = path.with_extension("bookmark");
-        std::fs::write(&file, format!("{bookmark}\n"))
-            .with_context(|| format!("cannot write {}", file.display()))?;
+        let version = version.unwrap_or_else(|| parse_label(&path).unwrap_or(0));
+        manifest::write_bookmark(&file, &bookmark, &manifest_of(wrangler, db, version))?;
         restrict(&file)?;
         tracing::info!(database = %db.binding, bookmark = %bookmark, "Time Travel bookmark before the change");
         Ok(Backup {
@@ -157,14 +176,7 @@ impl Backups {
     }
 
     /// Renames a backup written as `v-` after the newest version it records.
-    fn relabel(
-        &self,
-        db: &Database,
-        stamp: &str,
-        path: PathBuf,
-        version_of: impl FnOnce(&Path) -> Result<u64>,
-    ) -> Result<PathBuf> {
-        let version = version_of(&path)?;
+    fn relabel(&self, db: &Database, stamp: &str, path: PathBuf, version: u64) -> Result<PathBuf> {
         let extension = path
             .extension()
             .map(|e| e.to_string_lossy().into_owned())
@@ -240,6 +252,88 @@ impl Backups {
                 std::fs::remove_file(self.dir.join(format!("{old}.{extension}"))).ok();
             }
         }
+    }
+}
+
+/// What a backup of `db` taken now at `version` says of itself.
+fn manifest_of(wrangler: &Wrangler, db: &Database, version: u64) -> Manifest {
+    Manifest {
+        binding: db.binding.clone(),
+        database: db.name.clone(),
+        target: wrangler.target.to_string(),
+        version,
+        taken_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+    }
+}
+
+/// The version a backup's file name carries (`…-v4.sql` → 4).
+fn parse_label(path: &Path) -> Option<u64> {
+    path.file_stem()?
+        .to_str()?
+        .rsplit_once("-v")?
+        .1
+        .split('-')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// One backup in the folder, for `backup --list`.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// Its main file (`.sqlite`, `.sql`, or a `.bookmark` alone).
+    pub path: PathBuf,
+    pub manifest: Option<Manifest>,
+    pub bookmark: Option<String>,
+}
+
+impl Backups {
+    /// The backups of `binding` in the folder, oldest first: each backup's
+    /// main file (a `.bookmark` beside an export is that export's).
+    pub fn list(&self, binding: &str) -> Vec<Listed> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let prefix = format!("{binding}-");
+        let mut stems: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter_map(|name| {
+                let (stem, extension) = name.rsplit_once('.')?;
+                let ours = stem
+                    .strip_prefix(&prefix)?
+                    .starts_with(|c: char| c.is_ascii_digit());
+                (ours && EXTENSIONS.contains(&extension)).then(|| stem.to_owned())
+            })
+            .collect();
+        stems.sort();
+        stems.dedup();
+        stems
+            .into_iter()
+            .filter_map(|stem| {
+                let file =
+                    |ext: &str| Some(self.dir.join(format!("{stem}.{ext}"))).filter(|p| p.exists());
+                let bookmark = file("bookmark").and_then(|p| manifest::read_bookmark(&p).ok());
+                let (path, manifest) = if let Some(path) = file("sqlite") {
+                    let manifest = manifest::read_sqlite(&path).ok();
+                    (path, manifest)
+                } else if let Some(path) = file("sql") {
+                    let manifest = std::fs::read_to_string(&path)
+                        .ok()
+                        .and_then(|text| manifest::read_sql(&path, &text).ok());
+                    (path, manifest)
+                } else {
+                    (
+                        file("bookmark")?,
+                        bookmark.as_ref().and_then(|(_, m)| m.clone()),
+                    )
+                };
+                Some(Listed {
+                    path,
+                    manifest,
+                    bookmark: bookmark.map(|(b, _)| b),
+                })
+            })
+            .collect()
     }
 }
 
