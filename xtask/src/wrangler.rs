@@ -320,6 +320,26 @@ impl Wrangler {
         self.run(Call::Read, db, "d1 export", args).map(drop)
     }
 
+    /// `wrangler d1 list --json`: the names of the account's D1 databases.
+    pub fn database_names(&self) -> Result<Vec<String>> {
+        let args: Vec<OsString> = vec!["d1".into(), "list".into(), "--json".into()];
+        let stdout = self.run_for(Call::Read, "the account", "d1 list", args)?;
+        let list: Value = serde_json::from_str(json_part(&stdout)).map_err(|err| {
+            anyhow!(
+                "wrangler d1 list printed output that is not JSON ({err}): {}",
+                excerpt(&clean(&stdout))
+            )
+        })?;
+        Ok(list
+            .as_array()
+            .map(|dbs| {
+                dbs.iter()
+                    .filter_map(|db| db.get("name")?.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     /// `wrangler d1 time-travel info DB --json`: the bookmark of the database as it is now.
     pub fn bookmark(&self, db: &Database) -> Result<String> {
         let args: Vec<OsString> = vec![

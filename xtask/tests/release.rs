@@ -37,9 +37,21 @@ fn release(p: &Project, args: &[&str], env: &[(&str, String)]) -> Run {
     }
 }
 
+/// The double, with this project's two databases in its account.
 fn double(options: Options) -> Double {
+    let databases = [
+        (
+            "nanotype-read-replica",
+            "8f2c1d4e-5a6b-4c7d-9e0f-1a2b3c4d5e6f",
+        ),
+        ("nanotype-auth", "3b9e7f1a-2c4d-4e6f-8a0b-c1d2e3f4a5b6"),
+    ]
+    .iter()
+    .map(|(name, id)| format!("{name}={id}").parse().unwrap())
+    .collect();
     serve(Options {
         quiet: true,
+        databases,
         ..options
     })
     .expect("the double starts")
@@ -219,6 +231,7 @@ fn a_remote_release_backs_up_migrates_and_uploads_the_worker() {
     assert_eq!(
         names,
         [
+            "preflight",
             "check",
             "build worker",
             "plan",
@@ -316,5 +329,51 @@ fn a_failed_deploy_after_migrating_says_so_and_can_roll_back() {
         !status.stdout.contains("\"applied\""),
         "every database is back at version 0: {}",
         status.stdout
+    );
+}
+
+#[test]
+fn a_remote_release_without_credentials_or_databases_stops_before_building() {
+    let p = Project::seed();
+    let started = std::time::Instant::now();
+    let run = release(&p, &["--remote"], &[]).fails();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_line(
+        &run.stderr,
+        &["CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID"],
+    );
+    assert!(
+        step_line(&run, "preflight").contains('❌'),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        step_line(&run, "build worker").contains("not run"),
+        "{}",
+        run.stdout
+    );
+
+    // With credentials, but an account without the databases.
+    let cloud = serve(Options {
+        quiet: true,
+        ..Options::new(TOKEN)
+    })
+    .unwrap();
+    let run = release(&p, &["--remote"], &remote_env(&cloud)).fails();
+    assert_line(
+        &run.stderr,
+        &[
+            "no D1 database called",
+            "nanotype-read-replica (READ_REPLICA)",
+        ],
+    );
+    assert!(
+        step_line(&run, "build worker").contains("not run"),
+        "{}",
+        run.stdout
     );
 }

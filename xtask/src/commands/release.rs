@@ -16,7 +16,8 @@ use crate::smoke;
 use crate::wrangler::{Target, Wrangler};
 
 /// The steps, in order.
-const STEPS: [&str; 8] = [
+const STEPS: [&str; 9] = [
+    "preflight",
     "check",
     "build worker",
     "plan",
@@ -114,6 +115,8 @@ impl flags::Release {
         );
         let mut steps = Steps { done: Vec::new() };
 
+        // What the release needs, before twenty minutes of building.
+        steps.run("preflight", || preflight(&project, target))?;
         steps.run("check", || {
             flags::Check {
                 strict: false,
@@ -191,6 +194,56 @@ impl flags::Release {
             )),
         }
     }
+}
+
+/// Checks what the release needs before it builds anything: node and
+/// wrangler; remotely, the credentials and that every database exists (one
+/// `wrangler d1 list`, which also proves the token works).
+fn preflight(project: &Project, target: Target) -> Result<()> {
+    if target == Target::Remote {
+        let missing: Vec<&str> = ["CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID"]
+            .into_iter()
+            .filter(|var| std::env::var(var).map_or(true, |v| v.trim().is_empty()))
+            .collect();
+        if !missing.is_empty() {
+            bail!(
+                "a remote release needs {} in the environment (a token with D1 and Workers edit rights, and the account's id); \
+                 nothing was built, migrated or deployed. To rehearse the release on this machine instead: `cargo xtask release --local`",
+                missing.join(" and ")
+            );
+        }
+    }
+    let wrangler = project.wrangler()?;
+    let node = std::process::Command::new("node")
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .output();
+    match node {
+        Ok(out) if out.status.success() => {
+            tracing::info!(node = %String::from_utf8_lossy(&out.stdout).trim(), wrangler = wrangler.version().unwrap_or("?"), "node and wrangler found");
+        }
+        _ => bail!("node was not found (wrangler runs on it): install Node.js 20 or newer"),
+    }
+    if target == Target::Remote {
+        let names = wrangler
+            .database_names()
+            .context("cannot list the account's D1 databases")?;
+        let absent: Vec<String> = project
+            .selected
+            .iter()
+            .filter(|db| !names.contains(&db.name))
+            .map(|db| format!("{} ({})", db.name, db.binding))
+            .collect();
+        if !absent.is_empty() {
+            bail!(
+                "the account has no D1 database called {}: create {} (`wrangler d1 create NAME`) or fix the name in {}",
+                absent.join(", "),
+                if absent.len() == 1 { "it" } else { "them" },
+                project.config.path.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `wrangler deploy`, or locally a dry run that bundles the worker into a
