@@ -255,6 +255,18 @@ pub struct RunOptions {
     #[arg(long)]
     pub no_backup: bool,
 
+    /// With --dry-run: rehearse on a copy of each database's schema alone,
+    /// not of its data (for databases too large to copy)
+    #[arg(long)]
+    pub schema_only: bool,
+
+    /// Let migrations remove rows they do not delete by name (a cascade from a
+    /// dropped or rebuilt parent, a dropped table with rows, a REPLACE
+    /// conflict); a `-- allow-data-loss: why` line at the top of a file says
+    /// the same for that migration alone
+    #[arg(long)]
+    pub allow_data_loss: bool,
+
     #[command(flatten)]
     pub backup: BackupOptions,
 

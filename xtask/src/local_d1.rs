@@ -116,6 +116,78 @@ pub fn has_table(path: &Path, table: &str) -> Result<bool> {
         .with_context(|| format!("cannot read the schema of {}", path.display()))
 }
 
+/// Creates the SQLite file `path` from an export's SQL.
+pub fn load_sql(path: &Path, text: &str) -> Result<()> {
+    let connection =
+        Connection::open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    connection
+        .execute_batch(text)
+        .with_context(|| format!("cannot load an export into {}", path.display()))
+}
+
+/// The tables whose rows count: the app's and the tracking tables, not
+/// SQLite's, D1's, virtual tables or their shadow tables.
+fn counted_tables(connection: &Connection) -> Result<Vec<String>> {
+    let mut statement = connection.prepare(
+        r"SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name NOT LIKE '\_cf\_%' ESCAPE '\'",
+    )?;
+    let rows: Vec<(String, String)> = statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let schema = crate::schema::Schema {
+        objects: rows
+            .iter()
+            .map(|(name, sql)| crate::schema::Object {
+                kind: "table".into(),
+                name: name.clone(),
+                table: name.clone(),
+                sql: sql.clone(),
+            })
+            .collect(),
+    };
+    // A virtual table's shadow tables are left out of what rebuilds the schema.
+    let rebuilt = schema.create_statements();
+    Ok(schema
+        .objects
+        .iter()
+        .filter(|o| !o.is_virtual() && rebuilt.contains(&o.sql))
+        .map(|o| o.name.clone())
+        .collect())
+}
+
+/// How many rows each table of the SQLite file `path` has.
+pub fn row_counts(path: &Path) -> Result<std::collections::BTreeMap<String, u64>> {
+    let connection = open(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut counts = std::collections::BTreeMap::new();
+    for table in counted_tables(&connection)
+        .with_context(|| format!("cannot list the tables of {}", path.display()))?
+    {
+        let n: i64 = connection
+            .query_row(
+                &format!("SELECT count(*) FROM {}", crate::schema::quote_name(&table)),
+                [],
+                |row| row.get(0),
+            )
+            .with_context(|| format!("cannot count the rows of {table}"))?;
+        counts.insert(table, n.max(0) as u64);
+    }
+    Ok(counts)
+}
+
+/// How many non-null values `table.column` has (`None` when either is gone).
+pub fn non_null(path: &Path, table: &str, column: &str) -> Result<Option<u64>> {
+    let connection = open(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let sql = format!(
+        "SELECT count({}) FROM {}",
+        crate::schema::quote_name(column),
+        crate::schema::quote_name(table)
+    );
+    Ok(connection
+        .query_row(&sql, [], |row| row.get::<_, i64>(0))
+        .ok()
+        .map(|n| n.max(0) as u64))
+}
+
 /// True when `path` is an SQLite database file (by its header).
 pub fn is_sqlite_file(path: &Path) -> bool {
     let mut header = [0u8; 16];

@@ -1,10 +1,8 @@
-//! Runs plans against D1 through wrangler: reads every database's state, runs
-//! batches, rehearses them on throwaway local copies, and traces a failed batch
-//! back to the migration and statement that broke it.
+//! Runs plans against D1 through wrangler: reads every database's state and
+//! runs batches (rehearsals are in [`crate::rehearsal`]).
 //!
 //! Databases are independent, so each step runs them in parallel.
 
-use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -12,11 +10,10 @@ use anyhow::{anyhow, bail, Context, Result};
 use crate::config::Database;
 use crate::hint;
 use crate::lock;
-use crate::schema::{self, Schema};
-use crate::source::Migration;
+use crate::schema;
 use crate::sql;
 use crate::tracking::{self, Batch, DbState, Reads};
-use crate::wrangler::{Call, D1Error, StatementResult, Target, Wrangler};
+use crate::wrangler::{Call, StatementResult, Target, Wrangler};
 
 /// Runs `work` on every item at once (one thread each: the work is waiting
 /// on wrangler processes) and returns the results in order.
@@ -228,189 +225,6 @@ pub fn run_batch_then_read(
             }
             Ok(results)
         }
-    }
-}
-
-/// Runs `schema` then `batch` on a brand-new local database that is thrown
-/// away afterwards.
-pub fn rehearse(wrangler: &Wrangler, db: &Database, schema: &Schema, batch: &Batch) -> Result<()> {
-    rehearse_results(wrangler, db, schema, batch).map(drop)
-}
-
-/// [`rehearse`], returning the batch's results (one per statement of `batch`).
-pub fn rehearse_results(
-    wrangler: &Wrangler,
-    db: &Database,
-    schema: &Schema,
-    batch: &Batch,
-) -> Result<Vec<StatementResult>> {
-    let dir = tempfile::Builder::new()
-        .prefix("migrate-rehearsal-")
-        .tempdir()
-        .context("cannot create a temporary folder for the rehearsal")?;
-    let config = rehearsal_config(dir.path(), db)?;
-    let local = wrangler.local_copy(&config);
-    let mut full = tracking::schema_batch(schema);
-    let skip = full.statements.len();
-    full.statements.extend(batch.statements.iter().cloned());
-    let mut results = run_batch(&local, db, &full)?;
-    Ok(results.split_off(skip.min(results.len())))
-}
-
-/// The schema `migrations` produce from an empty database, by replaying them
-/// on a throwaway local one.
-pub fn expected_schema(
-    wrangler: &Wrangler,
-    db: &Database,
-    migrations: &[&Migration],
-) -> Result<Schema> {
-    if migrations.is_empty() {
-        return Ok(Schema::default());
-    }
-    let mut batch = Batch::default();
-    for migration in migrations {
-        for statement in sql::split(&migration.sql)
-            .with_context(|| format!("cannot split {}", migration.path.display()))?
-        {
-            batch.push_bookkeeping(statement.sql);
-        }
-    }
-    let at = batch.push_bookkeeping(schema::QUERY);
-    let results =
-        rehearse_results(wrangler, db, &Schema::default(), &batch).with_context(|| {
-            format!(
-                "cannot replay the applied migrations of {} on a throwaway database",
-                db.binding
-            )
-        })?;
-    let result = results
-        .get(at)
-        .context("the replay returned too few results")?;
-    Ok(Schema::from_result(result))
-}
-
-fn rehearsal_config(dir: &Path, db: &Database) -> Result<std::path::PathBuf> {
-    let quoted = |s: &str| toml::Value::String(s.to_owned()).to_string();
-    let text = format!(
-        "name = \"rehearsal\"\ncompatibility_date = \"2025-01-01\"\n\n[[d1_databases]]\nbinding = {}\ndatabase_name = {}\ndatabase_id = {}\n",
-        quoted(&db.binding),
-        quoted(&db.name),
-        quoted(db.id.as_deref().unwrap_or("00000000-0000-0000-0000-000000000000")),
-    );
-    let path = dir.join("wrangler.toml");
-    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(path)
-}
-
-/// Where a failed batch broke.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Culprit {
-    /// A statement of migration `index` (into the plan), at `line` of its file.
-    Statement {
-        index: usize,
-        line: usize,
-        sql: String,
-        error: String,
-    },
-    /// One of our own bookkeeping statements (the tracking table).
-    Bookkeeping { sql: String, error: String },
-    /// A rehearsal on the schema alone does not fail: the failure depends on the data.
-    NotReproduced,
-}
-
-/// Finds the first statement of `batch` that fails on a copy of `schema`, by
-/// bisecting over prefixes (a handful of rehearsals, only after a failure).
-pub fn locate_failure(
-    wrangler: &Wrangler,
-    db: &Database,
-    schema: &Schema,
-    batch: &Batch,
-    already_failed: bool,
-) -> Result<Culprit> {
-    let fails = |n: usize| -> Result<Option<String>> {
-        match rehearse(wrangler, db, schema, &batch.prefix(n)) {
-            Ok(()) => Ok(None),
-            Err(err) => match err.downcast_ref::<D1Error>() {
-                Some(d1) => Ok(Some(d1.text.clone())),
-                None => Err(err),
-            },
-        }
-    };
-    let total = batch.statements.len();
-    let mut error = if already_failed { None } else { fails(total)? };
-    if !already_failed && error.is_none() {
-        return Ok(Culprit::NotReproduced);
-    }
-    let (mut good, mut bad) = (0, total);
-    while bad - good > 1 {
-        let mid = good + (bad - good) / 2;
-        match fails(mid)? {
-            Some(text) => {
-                bad = mid;
-                error = Some(text);
-            }
-            None => good = mid,
-        }
-    }
-    let statement = &batch.statements[bad - 1];
-    let error = match error {
-        Some(text) => text,
-        None => fails(bad)?.unwrap_or_default(),
-    };
-    Ok(match statement.origin {
-        Some((index, line)) => Culprit::Statement {
-            index,
-            line,
-            sql: statement.sql.clone(),
-            error,
-        },
-        None => Culprit::Bookkeeping {
-            sql: statement.sql.clone(),
-            error,
-        },
-    })
-}
-
-/// Describes a culprit for a user, naming the file and line (of the
-/// rollback file when `rollback`).
-pub fn describe(culprit: &Culprit, plan: &[&Migration], rollback: bool) -> String {
-    match culprit {
-        Culprit::Statement {
-            index,
-            line,
-            sql,
-            error,
-        } => {
-            let migration = plan[*index];
-            let path = match (rollback, &migration.rollback) {
-                (true, Some(script)) => script.path.display().to_string(),
-                _ => migration.path.display().to_string(),
-            };
-            format!(
-                "migration {} ({}) failed at {path}:{line}: {error}\n    statement: {}",
-                migration.version,
-                migration.name,
-                shorten(sql)
-            )
-        }
-        Culprit::Bookkeeping { sql, error } => {
-            format!(
-                "the tracking-table statement failed: {error}\n    statement: {}",
-                shorten(sql)
-            )
-        }
-        Culprit::NotReproduced => {
-            "replayed on a copy of the schema alone it passes, so the failure depends on the data"
-                .to_owned()
-        }
-    }
-}
-
-fn shorten(sql: &str) -> String {
-    let one_line = sql.split_whitespace().collect::<Vec<_>>().join(" ");
-    match one_line.char_indices().nth(200) {
-        Some((cut, _)) => format!("{}…", &one_line[..cut]),
-        None => one_line,
     }
 }
 

@@ -116,14 +116,26 @@ pub enum Owner<'a> {
     Only(&'a str),
 }
 
-/// `-- database: BINDING` among the file's leading comment lines.
-fn header_binding(sql: &str) -> Option<String> {
+/// `-- KEY: value` among the file's leading comment lines.
+fn header(sql: &str, wanted: &str) -> Option<String> {
     sql.lines()
         .map(str::trim)
         .take_while(|line| line.is_empty() || line.starts_with("--"))
         .filter_map(|line| line.trim_start_matches('-').trim().split_once(':'))
-        .find(|(key, _)| key.trim().eq_ignore_ascii_case("database"))
-        .map(|(_, binding)| binding.trim().to_owned())
+        .find(|(key, _)| key.trim().eq_ignore_ascii_case(wanted))
+        .map(|(_, value)| value.trim().to_owned())
+}
+
+/// `-- database: BINDING` among the file's leading comment lines.
+fn header_binding(sql: &str) -> Option<String> {
+    header(sql, "database")
+}
+
+/// `-- allow-data-loss: why` among the file's leading comment lines: the
+/// migration means to remove rows it does not delete by name (a cascade, a
+/// dropped table with rows), and says why.
+pub fn allows_data_loss(sql: &str) -> Option<String> {
+    header(sql, "allow-data-loss")
 }
 
 /// Reads a SQL file: removes a leading BOM and insists on UTF-8. Returns the

@@ -215,6 +215,64 @@ pub fn canonical(sql: &str) -> String {
     }
 }
 
+/// One token of a statement, comments left out: what [`crate::tables`]
+/// reads statements by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lexeme {
+    /// A keyword, an unquoted name, a number.
+    Word(String),
+    /// A quoted name (`"x"`, `` `x` ``, `[x]`) without its quotes, or a string literal with them.
+    Quoted(String),
+    /// Any other single character: `(`, `,`, `.`, `;`…
+    Punct(char),
+}
+
+impl Lexeme {
+    /// True for the keyword `word` (in any case).
+    pub fn is(&self, word: &str) -> bool {
+        matches!(self, Lexeme::Word(w) if w.eq_ignore_ascii_case(word))
+    }
+
+    /// The name it stands for, when it can be one.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Lexeme::Word(w) => Some(w),
+            Lexeme::Quoted(q) if !q.starts_with('\'') => Some(q),
+            _ => None,
+        }
+    }
+}
+
+/// The tokens of `sql` without its comments (empty when it does not tokenize).
+#[must_use]
+pub fn lexemes(sql: &str) -> Vec<Lexeme> {
+    tokenize(sql)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|t| match t.kind {
+            Kind::Comment => None,
+            Kind::Word => Some(Lexeme::Word(t.text.to_owned())),
+            Kind::Quoted if t.text.starts_with('\'') => Some(Lexeme::Quoted(t.text.to_owned())),
+            Kind::Quoted => Some(Lexeme::Quoted(
+                t.name().replace(
+                    t.text
+                        .chars()
+                        .next()
+                        .filter(|q| *q != '[')
+                        .map_or("]]".to_owned(), |q| format!("{q}{q}"))
+                        .as_str(),
+                    &t.text
+                        .chars()
+                        .next()
+                        .filter(|q| *q != '[')
+                        .map_or("]".to_owned(), |q| q.to_string()),
+                ),
+            )),
+            Kind::Punct => t.text.chars().next().map(Lexeme::Punct),
+        })
+        .collect()
+}
+
 /// Quotes a value as an SQL string literal: 'it''s'. Used for every file-derived value spliced into SQL.
 #[must_use]
 pub fn quote_literal(s: &str) -> String {

@@ -20,12 +20,15 @@ use crate::flags::{self, RunOptions};
 use crate::hint;
 use crate::interrupt::{self, Interrupted};
 use crate::lock;
-use crate::migrator::{self, describe, human_duration, Culprit};
+use crate::migrator::{self, human_duration};
 use crate::plan;
 use crate::project::Project;
+use crate::rehearsal::{self, describe, Culprit, Seed};
 use crate::schema::{self, Schema};
+use crate::source;
 use crate::source::Migration;
 use crate::sql::{self, Severity};
+use crate::tables::{self, Analysis, Risk};
 use crate::tracking::{self, Batch, DbState, LedgerChange, Reads, Tracking};
 use crate::wrangler::{Call, D1Error, StatementResult, Target, Wrangler};
 /// Which way a run goes.
@@ -102,6 +105,8 @@ struct DbPlan<'a> {
     /// Set when `state` is what this machine last saw rather than what was
     /// just read: the condition the first batch asserts before it writes.
     guard: Option<String>,
+    /// `--allow-data-loss`: no check that rows stay.
+    allow_data_loss: bool,
 }
 
 impl<'a> DbPlan<'a> {
@@ -139,8 +144,9 @@ impl<'a> DbPlan<'a> {
         }
     }
 
-    /// The batch for `group`, the `index`th of the run; adoptions ride in the first.
-    fn batch(
+    /// The batch for `group`, the `index`th of the run, without the row
+    /// check; adoptions ride in the first.
+    fn unchecked_batch(
         &self,
         direction: Direction,
         tracking: Tracking,
@@ -158,6 +164,65 @@ impl<'a> DbPlan<'a> {
             }
             Direction::Down => tracking::down_batch(self.db, group, &ledger),
         }
+    }
+
+    /// The batch for `group`: [`DbPlan::unchecked_batch`], opened by counting
+    /// the rows it puts at risk and closed by failing as a whole when any
+    /// fell ([`tables::guard`]), unless `--allow-data-loss`.
+    fn batch(
+        &self,
+        direction: Direction,
+        tracking: Tracking,
+        index: usize,
+        group: &[&'a Migration],
+    ) -> Result<Batch> {
+        let batch = self.unchecked_batch(direction, tracking, index, group)?;
+        let analysis = self.analysis(direction, group, &batch);
+        match tables::guard(&analysis.risks).filter(|_| !self.allow_data_loss) {
+            None => Ok(batch),
+            Some((start, end)) => {
+                let mut checked = Batch::default();
+                for statement in start {
+                    checked.push_bookkeeping(statement);
+                }
+                checked.statements.extend(batch.statements);
+                for statement in end {
+                    checked.push_bookkeeping(statement);
+                }
+                Ok(checked)
+            }
+        }
+    }
+
+    /// What `batch` (of `group`) does to the tables it meets: those as the
+    /// migrations before `group` leave the schema the plan was made on.
+    fn analysis(&self, direction: Direction, group: &[&'a Migration], batch: &Batch) -> Analysis {
+        let first = group
+            .first()
+            .and_then(|m| self.migrations.iter().position(|p| p.version == m.version))
+            .unwrap_or(0);
+        let prior: Vec<String> = self.migrations[..first]
+            .iter()
+            .flat_map(|m| sql::split(direction.script(m)).unwrap_or_default())
+            .map(|s| s.sql)
+            .collect();
+        let statements: Vec<&str> = prior
+            .iter()
+            .map(String::as_str)
+            .chain(batch.statements.iter().map(|s| s.sql.as_str()))
+            .collect();
+        let allows = |i: usize| -> bool {
+            i < prior.len()
+                || batch.statements[i - prior.len()]
+                    .origin
+                    .and_then(|(index, _)| group.get(index))
+                    .is_some_and(|m| source::allows_data_loss(direction.script(m)).is_some())
+        };
+        let mut analysis = tables::analyse(&self.state.schema, &statements, allows);
+        for risk in &mut analysis.risks {
+            risk.statement -= prior.len().min(risk.statement);
+        }
+        analysis
     }
 
     /// The newest version recorded when the state was read (0 for none).
@@ -285,9 +350,12 @@ impl<'p> Session<'p> {
         direction: Direction,
         version: Option<u64>,
         options: &RunOptions,
-        plans: Vec<DbPlan<'p>>,
+        mut plans: Vec<DbPlan<'p>>,
         held: Held,
     ) -> Session<'p> {
+        for plan in &mut plans {
+            plan.allow_data_loss = options.allow_data_loss;
+        }
         Session {
             project,
             wrangler: held.wrangler.clone(),
@@ -484,8 +552,23 @@ impl<'p> Session<'p> {
     }
 
     /// Runs each database's plan on a throwaway local copy of its schema.
+    /// Runs each database's plan on a throwaway copy of its data (or, with
+    /// `--schema-only`, its schema), using the backups [`Session::back_up`]
+    /// took when they are exports (a remote release rehearses on them).
     pub fn rehearse(&self) -> Result<()> {
-        rehearse_all(&self.wrangler, self.direction, &self.work())
+        let work: Vec<(&DbPlan, Option<&Backup>)> = self
+            .plans
+            .iter()
+            .zip(&self.backups)
+            .filter(|(p, _)| p.has_work())
+            .map(|(p, b)| (p, b.as_ref()))
+            .collect();
+        rehearse_all(
+            &self.wrangler,
+            self.direction,
+            &work,
+            self.options.schema_only,
+        )
     }
 
     /// Runs the plan, checks the result and reports per database.
@@ -702,6 +785,7 @@ fn plan_one<'a>(
         adopt,
         ledger_base,
         guard: None,
+        allow_data_loss: false,
     })
 }
 
@@ -921,7 +1005,7 @@ fn expected_after(
         .into_iter()
         .filter(|m| after.contains(&m.version))
         .collect();
-    migrator::expected_schema(wrangler, plan.db, &migrations).map(Expected::Replayed)
+    crate::rehearsal::expected_schema(wrangler, plan.db, &migrations).map(Expected::Replayed)
 }
 
 /// What the schema should be after the run.
@@ -1096,38 +1180,232 @@ fn print_plan(project: &Project, direction: Direction, plan: &DbPlan, dry_run: b
     }
 }
 
-/// Runs each database's whole plan on a throwaway local copy of its schema.
-fn rehearse_all(wrangler: &Wrangler, direction: Direction, work: &[&DbPlan]) -> Result<()> {
-    let results = migrator::in_parallel(work, |plan| -> Result<Option<String>> {
-        let batch = plan.batch(direction, plan.state.tracking, 0, &plan.migrations)?;
-        match migrator::rehearse(wrangler, plan.db, &plan.state.schema, &batch) {
-            Ok(()) => Ok(None),
+/// Rows a rehearsal saw go that no statement deleted by name.
+struct Loss {
+    /// The table (or `table.column`, values set to NULL or a default).
+    what: String,
+    before: u64,
+    after: u64,
+    /// Why, with where: from the static analysis when it saw it coming.
+    why: Option<String>,
+    /// Its migration says `-- allow-data-loss`, or the run `--allow-data-loss`.
+    allowed: bool,
+}
+
+/// The losses between two counts of a rehearsal of `batch`.
+fn losses(
+    plan: &DbPlan,
+    direction: Direction,
+    group: &[&Migration],
+    batch: &Batch,
+    (before, after): &(rehearsal::Counts, rehearsal::Counts),
+) -> Vec<Loss> {
+    let analysis = plan.analysis(direction, group, batch);
+    // Every statement allowed: the risks that remain are the disallowed ones.
+    let all = tables::analyse(
+        &plan.state.schema,
+        &batch
+            .statements
+            .iter()
+            .map(|s| s.sql.as_str())
+            .collect::<Vec<_>>(),
+        |_| false,
+    );
+    let tracking = plan.db.tracking_tables();
+    let mut found = Vec::new();
+    for (what, &was) in before {
+        let (table, column) = what
+            .split_once('.')
+            .map_or((what.as_str(), None), |(t, c)| (t, Some(c)));
+        let key = table.to_ascii_lowercase();
+        if tracking.contains(&table) || (column.is_none() && analysis.deleted.contains(&key)) {
+            continue;
+        }
+        let end = analysis
+            .ends
+            .get(&key)
+            .cloned()
+            .unwrap_or(Some(table.to_owned()));
+        let now = end
+            .and_then(|end| {
+                after
+                    .get(&column.map_or(end.clone(), |c| format!("{end}.{c}")))
+                    .copied()
+            })
+            .unwrap_or(0);
+        if now >= was {
+            continue;
+        }
+        let risk_of = |risks: &[Risk]| {
+            risks
+                .iter()
+                .find(|r| r.table.eq_ignore_ascii_case(table) && r.column.as_deref() == column)
+                .cloned()
+        };
+        let seen = risk_of(&all.risks);
+        let why = seen.as_ref().map(|r| {
+            let at = batch.statements[r.statement.min(batch.statements.len() - 1)]
+                .origin
+                .map(|(index, line)| format!(" at {}:{line}", direction.path(group[index])))
+                .unwrap_or_default();
+            format!("{}{at}", r.why)
+        });
+        let allowed =
+            plan.allow_data_loss || (seen.is_some() && risk_of(&analysis.risks).is_none());
+        found.push(Loss {
+            what: what.clone(),
+            before: was,
+            after: now,
+            why,
+            allowed,
+        });
+    }
+    found
+}
+
+/// What to do instead of losing rows, for a person.
+const LOSS_ADVICE: &str = "D1 enforces foreign keys inside its transaction (PRAGMA foreign_keys = OFF is ignored), \
+     so dropping or rebuilding a parent table deletes (ON DELETE CASCADE) or resets (SET NULL) its children's rows: \
+     in the same migration, rebuild the child tables too, or copy their rows aside (CREATE TABLE x_copy AS SELECT …) \
+     and back after the parent is rebuilt. If the rows are meant to go, delete them by name (DELETE FROM …), \
+     or say so with a `-- allow-data-loss: why` line at the top of the file, or `--allow-data-loss`";
+
+fn describe_losses(losses: &[&Loss]) -> String {
+    losses
+        .iter()
+        .map(|l| {
+            let what = match l.what.split_once('.') {
+                Some((table, column)) => format!(
+                    "{} of {table}.{column}'s values ({} → {} non-null)",
+                    l.before - l.after,
+                    l.before,
+                    l.after
+                ),
+                None => format!(
+                    "{} rows of {} ({} → {})",
+                    l.before - l.after,
+                    l.what,
+                    l.before,
+                    l.after
+                ),
+            };
+            match &l.why {
+                Some(why) => format!("{what}, by {why}"),
+                None => what,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// What one database's rehearsal found.
+enum Rehearsal {
+    Passed { on: String, report: Vec<String> },
+    Failed { why: String, report: Vec<String> },
+}
+
+/// Runs each database's whole plan on a throwaway copy (of its data when it
+/// can: see [`Seed::of`]), counting rows before and after.
+fn rehearse_all(
+    wrangler: &Wrangler,
+    direction: Direction,
+    work: &[(&DbPlan, Option<&Backup>)],
+    schema_only: bool,
+) -> Result<()> {
+    let results = migrator::in_parallel(work, |(plan, backup)| -> Result<Rehearsal> {
+        let (seed, on) = Seed::of(wrangler, plan.db, &plan.state.schema, schema_only, *backup)?;
+        // Unchecked: the counts say what the row check would refuse, and how much.
+        let batch = plan.unchecked_batch(direction, plan.state.tracking, 0, &plan.migrations)?;
+        let analysis = plan.analysis(direction, &plan.migrations, &batch);
+        let columns: Vec<(String, String)> = analysis
+            .risks
+            .iter()
+            .filter_map(|r| Some((r.table.clone(), r.column.clone()?)))
+            .collect();
+        match rehearsal::run(wrangler, plan.db, &seed, &batch, &columns) {
+            Ok(rehearsed) => {
+                let Some(counts) = rehearsed.counts else {
+                    let report = analysis
+                        .risks
+                        .iter()
+                        .map(|r| format!("would lose the rows of {} it has, if any ({}): rehearsed without data, so not counted", r.key(), r.why))
+                        .collect();
+                    return Ok(Rehearsal::Passed { on, report });
+                };
+                let found = losses(plan, direction, &plan.migrations, &batch, &counts);
+                let mut report: Vec<String> = counts
+                    .0
+                    .iter()
+                    .filter(|(t, _)| {
+                        !t.contains('.') && !plan.db.tracking_tables().contains(&t.as_str())
+                    })
+                    .map(|(t, n)| {
+                        format!(
+                            "{t} {n} → {}",
+                            counts.1.get(t).map_or("gone".to_owned(), u64::to_string)
+                        )
+                    })
+                    .collect();
+                report.extend(
+                    counts
+                        .1
+                        .iter()
+                        .filter(|(t, _)| {
+                            !counts.0.contains_key(*t)
+                                && !t.contains('.')
+                                && !plan.db.tracking_tables().contains(&t.as_str())
+                        })
+                        .map(|(t, n)| format!("{t} (new) {n}")),
+                );
+                let refused: Vec<&Loss> = found.iter().filter(|l| !l.allowed).collect();
+                let allowed: Vec<&Loss> = found.iter().filter(|l| l.allowed).collect();
+                if !allowed.is_empty() {
+                    report.push(format!("allowed to lose {}", describe_losses(&allowed)));
+                }
+                match refused.is_empty() {
+                    true => Ok(Rehearsal::Passed { on, report }),
+                    false => Ok(Rehearsal::Failed {
+                        why: format!(
+                            "it would remove rows that no statement deletes by name: {}. {LOSS_ADVICE}",
+                            describe_losses(&refused)
+                        ),
+                        report,
+                    }),
+                }
+            }
             Err(err) if err.downcast_ref::<D1Error>().is_some() => {
-                let culprit =
-                    migrator::locate_failure(wrangler, plan.db, &plan.state.schema, &batch, true)?;
-                Ok(Some(describe(
-                    &culprit,
-                    &plan.migrations,
-                    direction == Direction::Down,
-                )))
+                let culprit = rehearsal::locate_failure(wrangler, plan.db, &seed, &batch, true)?;
+                Ok(Rehearsal::Failed {
+                    why: format!(
+                        "on {on}: {}",
+                        describe(&culprit, &plan.migrations, direction == Direction::Down)
+                    ),
+                    report: Vec::new(),
+                })
             }
             Err(err) => Err(err),
         }
     });
     let mut failed = Vec::new();
-    for (plan, result) in work.iter().zip(results) {
+    for ((plan, _), result) in work.iter().zip(results) {
+        let binding = &plan.db.binding;
         match result {
-            Ok(None) => crate::out!(
-                "✅ {}: rehearsal passed on a copy of its schema; nothing was written",
-                plan.db.binding
-            ),
-            Ok(Some(why)) => {
-                crate::out!("❌ {}: rehearsal failed: {why}", plan.db.binding);
-                failed.push(plan.db.binding.clone());
+            Ok(Rehearsal::Passed { on, report }) => {
+                crate::out!("✅ {binding}: rehearsal passed on {on}; nothing was written");
+                for line in report {
+                    crate::out!("   {line}");
+                }
+            }
+            Ok(Rehearsal::Failed { why, report }) => {
+                crate::out!("❌ {binding}: rehearsal failed: {why}");
+                for line in report {
+                    crate::out!("   {line}");
+                }
+                failed.push(binding.clone());
             }
             Err(err) => {
-                crate::out!("❌ {}: could not rehearse: {err:#}", plan.db.binding);
-                failed.push(plan.db.binding.clone());
+                crate::out!("❌ {binding}: could not rehearse: {err:#}");
+                failed.push(binding.clone());
             }
         }
     }
@@ -1226,7 +1504,7 @@ fn run_database<'a>(
                         let schema = outcome.done.is_empty().then_some(&plan.state.schema);
                         let guarded = guard.is_some();
                         Err(explain(
-                            wrangler, plan.db, schema, &batch, group, direction, guarded, err,
+                            wrangler, plan, schema, &batch, group, direction, guarded, err,
                         ))
                     }
                     // The run was stopped before this call started: nothing ran.
@@ -1328,7 +1606,7 @@ fn foreign_key_violations(result: &StatementResult) -> Vec<String> {
 #[allow(clippy::too_many_arguments)]
 fn explain(
     wrangler: &Wrangler,
-    db: &Database,
+    plan: &DbPlan,
     schema: Option<&Schema>,
     batch: &Batch,
     group: &[&Migration],
@@ -1336,6 +1614,7 @@ fn explain(
     guarded: bool,
     err: anyhow::Error,
 ) -> Failure {
+    let db = plan.db;
     let Some(d1) = err.downcast_ref::<D1Error>() else {
         return Failure::RolledBack(err);
     };
@@ -1348,18 +1627,30 @@ fn explain(
         }
         _ => {}
     }
+    let analysis = plan.analysis(direction, group, batch);
+    if let Some(risk) = tables::refused(&d1.text, &analysis.risks) {
+        return Failure::RolledBack(row_loss(wrangler, plan, direction, group, batch, risk));
+    }
+    // Locally the data is at hand (a copy costs milliseconds): replay on it,
+    // so that a failure that depends on the data is found too.
+    let seed = |schema: &Schema| match wrangler.target {
+        Target::Local => Seed::of(wrangler, db, schema, false, None).map(|(seed, _)| seed),
+        Target::Remote => Ok(Seed::Schema(schema.clone())),
+    };
     tracing::info!(
         database = %db.binding,
-        "the batch failed; replaying it on throwaway copies of the schema to find the statement that broke it"
+        "the batch failed; replaying it on throwaway copies to find the statement that broke it"
     );
     let located = match schema {
-        Some(schema) => migrator::locate_failure(wrangler, db, schema, batch, false),
+        Some(schema) => seed(schema)
+            .and_then(|seed| rehearsal::locate_failure(wrangler, db, &seed, batch, false)),
         None => migrator::read_state(wrangler, db)
-            .and_then(|state| migrator::locate_failure(wrangler, db, &state.schema, batch, false)),
+            .and_then(|state| seed(&state.schema))
+            .and_then(|seed| rehearsal::locate_failure(wrangler, db, &seed, batch, false)),
     };
     let unclear = |err: anyhow::Error| match guarded {
         true => Failure::Retry(format!(
-            "the batch failed ({}) and replaying it on a copy of the schema did not say why",
+            "the batch failed ({}) and replaying it on a copy did not say why",
             d1.text.lines().next().unwrap_or_default()
         )),
         false => Failure::RolledBack(err),
@@ -1386,6 +1677,58 @@ fn explain(
             unclear(anyhow::anyhow!("{d1}"))
         }
     }
+}
+
+/// The error for a batch the row check refused: which rows it would have
+/// removed and why; locally, counted on a copy of the data.
+fn row_loss(
+    wrangler: &Wrangler,
+    plan: &DbPlan,
+    direction: Direction,
+    group: &[&Migration],
+    batch: &Batch,
+    risk: &Risk,
+) -> anyhow::Error {
+    let unchecked = Batch {
+        statements: batch
+            .statements
+            .iter()
+            .filter(|s| {
+                s.origin.is_some()
+                    || !(s.sql.contains(tables::COUNTS) || s.sql.contains(tables::CHECK))
+            })
+            .cloned()
+            .collect(),
+    };
+    let counted = match wrangler.target {
+        Target::Local => Seed::of(wrangler, plan.db, &plan.state.schema, false, None)
+            .and_then(|(seed, _)| rehearsal::run(wrangler, plan.db, &seed, &unchecked, &[]))
+            .ok()
+            .and_then(|r| r.counts)
+            .map(|counts| losses(plan, direction, group, &unchecked, &counts)),
+        Target::Remote => None,
+    };
+    let lost = match counted.as_deref() {
+        Some(found) if !found.is_empty() => describe_losses(&found.iter().collect::<Vec<_>>()),
+        _ => {
+            let at = batch
+                .statements
+                .get(risk.statement)
+                .and_then(|s| s.origin)
+                .map(|(index, line)| format!(" at {}:{line}", direction.path(group[index])))
+                .unwrap_or_default();
+            format!(
+                "the rows of {}, by {}{at}; `--dry-run` counts them on a copy of the data",
+                risk.key(),
+                risk.why
+            )
+        }
+    };
+    anyhow::anyhow!(
+        "nothing was {}: the batch would have removed rows that no statement deletes by name ({lost}), \
+         so it was refused as a whole. {LOSS_ADVICE}",
+        direction.past()
+    )
 }
 
 /// How a batch failed: undone, done despite the error, or not known; or

@@ -380,7 +380,7 @@ fn adopt(project: &Project, wrangler: &Wrangler, db: &Database) -> Result<String
             applied.len()
         ));
     }
-    let expected = migrator::expected_schema(wrangler, db, &applied)?;
+    let expected = crate::rehearsal::expected_schema(wrangler, db, &applied)?;
     let drift = Schema::diff(&expected, &state.schema, &db.tracking_tables());
     if !drift.is_empty() {
         bail!(

@@ -354,6 +354,8 @@ fn run_options(step: bool, no_backup: bool, dry_run: bool) -> RunOptions {
         dry_run,
         step,
         no_backup,
+        schema_only: false,
+        allow_data_loss: false,
         backup: BackupOptions {
             backup_dir: None,
             keep_backups: 10,

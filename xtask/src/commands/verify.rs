@@ -59,7 +59,7 @@ fn verify(project: &Project, wrangler: &Wrangler, db: &Database) -> Result<Strin
         .collect();
     let tracking = db.tracking_tables();
     let replay = |migrations: &[&Migration]| -> Result<Vec<String>> {
-        let expected = migrator::expected_schema(wrangler, db, migrations)?;
+        let expected = crate::rehearsal::expected_schema(wrangler, db, migrations)?;
         Ok(Schema::diff(&expected, &state.schema, &tracking))
     };
     // As the files are now.
