@@ -249,11 +249,19 @@ pub struct Analysis {
 /// on `schema`, may remove without deleting them by name. `allowed(i)` says
 /// whether statement `i`'s migration accepts losing data.
 pub fn risks(schema: &Schema, statements: &[&str], allowed: impl Fn(usize) -> bool) -> Vec<Risk> {
-    analyse(schema, statements, allowed).risks
+    analyse(schema, statements, allowed, &[]).risks
 }
 
-/// [`risks`], with where every table's rows end up.
-pub fn analyse(schema: &Schema, statements: &[&str], allowed: impl Fn(usize) -> bool) -> Analysis {
+/// [`risks`], with where every table's rows end up. The tables `undone`
+/// (lower case) may be dropped with their rows: a rollback drops the tables
+/// its migration made (what they hold is in the backup `down` takes first);
+/// what the drop cascades into still counts.
+pub fn analyse(
+    schema: &Schema,
+    statements: &[&str],
+    allowed: impl Fn(usize) -> bool,
+    undone: &[String],
+) -> Analysis {
     let key = |name: &str| name.to_ascii_lowercase();
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
     for object in schema.objects.iter().filter(|o| o.kind == "table") {
@@ -314,13 +322,10 @@ pub fn analyse(schema: &Schema, statements: &[&str], allowed: impl Fn(usize) -> 
                 dropped.extend(gone.original.clone());
                 let how = format!("dropping {}", quote_name(&table));
                 if let (Some(original), false) = (&gone.original, allowed(i)) {
-                    push(
-                        &mut found,
-                        original,
-                        None,
-                        format!("{how} deletes its rows"),
-                        i,
-                    );
+                    if !undone.contains(original) {
+                        let why = format!("{how} deletes its rows");
+                        push(&mut found, original, None, why, i);
+                    }
                 }
                 (table, how)
             }
@@ -674,6 +679,12 @@ mod tests {
             |_| false
         )
         .is_empty());
+        // A rollback drops what its migration made; its cascades still count.
+        let undone = ["user".to_owned()];
+        let statements = ["DROP TABLE \"User\""];
+        let found = analyse(&schema(&[USERS, POSTS]), &statements, |_| false, &undone).risks;
+        let keys: Vec<String> = found.iter().map(Risk::key).collect();
+        assert_eq!(keys, ["Post"]);
     }
 
     #[test]

@@ -218,7 +218,19 @@ impl<'a> DbPlan<'a> {
                     .and_then(|(index, _)| group.get(index))
                     .is_some_and(|m| source::allows_data_loss(direction.script(m)).is_some())
         };
-        let mut analysis = tables::analyse(&self.state.schema, &statements, allows);
+        // A rollback may drop the tables its own migration makes.
+        let undone: Vec<String> = match direction {
+            Direction::Up => Vec::new(),
+            Direction::Down => group
+                .iter()
+                .flat_map(|m| sql::split(&m.sql).unwrap_or_default())
+                .filter_map(|s| match tables::change(&s.sql) {
+                    Some(tables::Change::Create { table, .. }) => Some(table.to_ascii_lowercase()),
+                    _ => None,
+                })
+                .collect(),
+        };
+        let mut analysis = tables::analyse(&self.state.schema, &statements, allows, &undone);
         for risk in &mut analysis.risks {
             risk.statement -= prior.len().min(risk.statement);
         }
@@ -1202,15 +1214,8 @@ fn losses(
 ) -> Vec<Loss> {
     let analysis = plan.analysis(direction, group, batch);
     // Every statement allowed: the risks that remain are the disallowed ones.
-    let all = tables::analyse(
-        &plan.state.schema,
-        &batch
-            .statements
-            .iter()
-            .map(|s| s.sql.as_str())
-            .collect::<Vec<_>>(),
-        |_| false,
-    );
+    let statements: Vec<&str> = batch.statements.iter().map(|s| s.sql.as_str()).collect();
+    let all = tables::analyse(&plan.state.schema, &statements, |_| false, &[]);
     let tracking = plan.db.tracking_tables();
     let mut found = Vec::new();
     for (what, &was) in before {

@@ -18,7 +18,7 @@ impl flags::Verify {
         let wrangler = project.wrangler()?;
         let results = migrator::in_parallel(&project.selected, |db| verify(project, &wrangler, db));
         migrator::report_each(&project.selected, results, |failed| {
-            format!("{failed} do not match their migrations (see above for what changed and what to do)")
+            format!("the schema of {failed} does not match the migrations (see above for what changed and what to do)")
         })
     }
 }
