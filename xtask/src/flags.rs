@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::wrangler::Target;
+use crate::migrate::d1::Target;
 
 /// Project tasks for this Workers app: D1 migrations (`cargo migrate …`).
 #[derive(Debug, Parser)]
@@ -38,12 +38,27 @@ pub struct BuildWorker {
     /// Build without optimisations (faster to build, larger to ship)
     #[arg(long)]
     pub dev: bool,
+
+    /// The project whose migrations the worker expects (a release passes
+    /// its own through the environment to the build `wrangler deploy` starts)
+    #[command(flatten)]
+    pub project: ProjectFlags,
 }
 
 #[derive(Debug, Args)]
 pub struct Release {
     #[command(flatten)]
-    pub global: Global,
+    pub project: ProjectFlags,
+
+    /// Rehearse the whole release on this machine: the local D1,
+    /// `wrangler deploy --dry-run`, and `wrangler dev` for the smoke check
+    #[arg(long, conflicts_with = "remote")]
+    local: bool,
+
+    /// Release to Cloudflare: the remote D1 and `wrangler deploy` (the
+    /// default; needs CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID)
+    #[arg(long)]
+    remote: bool,
 
     /// Stop after the rehearsal: nothing is migrated or deployed
     #[arg(long)]
@@ -67,7 +82,7 @@ pub struct Release {
 impl Release {
     /// Releases go to Cloudflare unless `--local` says otherwise.
     pub fn target(&self) -> Target {
-        if self.global.local {
+        if self.local {
             Target::Local
         } else {
             Target::Remote
@@ -88,6 +103,11 @@ pub struct Bench {
     /// Where the Markdown and JSON reports go [default: target/bench]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+
+    /// Measure the web UI's overview against `cargo migrate status` instead
+    /// (on the first size; builds the UI first)
+    #[arg(long)]
+    pub ui: bool,
 }
 
 /// Apply, roll back and inspect the D1 migrations in `migrations/`.
@@ -106,26 +126,38 @@ pub struct Migrate {
 /// Options every `migrate` command takes, before or after the subcommand.
 #[derive(Debug, Clone, Args)]
 pub struct Global {
+    #[command(flatten)]
+    pub project: ProjectFlags,
+
+    /// Target the local D1 (the default)
+    #[arg(long, global = true, conflicts_with = "remote")]
+    local: bool,
+
+    /// Target the remote D1 on Cloudflare (needs CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID)
+    #[arg(long, global = true)]
+    remote: bool,
+}
+
+/// Which project, which of its databases, and how logs look.
+#[derive(Debug, Clone, Args)]
+pub struct ProjectFlags {
     /// The wrangler config that declares the D1 databases [default: the workspace's wrangler.toml]
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", env = "MIGRATE_CONFIG")]
     pub config: Option<PathBuf>,
 
     /// The shared folder of NNNN_description.sql files, for the databases whose
     /// config entry names no `migrations_dir` [default: migrations/ beside the config]
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "MIGRATE_MIGRATIONS_DIR"
+    )]
     pub migrations_dir: Option<PathBuf>,
 
     /// Use the databases of wrangler's `[env.NAME]` section
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", env = "MIGRATE_ENV")]
     pub env: Option<String>,
-
-    /// Target the local D1 (the default)
-    #[arg(long, global = true, conflicts_with = "remote")]
-    pub local: bool,
-
-    /// Target the remote D1 on Cloudflare (needs CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID)
-    #[arg(long, global = true)]
-    pub remote: bool,
 
     /// Only these databases, by binding (repeatable)
     #[arg(long = "db", global = true, value_name = "BINDING")]
@@ -140,9 +172,66 @@ pub struct Global {
         default_value = "human"
     )]
     pub log_format: LogFormat,
+
+    /// When the configured channels (email, Slack, Discord, webhook: see
+    /// the README) are told how a run went [default: `on` in migrate.toml's
+    /// [notify], else failure]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "MIGRATE_NOTIFY_ON",
+        value_name = "WHEN"
+    )]
+    pub notify: Option<NotifyWhen>,
+}
+
+/// When notifications go out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NotifyWhen {
+    /// When a run fails (the default)
+    Failure,
+    /// After every run
+    Always,
+    /// Never
+    Never,
 }
 
 impl Global {
+    /// These options as arguments again (for a program that takes the same).
+    pub fn to_args(&self) -> Vec<std::ffi::OsString> {
+        let flags = &self.project;
+        let mut args: Vec<std::ffi::OsString> = Vec::new();
+        if let Some(config) = &flags.config {
+            args.extend(["--config".into(), config.into()]);
+        }
+        if let Some(dir) = &flags.migrations_dir {
+            args.extend(["--migrations-dir".into(), dir.into()]);
+        }
+        if let Some(env) = &flags.env {
+            args.extend(["--env".into(), env.into()]);
+        }
+        for db in &flags.databases {
+            args.extend(["--db".into(), db.into()]);
+        }
+        if flags.log_format == LogFormat::Json {
+            args.extend(["--log-format".into(), "json".into()]);
+        }
+        if let Some(when) = flags.notify {
+            let when = match when {
+                NotifyWhen::Failure => "failure",
+                NotifyWhen::Always => "always",
+                NotifyWhen::Never => "never",
+            };
+            args.extend(["--notify".into(), when.into()]);
+        }
+        if self.remote {
+            args.push("--remote".into());
+        }
+        args
+    }
+
+    /// `migrate` works on the local D1 unless `--remote` says otherwise.
     pub fn target(&self) -> Target {
         if self.remote {
             Target::Remote
@@ -212,6 +301,28 @@ pub enum MigrateCommand {
     /// Take over databases migrated with wrangler's own `d1 migrations`: map
     /// their `d1_migrations` rows to these files and record them.
     Adopt(Adopt),
+    /// Check the notification channels: `--test` sends a test message to each.
+    Notify(Notify),
+    /// Start the web UI on 127.0.0.1: status, migrations, plans, rehearsals,
+    /// runs, history, schema and backups, for the local or (`--remote`) the
+    /// remote databases.
+    ///
+    /// Builds and runs the `migrate-ui` crate (kept out of the xtask, so that
+    /// `cargo migrate up` never compiles a web server). Prints one line, the
+    /// address with a token made at each start; Ctrl-C stops it.
+    Ui(Ui),
+}
+
+/// `migrate ui`.
+#[derive(Debug, Args)]
+pub struct Ui {
+    /// The port on 127.0.0.1 [default: 0, a free one]
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+
+    /// Open the page in the default browser
+    #[arg(long)]
+    pub open: bool,
 }
 
 /// Where backups go and how many are kept.
@@ -382,6 +493,13 @@ pub struct Baseline {
 pub struct Adopt {}
 
 #[derive(Debug, Args)]
+pub struct Notify {
+    /// Send a test message to every configured channel and report each result
+    #[arg(long, required = true)]
+    pub test: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct New {
     /// What the migration does, e.g. "add user tier" (becomes add_user_tier).
     /// With `--db BINDING`, the file gets a `-- database: BINDING` header.
@@ -423,8 +541,33 @@ mod tests {
                 panic!("parsed as migrate");
             };
             assert_eq!(m.global.target(), Target::Remote);
-            assert_eq!(m.global.databases, ["AUTH"]);
+            assert_eq!(m.global.project.databases, ["AUTH"]);
         }
         assert!(Xtask::try_parse_from(["xtask", "migrate", "up", "--local", "--remote"]).is_err());
+    }
+
+    #[test]
+    fn release_goes_remote_unless_told_local_and_says_so_in_its_help() {
+        let target = |args: &[&str]| {
+            let parsed = Xtask::try_parse_from([&["xtask", "release"], args].concat()).unwrap();
+            let XtaskCommand::Release(release) = parsed.command else {
+                panic!("parsed as release");
+            };
+            release.target()
+        };
+        assert_eq!(target(&[]), Target::Remote);
+        assert_eq!(target(&["--remote"]), Target::Remote);
+        assert_eq!(target(&["--local"]), Target::Local);
+        let help = Xtask::command()
+            .find_subcommand_mut("release")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        // The flags' own lines (the about text names `--local` too).
+        let remote = help.split("\n      --remote").nth(1).unwrap();
+        assert!(remote.contains("the default"), "{help}");
+        let local = help.split("\n      --local").nth(1).unwrap();
+        let local = local.split("\n      --remote").next().unwrap();
+        assert!(!local.contains("default"), "{help}");
     }
 }

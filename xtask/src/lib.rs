@@ -1,27 +1,24 @@
 //! The migration runner and release tooling for this Workers app's D1 databases.
 //!
-//! `main.rs` parses the command line and dispatches to [`commands`]; everything
-//! else is a library so the pure planning code can be tested on its own.
+//! Three layers, each using only the ones below it:
+//! - [`commands`] and [`tasks`]: the command line's edge. `commands` are the
+//!   `migrate` subcommands, turning flags into the engine's types and its
+//!   events into output; `tasks` are the other `cargo xtask` jobs (release,
+//!   build-worker, bench) and the smoke check.
+//! - [`migrate`]: the engine, a library that prints nothing: config, sources,
+//!   SQL, plans, ledgers, locks, schema, backups and the run, reporting
+//!   through [`migrate::events`]; it talks to D1 through [`migrate::d1::D1`].
+//! - [`wrangler`] (the D1 of real databases), [`process`] (every program
+//!   started), [`http`], [`interrupt`] and [`output`].
 
-pub mod backup;
 pub mod commands;
-pub mod config;
 pub mod flags;
-pub mod hint;
-pub mod history;
+pub mod http;
 pub mod interrupt;
-pub mod local_d1;
-pub mod lock;
-pub mod migrator;
+pub mod migrate;
+pub mod notify;
 pub mod output;
-pub mod plan;
-pub mod project;
-pub mod reaper;
-pub mod rehearsal;
-pub mod schema;
-pub mod smoke;
-pub mod source;
-pub mod sql;
-pub mod tables;
-pub mod tracking;
+pub mod process;
+pub mod tasks;
+pub mod text;
 pub mod wrangler;

@@ -3,19 +3,23 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
-use xtask::flags::{LogFormat, Xtask, XtaskCommand};
+use xtask::flags::{LogFormat, MigrateCommand, Xtask, XtaskCommand};
 use xtask::interrupt::{self, Stop};
 
 fn main() -> ExitCode {
-    if std::env::args().nth(1).as_deref() == Some(xtask::reaper::SUBCOMMAND) {
-        xtask::reaper::run();
+    if std::env::args().nth(1).as_deref() == Some(xtask::process::reaper::SUBCOMMAND) {
+        xtask::process::reaper::run();
         return ExitCode::SUCCESS;
     }
     let flags = Xtask::parse();
-    init_logging(match &flags.command {
-        XtaskCommand::Migrate(migrate) => migrate.global.log_format,
-        XtaskCommand::Release(release) => release.global.log_format,
+    // The web UI is stopped with Ctrl-C: that is its success.
+    let stopped_by_hand = matches!(
+        &flags.command,
+        XtaskCommand::Migrate(migrate) if matches!(migrate.command, MigrateCommand::Ui(_))
+    );
+    xtask::output::init_logging(match &flags.command {
+        XtaskCommand::Migrate(migrate) => migrate.global.project.log_format,
+        XtaskCommand::Release(release) => release.project.log_format,
         _ => LogFormat::from_env(),
     });
     if let Err(err) = interrupt::install() {
@@ -29,6 +33,7 @@ fn main() -> ExitCode {
     };
     match (result, interrupt::requested()) {
         (Ok(()), None | Some(Stop::ClosedPipe)) => ExitCode::SUCCESS,
+        (Ok(()), Some(_)) if stopped_by_hand => ExitCode::SUCCESS,
         (Ok(()), Some(stop)) => {
             eprintln!("error: {}", interrupt::Interrupted(stop));
             ExitCode::from(stop.exit_code())
@@ -37,28 +42,11 @@ fn main() -> ExitCode {
             let stop = stop.or_else(|| interrupt::stop_of(&err));
             // A reader that went away wants no more output, not even an error.
             if stop != Some(Stop::ClosedPipe) {
-                let message = xtask::wrangler::redact(&format!("{err:#}"));
+                let message = xtask::process::redact(&format!("{err:#}"));
                 tracing::debug!("{err:?}");
                 eprintln!("error: {message}");
             }
             stop.map_or(ExitCode::FAILURE, |stop| ExitCode::from(stop.exit_code()))
         }
-    }
-}
-
-/// Logs go to stderr: `info` and up by default, `RUST_LOG` to change that.
-fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false);
-    match format {
-        LogFormat::Human => builder.without_time().with_ansi(false).init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .init(),
     }
 }

@@ -6,29 +6,30 @@ use anyhow::{bail, Context, Result};
 
 use std::path::{Path, PathBuf};
 
-use crate::backup::{manifest, Backups, Manifest};
-use crate::config::Database;
-use crate::flags;
-use crate::hint;
-use crate::local_d1;
-use crate::lock;
-use crate::migrator;
-use crate::project::Project;
-use crate::schema;
-use crate::source;
-use crate::sql;
-use crate::tracking::{self, Batch};
-use crate::wrangler::{Call, Target, Wrangler};
+use crate::flags::{self, ProjectFlags};
+use crate::migrate::backup::{manifest, Backup, Backups, Manifest};
+use crate::migrate::calls;
+use crate::migrate::config::Database;
+use crate::migrate::d1::{Call, Target, D1};
+use crate::migrate::hint;
+use crate::migrate::local_d1;
+use crate::migrate::lock;
+use crate::migrate::project::Project;
+use crate::migrate::schema;
+use crate::migrate::source;
+use crate::migrate::sql;
+use crate::migrate::tracking::{self, Batch};
+use crate::notify::notice::{BackupNotice, DatabaseNotice, NextStep};
 
 impl flags::Backup {
     pub fn run(self, project: &Project) -> Result<()> {
-        let backups = Backups::new(&project.config, &self.backup);
+        let backups = self.backup.backups(&project.config);
         if self.list {
             return list(project, &backups);
         }
-        let wrangler = project.wrangler()?;
-        let results = migrator::in_parallel(&project.selected, |db| {
-            let backup = backups.take(&wrangler, db, None, None)?;
+        let d1 = crate::wrangler::Wrangler::for_project(project)?;
+        let results = calls::in_parallel(&project.selected, |db| {
+            let backup = backups.take(&d1, db, None, None)?;
             Ok(match backup.bookmark {
                 Some(bookmark) => format!(
                     "✅ {}: {} (Time Travel bookmark {bookmark})",
@@ -38,7 +39,7 @@ impl flags::Backup {
                 None => format!("✅ {}: {}", db.binding, backup.path.display()),
             })
         });
-        migrator::report_each(&project.selected, results, |failed| {
+        calls::report_each(&project.selected, results, |failed| {
             format!("backup failed for {failed}")
         })
     }
@@ -80,11 +81,77 @@ enum Source {
 }
 
 impl flags::Restore {
-    pub fn run(self, project: &Project) -> Result<()> {
+    /// The restore, then (on failure, or always if asked) its notification.
+    pub fn run(self, project: &Project, global: &ProjectFlags) -> Result<()> {
+        self.run_as(project, global, None)
+    }
+
+    /// [`flags::Restore::run`], its notice and history naming `command`
+    /// (`None`: this process's command line).
+    pub fn run_as(
+        self,
+        project: &Project,
+        global: &ProjectFlags,
+        command: Option<String>,
+    ) -> Result<()> {
         let db = match &project.selected[..] {
-            [db] => db,
+            [db] => db.clone(),
             _ => bail!("restore replaces one database: name it with --db BINDING"),
         };
+        let mut context =
+            super::notify::context(project, "migrate.restore", "cargo migrate restore");
+        if let Some(command) = command {
+            context.command = command;
+        }
+        let mut before = None;
+        let result = self.restore(project, &db, &mut before);
+        let part = DatabaseNotice {
+            binding: db.binding.clone(),
+            name: db.name.clone(),
+            outcome: if result.is_ok() {
+                "succeeded"
+            } else {
+                "failed"
+            },
+            error: result.as_ref().err().map(|err| format!("{err:#}")),
+            backup: before.as_ref().map(|b: &Backup| BackupNotice {
+                file: b.path.clone(),
+                bookmark: b.bookmark.clone(),
+            }),
+            next: before
+                .iter()
+                .map(|b| NextStep {
+                    what: format!(
+                        "undo the restore: put back what {} held before it",
+                        db.binding
+                    ),
+                    command: format!(
+                        "cargo migrate restore {}{} --db {} --yes",
+                        b.path.display(),
+                        context.target_flags,
+                        db.binding
+                    ),
+                })
+                .chain([NextStep {
+                    what: format!("see what {} holds now", db.binding),
+                    command: format!(
+                        "cargo migrate status{} --db {}",
+                        context.target_flags, db.binding
+                    ),
+                }])
+                .collect(),
+            ..DatabaseNotice::default()
+        };
+        let settings = super::notify::settings(project, global);
+        super::notify::after(project, &settings, &context, vec![part], Vec::new(), result)
+    }
+
+    fn restore(
+        &self,
+        project: &Project,
+        db: &Database,
+        backed_up: &mut Option<Backup>,
+    ) -> Result<()> {
         let (source, manifest) = self.source()?;
         let shown = match &source {
             Source::Local(path) | Source::Export(path, _) => path.display().to_string(),
@@ -128,21 +195,22 @@ impl flags::Restore {
             _ => shown.clone(),
         };
         confirm(db, &described, self.yes)?;
-        let wrangler = project.wrangler()?;
+        let d1 = crate::wrangler::Wrangler::for_project(project)?;
         // What is about to be replaced is backed up first, so a wrong restore can be undone.
         let before = match self.no_backup {
             true => None,
             false => Some(
-                Backups::new(&project.config, &self.backup)
-                    .take(&wrangler, db, None, None)
+                self.backup.backups(&project.config)
+                    .take(&d1, db, None, None)
                     .context("nothing was restored: the backup of what it would replace failed (--no-backup to go ahead)")?,
             ),
         };
-        hint::forget(&wrangler, db);
+        *backed_up = before.clone();
+        hint::forget(&d1, db);
         match &source {
-            Source::Bookmark(bookmark) => restore_bookmark(&wrangler, db, bookmark)?,
-            Source::Local(path) => restore_local(&wrangler, db, path)?,
-            Source::Export(path, text) => restore_export(&wrangler, db, path, text)?,
+            Source::Bookmark(bookmark) => restore_bookmark(&d1, db, bookmark)?,
+            Source::Local(path) => restore_local(&d1, db, path)?,
+            Source::Export(path, text) => restore_export(&d1, db, path, text)?,
         }
         crate::out!("✅ {}: restored from {described}", db.binding);
         if let Some(before) = before {
@@ -161,6 +229,12 @@ impl flags::Restore {
     /// `None` for a bookmark given by its id).
     fn source(&self) -> Result<(Source, Option<Result<Manifest>>)> {
         if let Some(bookmark) = &self.bookmark {
+            if bookmark.trim().is_empty() || bookmark.trim().contains(char::is_whitespace) {
+                bail!(
+                    "--bookmark {bookmark:?} is not a bookmark (one word, as `wrangler d1 time-travel info` prints it); \
+                     to restore a `.bookmark` file, name the file instead"
+                );
+            }
             // D1 itself refuses a bookmark of another database.
             return Ok((Source::Bookmark(bookmark.clone()), None));
         }
@@ -191,10 +265,10 @@ impl flags::Restore {
 }
 
 /// Restores a remote database to a bookmark.
-fn restore_bookmark(wrangler: &Wrangler, db: &Database, bookmark: &str) -> Result<()> {
-    wrangler.restore_bookmark(db, bookmark)?;
+fn restore_bookmark(d1: &dyn D1, db: &Database, bookmark: &str) -> Result<()> {
+    d1.restore_bookmark(db, bookmark)?;
     // A bookmark taken during a run holds that run's lock: it is not ours to restore.
-    match wrangler.query_as(Call::Cleanup, db, &format!("DELETE FROM {}", lock::TABLE)) {
+    match d1.query(Call::Cleanup, db, &format!("DELETE FROM {}", lock::TABLE)) {
         Err(err) if !tracking::is_missing_table_named(&err, lock::TABLE) => Err(err.context(format!(
             "{} was restored, but clearing the lock it held then failed: run `cargo migrate unlock --db {}`",
             db.binding, db.binding
@@ -204,8 +278,8 @@ fn restore_bookmark(wrangler: &Wrangler, db: &Database, bookmark: &str) -> Resul
 }
 
 /// Restores a local database from its file, page for page.
-fn restore_local(wrangler: &Wrangler, db: &Database, path: &Path) -> Result<()> {
-    let live = local_d1::database_file(wrangler.config_dir(), db);
+fn restore_local(d1: &dyn D1, db: &Database, path: &Path) -> Result<()> {
+    let live = local_d1::database_file(d1.config_dir(), db);
     local_d1::restore(path, &live)?;
     // The backup's own name tag, and a lock taken during a run: not the database's.
     for table in [manifest::TABLE, lock::TABLE] {
@@ -221,7 +295,7 @@ fn restore_local(wrangler: &Wrangler, db: &Database, path: &Path) -> Result<()> 
 }
 
 /// Replaces a database's content with an export, in one all-or-nothing call.
-fn restore_export(wrangler: &Wrangler, db: &Database, path: &Path, text: &str) -> Result<()> {
+fn restore_export(d1: &dyn D1, db: &Database, path: &Path, text: &str) -> Result<()> {
     let statements =
         sql::split(text).with_context(|| format!("{} is not valid SQL", path.display()))?;
     if statements.is_empty() {
@@ -230,7 +304,7 @@ fn restore_export(wrangler: &Wrangler, db: &Database, path: &Path, text: &str) -
             path.display()
         );
     }
-    let state = migrator::read_state(wrangler, db)?;
+    let state = calls::read_state(d1, db)?;
     let mut batch = Batch::default();
     batch.push_bookkeeping("PRAGMA defer_foreign_keys = on");
     for drop in state.schema.drop_statements() {
@@ -245,7 +319,7 @@ fn restore_export(wrangler: &Wrangler, db: &Database, path: &Path, text: &str) -
         // A backup taken during a run holds that run's lock: it is not ours to restore.
         batch.push_bookkeeping(format!("DELETE FROM {}", schema::quote_name(lock::TABLE)));
     }
-    migrator::run_batch(wrangler, db, &batch).with_context(|| {
+    calls::run_batch(d1, db, &batch).with_context(|| {
         format!(
             "restoring {} failed; D1 rolled the restore back, so {} is as it was",
             path.display(),

@@ -3,8 +3,8 @@
 use anyhow::{bail, Result};
 
 use crate::flags;
-use crate::project::Project;
-use crate::sql::{self, LintOptions, Severity};
+use crate::migrate::project::Project;
+use crate::migrate::sql::{self, LintOptions, Severity};
 
 impl flags::Check {
     pub fn run(self, project: &Project) -> Result<()> {

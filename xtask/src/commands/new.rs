@@ -2,14 +2,15 @@
 
 use anyhow::{bail, Context, Result};
 
-use crate::flags::{self, Global};
-use crate::project::{self, Project};
-use crate::source::{self, Owner};
+use crate::flags;
+
+use crate::migrate::project::{self, Paths, Project};
+use crate::migrate::source::{self, Owner};
 
 impl flags::New {
-    pub fn run(self, global: &Global) -> Result<()> {
-        let (config, dir, routing) = Project::load_config(global)?;
-        let database = match &global.databases[..] {
+    pub fn run(self, paths: &Paths) -> Result<()> {
+        let (config, dir, routing) = Project::load_config(paths)?;
+        let database = match &paths.databases[..] {
             [] => None,
             [one] => Some(one.clone()),
             _ => bail!("`new` creates one migration: give at most one --db BINDING"),

@@ -4,18 +4,18 @@
 
 use anyhow::{bail, Context, Result};
 
-use crate::config::Database;
 use crate::flags;
-use crate::hint;
-use crate::history;
-use crate::migrator;
-use crate::plan::{self, State};
-use crate::project::Project;
-use crate::schema::{quote_name, Schema};
-use crate::source::Migration;
-use crate::sql::quote_literal;
-use crate::tracking::{self, DbState, LedgerChange};
-use crate::wrangler::Wrangler;
+use crate::migrate::calls;
+use crate::migrate::config::Database;
+use crate::migrate::d1::{Call, D1};
+use crate::migrate::hint;
+use crate::migrate::history;
+use crate::migrate::plan::{self, State};
+use crate::migrate::project::Project;
+use crate::migrate::schema::{quote_name, Schema};
+use crate::migrate::source::Migration;
+use crate::migrate::sql::quote_literal;
+use crate::migrate::tracking::{self, DbState, LedgerChange};
 
 /// The versions applied in `db` by either ledger, as `entries` say.
 fn applied_versions(entries: &[plan::Entry<'_>]) -> Vec<u64> {
@@ -28,7 +28,7 @@ fn applied_versions(entries: &[plan::Entry<'_>]) -> Vec<u64> {
 
 impl flags::Mark {
     pub fn run(self, project: &Project) -> Result<()> {
-        let wrangler = project.wrangler()?;
+        let d1 = crate::wrangler::Wrangler::for_project(project)?;
         let files: Vec<&Migration> = project
             .selected
             .iter()
@@ -53,14 +53,14 @@ impl flags::Mark {
                     project.migrations_dir.display()
                 );
             };
-            return record_checksum(project, &wrangler, file, self.force);
+            return record_checksum(project, &d1, file, self.force);
         }
         if self.applied {
             let Some(file) = file else {
                 bail!("there is no migration {} in {}: only a migration with a file can be marked applied", self.version, project.migrations_dir.display());
             };
             let db = database_of(project, file)?;
-            let state = migrator::read_state(&wrangler, db)?;
+            let state = calls::read_state(&d1, db)?;
             let files = project.files_for(&db.binding);
             let around = project.surroundings(&db.binding);
             let entries = plan::status(&files, state.recorded(&around));
@@ -95,8 +95,8 @@ impl flags::Mark {
                 .find(|e| e.version == file.version)
                 .and_then(|e| e.adopted)
                 .and_then(|row| row.applied_at_ms());
-            migrator::run_batch(
-                &wrangler,
+            calls::run_batch(
+                &d1,
                 db,
                 &tracking::record_batch(state.tracking, db, &[(file, applied_at)], &ledger),
             )?;
@@ -114,7 +114,7 @@ impl flags::Mark {
             Some(file) => vec![database_of(project, file)?.clone()],
             None => project.selected.clone(),
         };
-        let states = migrator::read_states(&wrangler, &candidates)?;
+        let states = calls::read_states(&d1, &candidates)?;
         let file_name = |state: &DbState| -> String {
             match file {
                 Some(file) => file.file_name.clone(),
@@ -151,7 +151,7 @@ impl flags::Mark {
                 later.version, later.name, db.binding, self.version
             );
         }
-        hint::forget(&wrangler, db);
+        hint::forget(&d1, db);
         let name = file_name(state);
         let mut sql = format!("DELETE FROM _migrations WHERE version = {}", self.version);
         if state.ledger.iter().any(|row| row.name == name) {
@@ -161,14 +161,14 @@ impl flags::Mark {
                 quote_literal(&name)
             ));
         }
-        match wrangler.query(db, &sql) {
+        match d1.query(Call::Write, db, &sql) {
             Err(err) if tracking::is_missing_table(&err) => {
                 let ledger_only = format!(
                     "DELETE FROM {} WHERE name = {}",
                     quote_name(&db.wrangler_table),
                     quote_literal(&name)
                 );
-                wrangler.query(db, &ledger_only)?;
+                d1.query(Call::Write, db, &ledger_only)?;
             }
             other => {
                 other?;
@@ -182,14 +182,9 @@ impl flags::Mark {
 
 /// `mark VERSION --checksum`: records the file's checksum as it is now,
 /// when the edit since it was applied changed no statement.
-fn record_checksum(
-    project: &Project,
-    wrangler: &Wrangler,
-    file: &Migration,
-    force: bool,
-) -> Result<()> {
+fn record_checksum(project: &Project, d1: &dyn D1, file: &Migration, force: bool) -> Result<()> {
     let db = database_of(project, file)?;
-    let state = migrator::read_state(wrangler, db)?;
+    let state = calls::read_state(d1, db)?;
     let Some(row) = state.applied.iter().find(|a| a.version == file.version) else {
         bail!(
             "migration {} ({}) is not recorded as applied in {}: nothing to re-record",
@@ -226,9 +221,9 @@ fn record_checksum(
         // A row an older runner wrote: no checksum to compare, only to record.
         None => {}
     }
-    hint::forget(wrangler, db);
-    wrangler.query_as(
-        crate::wrangler::Call::Write,
+    hint::forget(d1, db);
+    d1.query(
+        crate::migrate::d1::Call::Write,
         db,
         &format!(
             "UPDATE _migrations SET checksum = {} WHERE version = {}",
@@ -255,8 +250,8 @@ impl flags::Baseline {
                 self.version
             );
         }
-        let wrangler = project.wrangler()?;
-        let states = migrator::read_states(&wrangler, &project.selected)?;
+        let d1 = crate::wrangler::Wrangler::for_project(project)?;
+        let states = calls::read_states(&d1, &project.selected)?;
         let mut work = Vec::new();
         let surroundings: Vec<_> = project
             .selected
@@ -304,9 +299,9 @@ impl flags::Baseline {
             );
             return Ok(());
         }
-        let results = migrator::in_parallel(&work, |(db, tracking, rows, ledger)| {
-            migrator::run_batch(
-                &wrangler,
+        let results = calls::in_parallel(&work, |(db, tracking, rows, ledger)| {
+            calls::run_batch(
+                &d1,
                 db,
                 &tracking::record_batch(*tracking, db, rows, ledger),
             )?;
@@ -335,7 +330,7 @@ impl flags::Baseline {
             Ok(line)
         });
         let databases: Vec<Database> = work.iter().map(|(db, _, _, _)| (*db).clone()).collect();
-        migrator::report_each(&databases, results, |failed| {
+        calls::report_each(&databases, results, |failed| {
             format!("could not record the baseline in {failed} (nothing was recorded there)")
         })
     }
@@ -343,9 +338,9 @@ impl flags::Baseline {
 
 impl flags::Adopt {
     pub fn run(self, project: &Project) -> Result<()> {
-        let wrangler = project.wrangler()?;
-        let results = migrator::in_parallel(&project.selected, |db| adopt(project, &wrangler, db));
-        migrator::report_each(&project.selected, results, |failed| {
+        let d1 = crate::wrangler::Wrangler::for_project(project)?;
+        let results = calls::in_parallel(&project.selected, |db| adopt(project, &d1, db));
+        calls::report_each(&project.selected, results, |failed| {
             format!("could not adopt {failed} (nothing was recorded there)")
         })
     }
@@ -354,9 +349,9 @@ impl flags::Adopt {
 /// Records in `_migrations` what wrangler's ledger of one database records,
 /// after checking its schema is what those migrations produce. (`up` does the
 /// same in its own call, without the schema check, which it runs afterwards.)
-fn adopt(project: &Project, wrangler: &Wrangler, db: &Database) -> Result<String> {
+fn adopt(project: &Project, d1: &dyn D1, db: &Database) -> Result<String> {
     let table = &db.wrangler_table;
-    let state = migrator::read_state(wrangler, db)?;
+    let state = calls::read_state(d1, db)?;
     if state.ledger.is_empty() {
         return Ok(format!(
             "{}: {table} records nothing: nothing to adopt",
@@ -380,7 +375,7 @@ fn adopt(project: &Project, wrangler: &Wrangler, db: &Database) -> Result<String
             applied.len()
         ));
     }
-    let expected = crate::rehearsal::expected_schema(wrangler, db, &applied)?;
+    let expected = crate::migrate::rehearsal::expected_schema(d1, db, &applied)?;
     let drift = Schema::diff(&expected, &state.schema, &db.tracking_tables());
     if !drift.is_empty() {
         bail!(
@@ -399,8 +394,8 @@ fn adopt(project: &Project, wrangler: &Wrangler, db: &Database) -> Result<String
         present: project.ledger_names(&db.binding, &versions),
         absent: Vec::new(),
     };
-    migrator::run_batch(
-        wrangler,
+    calls::run_batch(
+        d1,
         db,
         &tracking::record_batch(state.tracking, db, &rows, &ledger),
     )?;

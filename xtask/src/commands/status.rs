@@ -5,37 +5,88 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 
 use crate::flags;
-use crate::migrator;
-use crate::plan::{self, State};
-use crate::project::Project;
+use crate::migrate::calls;
+use crate::migrate::plan::{self, State};
+use crate::migrate::project::Project;
 
-#[derive(Serialize)]
-struct Report<'a> {
-    databases: Vec<DatabaseReport<'a>>,
+/// What `status --json` prints (and the web UI's `/api/status` returns).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub databases: Vec<DatabaseReport>,
     /// What is wrong with the folders or the record (empty when nothing).
-    problems: Vec<String>,
+    pub problems: Vec<String>,
 }
 
-#[derive(Serialize)]
-struct DatabaseReport<'a> {
-    binding: &'a str,
-    name: &'a str,
-    migrations: Vec<MigrationReport>,
+/// One database's migrations, in version order.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseReport {
+    pub binding: String,
+    pub name: String,
+    pub migrations: Vec<MigrationReport>,
 }
 
-#[derive(Serialize)]
-struct MigrationReport {
-    version: u64,
-    name: String,
-    state: State,
-    applied_at: Option<i64>,
+/// Where one migration stands.
+#[derive(Debug, Clone, Serialize)]
+pub struct MigrationReport {
+    pub version: u64,
+    pub name: String,
+    pub state: State,
+    /// Milliseconds since the epoch.
+    pub applied_at: Option<i64>,
     /// The recorded checksum once applied, the file's while pending.
-    checksum: Option<String>,
-    duration_ms: Option<i64>,
+    pub checksum: Option<String>,
+    pub duration_ms: Option<i64>,
     /// `"wrangler"` when only wrangler's ledger records it (the next `up`
     /// records it in `_migrations` too, without running it).
     #[serde(skip_serializing_if = "Option::is_none")]
-    recorded_by: Option<&'static str>,
+    pub recorded_by: Option<&'static str>,
+}
+
+/// Every selected database's migrations and the problems found: one state
+/// read per database, in parallel. `folder_problems` come first.
+pub fn report(project: &Project, folder_problems: Vec<String>) -> Result<Report> {
+    let d1 = crate::wrangler::Wrangler::for_project(project)?;
+    let states = calls::read_states(&d1, &project.selected)?;
+    let mut report = Report {
+        databases: Vec::new(),
+        problems: folder_problems,
+    };
+    for (db, state) in project.selected.iter().zip(&states) {
+        let files = project.files_for(&db.binding);
+        let around = project.surroundings(&db.binding);
+        let recorded = state.recorded(&around);
+        let entries = plan::status(&files, recorded);
+        report
+            .problems
+            .extend(plan::problems(&db.binding, &entries, &files, recorded));
+        let migrations = entries
+            .into_iter()
+            .map(|entry| MigrationReport {
+                version: entry.version,
+                name: entry.name,
+                state: entry.state,
+                applied_at: entry
+                    .applied
+                    .map(|a| a.applied_at)
+                    .or_else(|| entry.adopted.and_then(|row| row.applied_at_ms())),
+                recorded_by: match (entry.applied, entry.adopted) {
+                    (None, Some(_)) => Some("wrangler"),
+                    _ => None,
+                },
+                checksum: match entry.applied {
+                    Some(applied) => applied.checksum.clone(),
+                    None => entry.file.map(|f| f.checksum.clone()),
+                },
+                duration_ms: entry.applied.and_then(|a| a.duration_ms),
+            })
+            .collect();
+        report.databases.push(DatabaseReport {
+            binding: db.binding.clone(),
+            name: db.name.clone(),
+            migrations,
+        });
+    }
+    Ok(report)
 }
 
 impl flags::Status {
@@ -43,47 +94,7 @@ impl flags::Status {
     /// (`folder_problems`), and lists every problem after; fails (for CI)
     /// when there is any, or anything is modified, missing or out of order.
     pub fn run(self, project: &Project, folder_problems: Vec<String>) -> Result<()> {
-        let wrangler = project.wrangler()?;
-        let states = migrator::read_states(&wrangler, &project.selected)?;
-        let mut report = Report {
-            databases: Vec::new(),
-            problems: folder_problems,
-        };
-        for (db, state) in project.selected.iter().zip(&states) {
-            let files = project.files_for(&db.binding);
-            let around = project.surroundings(&db.binding);
-            let recorded = state.recorded(&around);
-            let entries = plan::status(&files, recorded);
-            report
-                .problems
-                .extend(plan::problems(&db.binding, &entries, &files, recorded));
-            let migrations = entries
-                .into_iter()
-                .map(|entry| MigrationReport {
-                    version: entry.version,
-                    name: entry.name,
-                    state: entry.state,
-                    applied_at: entry
-                        .applied
-                        .map(|a| a.applied_at)
-                        .or_else(|| entry.adopted.and_then(|row| row.applied_at_ms())),
-                    recorded_by: match (entry.applied, entry.adopted) {
-                        (None, Some(_)) => Some("wrangler"),
-                        _ => None,
-                    },
-                    checksum: match entry.applied {
-                        Some(applied) => applied.checksum.clone(),
-                        None => entry.file.map(|f| f.checksum.clone()),
-                    },
-                    duration_ms: entry.applied.and_then(|a| a.duration_ms),
-                })
-                .collect();
-            report.databases.push(DatabaseReport {
-                binding: &db.binding,
-                name: &db.name,
-                migrations,
-            });
-        }
+        let report = report(project, folder_problems)?;
         if self.json {
             crate::out!("{}", serde_json::to_string(&report)?);
         } else {

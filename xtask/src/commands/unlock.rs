@@ -1,21 +1,22 @@
 //! `migrate unlock`: clears a lock left by a run that died.
 
+use crate::migrate::d1::{Call, D1};
 use anyhow::Result;
 
 use crate::flags;
-use crate::lock;
-use crate::migrator;
-use crate::project::Project;
-use crate::tracking::{self, NOW_MS};
+use crate::migrate::calls;
+use crate::migrate::lock;
+use crate::migrate::project::Project;
+use crate::migrate::tracking::{self, NOW_MS};
 
 impl flags::Unlock {
     pub fn run(self, project: &Project) -> Result<()> {
-        let wrangler = project.wrangler()?;
+        let d1 = crate::wrangler::Wrangler::for_project(project)?;
         let query = format!(
             "SELECT owner, acquired_at, {NOW_MS} AS now FROM _migrations_lock; DELETE FROM _migrations_lock"
         );
-        let results = migrator::in_parallel(&project.selected, |db| {
-            let results = match wrangler.query(db, &query) {
+        let results = calls::in_parallel(&project.selected, |db| {
+            let results = match d1.query(Call::Write, db, &query) {
                 Err(err) if tracking::is_missing_table_named(&err, lock::TABLE) => Vec::new(),
                 other => other?,
             };
@@ -33,7 +34,7 @@ impl flags::Unlock {
                 None => format!("{}: was not locked", db.binding),
             })
         });
-        migrator::report_each(&project.selected, results, |failed| {
+        calls::report_each(&project.selected, results, |failed| {
             format!("could not unlock {failed}")
         })
     }

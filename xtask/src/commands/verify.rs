@@ -3,21 +3,21 @@
 
 use anyhow::{bail, Result};
 
-use crate::config::Database;
 use crate::flags;
-use crate::history;
-use crate::migrator;
-use crate::plan::{self, State};
-use crate::project::Project;
-use crate::schema::Schema;
-use crate::source::Migration;
-use crate::wrangler::Wrangler;
+use crate::migrate::calls;
+use crate::migrate::config::Database;
+use crate::migrate::d1::D1;
+use crate::migrate::history;
+use crate::migrate::plan::{self, State};
+use crate::migrate::project::Project;
+use crate::migrate::schema::Schema;
+use crate::migrate::source::Migration;
 
 impl flags::Verify {
     pub fn run(self, project: &Project) -> Result<()> {
-        let wrangler = project.wrangler()?;
-        let results = migrator::in_parallel(&project.selected, |db| verify(project, &wrangler, db));
-        migrator::report_each(&project.selected, results, |failed| {
+        let d1 = crate::wrangler::Wrangler::for_project(project)?;
+        let results = calls::in_parallel(&project.selected, |db| verify(project, &d1, db));
+        calls::report_each(&project.selected, results, |failed| {
             format!("the schema of {failed} does not match the migrations (see above for what changed and what to do)")
         })
     }
@@ -30,8 +30,8 @@ struct Edited<'a> {
     then: Option<String>,
 }
 
-fn verify(project: &Project, wrangler: &Wrangler, db: &Database) -> Result<String> {
-    let state = migrator::read_state(wrangler, db)?;
+fn verify(project: &Project, d1: &dyn D1, db: &Database) -> Result<String> {
+    let state = calls::read_state(d1, db)?;
     let files = project.files_for(&db.binding);
     let around = project.surroundings(&db.binding);
     let recorded = state.recorded(&around);
@@ -59,7 +59,7 @@ fn verify(project: &Project, wrangler: &Wrangler, db: &Database) -> Result<Strin
         .collect();
     let tracking = db.tracking_tables();
     let replay = |migrations: &[&Migration]| -> Result<Vec<String>> {
-        let expected = crate::rehearsal::expected_schema(wrangler, db, migrations)?;
+        let expected = crate::migrate::rehearsal::expected_schema(d1, db, migrations)?;
         Ok(Schema::diff(&expected, &state.schema, &tracking))
     };
     // As the files are now.

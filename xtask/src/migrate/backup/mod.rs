@@ -1,0 +1,480 @@
+//! Backups of a database before it changes, kept owner-only in the backup
+//! folder, the newest N per database:
+//!
+//! - local: SQLite's online backup of miniflare's database file
+//!   (`<binding>-<time>-v<version>.sqlite`): exact, virtual tables included,
+//!   and no wrangler call;
+//! - remote: `wrangler d1 export` (`….sql`) and the Time Travel bookmark taken
+//!   right after it (`….bookmark`); a database with virtual tables, which
+//!   `d1 export` refuses, gets the bookmark alone, a full restore point.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::{bail, Context, Result};
+
+use crate::migrate::config::{Config, Database};
+use crate::migrate::d1::{D1Error, Target, D1};
+use crate::migrate::local_d1;
+
+pub mod manifest;
+
+pub use manifest::Manifest;
+
+/// One backup written.
+#[derive(Debug, Clone)]
+pub struct Backup {
+    /// The backup file: `.sqlite` (local), `.sql` (remote export), or
+    /// `.bookmark` alone (remote, when the export is impossible).
+    pub path: PathBuf,
+    /// Remote only: D1's Time Travel bookmark taken right after the export.
+    pub bookmark: Option<String>,
+}
+
+impl Backup {
+    /// Deletes a backup that turned out not to be needed.
+    pub fn discard(&self) {
+        std::fs::remove_file(&self.path).ok();
+        if self.bookmark.is_some() {
+            std::fs::remove_file(self.path.with_extension("bookmark")).ok();
+        }
+    }
+}
+
+/// The extensions a backup's files have.
+const EXTENSIONS: [&str; 3] = ["sqlite", "sql", "bookmark"];
+
+/// The backup folder and its retention.
+#[derive(Debug, Clone)]
+pub struct Backups {
+    pub dir: PathBuf,
+    keep: usize,
+}
+
+impl Backups {
+    /// The folder `dir` (by default `backups/` beside the config), keeping
+    /// the newest `keep` backups of each database (at least one).
+    pub fn new(config: &Config, dir: Option<&Path>, keep: usize) -> Backups {
+        Backups {
+            dir: dir.map_or_else(|| config.dir().join("backups"), Path::to_path_buf),
+            keep: keep.max(1),
+        }
+    }
+
+    /// Backs up `db` as `<dir>/<binding>-<UTC time>-v<version>.<ext>`;
+    /// without a known `version`, the newest one recorded in the backup names
+    /// it. `virtual_tables` says whether the database has any, when known.
+    pub fn take(
+        &self,
+        d1: &dyn D1,
+        db: &Database,
+        version: Option<u64>,
+        virtual_tables: Option<bool>,
+    ) -> Result<Backup> {
+        create_private_dir(&self.dir)?;
+        let stamp = timestamp(SystemTime::now());
+        let label = |version: Option<u64>| version.map_or("v-".to_owned(), |v| format!("v{v}"));
+        let backup = match d1.target() {
+            Target::Local => {
+                let path = self.reserve(db, &stamp, &label(version), "sqlite")?;
+                let live = local_d1::database_file(d1.config_dir(), db);
+                if let Err(err) = local_d1::back_up(&live, &path) {
+                    std::fs::remove_file(&path).ok();
+                    return Err(err).with_context(|| format!("could not back up {}", db.binding));
+                }
+                let (path, version) = match version {
+                    Some(version) => (path, version),
+                    None => {
+                        let version = local_d1_version(&path)?;
+                        (self.relabel(db, &stamp, path, version)?, version)
+                    }
+                };
+                manifest::stamp_sqlite(&path, &manifest_of(d1, db, version))?;
+                Backup {
+                    path,
+                    bookmark: None,
+                }
+            }
+            Target::Remote => self.take_remote(d1, db, version, virtual_tables, &stamp)?,
+        };
+        restrict(&backup.path)?;
+        tracing::info!(database = %db.binding, backup = %backup.path.display(), "backed up");
+        self.prune(&db.binding);
+        Ok(backup)
+    }
+
+    /// The remote backup: an export and the bookmark after it, or the bookmark
+    /// alone when the database has virtual tables.
+    fn take_remote(
+        &self,
+        d1: &dyn D1,
+        db: &Database,
+        version: Option<u64>,
+        virtual_tables: Option<bool>,
+        stamp: &str,
+    ) -> Result<Backup> {
+        let label = version.map_or("v-".to_owned(), |v| format!("v{v}"));
+        let exported = match virtual_tables {
+            Some(true) => None,
+            _ => {
+                let path = self.reserve(db, stamp, &label, "sql")?;
+                match d1.export(db, &path) {
+                    Ok(()) => Some(path),
+                    Err(err) => {
+                        std::fs::remove_file(&path).ok();
+                        if !refuses_virtual_tables(&err) {
+                            return Err(err)
+                                .with_context(|| format!("could not back up {}", db.binding));
+                        }
+                        None
+                    }
+                }
+            }
+        };
+        let path = match exported {
+            Some(path) => {
+                let version = match version {
+                    Some(version) => version,
+                    None => {
+                        let text = std::fs::read_to_string(&path).with_context(|| {
+                            format!("cannot read the backup {}", path.display())
+                        })?;
+                        newest_version_in(&text)
+                    }
+                };
+                let path = match label.as_str() {
+                    "v-" => self.relabel(db, stamp, path, version)?,
+                    _ => path,
+                };
+                manifest::stamp_sql(&path, &manifest_of(d1, db, version))?;
+                path
+            }
+            None => {
+                tracing::warn!(
+                    database = %db.binding,
+                    "{} has virtual tables, which `wrangler d1 export` refuses: its backup is the Time Travel bookmark alone",
+                    db.binding
+                );
+                self.reserve(db, stamp, &label, "bookmark")?
+            }
+        };
+        let bookmark = d1.bookmark(db).with_context(|| {
+            format!("could not read the Time Travel bookmark of {}", db.binding)
+        })?;
+        let file = path.with_extension("bookmark");
+        let version = version.unwrap_or_else(|| parse_label(&path).unwrap_or(0));
+        manifest::write_bookmark(&file, &bookmark, &manifest_of(d1, db, version))?;
+        restrict(&file)?;
+        tracing::info!(database = %db.binding, bookmark = %bookmark, "Time Travel bookmark before the change");
+        Ok(Backup {
+            path,
+            bookmark: Some(bookmark),
+        })
+    }
+
+    /// Renames a backup written as `v-` after the newest version it records.
+    fn relabel(&self, db: &Database, stamp: &str, path: PathBuf, version: u64) -> Result<PathBuf> {
+        let extension = path
+            .extension()
+            .map(|e| e.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let named = self.reserve(db, stamp, &format!("v{version}"), &extension)?;
+        std::fs::rename(&path, &named)
+            .with_context(|| format!("cannot rename the backup to {}", named.display()))?;
+        Ok(named)
+    }
+
+    /// Creates an empty owner-only `<binding>-<stamp>-<label>[-n].<extension>`
+    /// that no other backup has, and returns its path.
+    fn reserve(&self, db: &Database, stamp: &str, label: &str, extension: &str) -> Result<PathBuf> {
+        for n in 1..1000 {
+            let suffix = if n == 1 {
+                String::new()
+            } else {
+                format!("-{n}")
+            };
+            let stem = format!("{}-{stamp}-{label}{suffix}", db.binding);
+            if EXTENSIONS
+                .iter()
+                .any(|ext| self.dir.join(format!("{stem}.{ext}")).exists())
+            {
+                continue;
+            }
+            let path = self.dir.join(format!("{stem}.{extension}"));
+            match create_private_file(&path) {
+                Ok(_) => return Ok(path),
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(err) => {
+                    return Err(err).with_context(|| format!("cannot create {}", path.display()))
+                }
+            }
+        }
+        bail!(
+            "cannot name a backup file in {}: too many taken",
+            self.dir.display()
+        )
+    }
+
+    /// Deletes all but the newest `keep` backups of `binding` (each with all its files).
+    fn prune(&self, binding: &str) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let prefix = format!("{binding}-");
+        let mut stems: Vec<(Option<SystemTime>, String)> = Vec::new();
+        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            let Some((stem, extension)) = name.rsplit_once('.') else {
+                continue;
+            };
+            if !EXTENSIONS.contains(&extension)
+                || !stem.starts_with(&prefix)
+                || !stem[prefix.len()..].starts_with(|c: char| c.is_ascii_digit())
+                || stems.iter().any(|(_, s)| s == stem)
+            {
+                continue;
+            }
+            let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+            stems.push((modified, stem.to_owned()));
+        }
+        // Oldest first: by the time written, then by name.
+        stems.sort();
+        let excess = stems.len().saturating_sub(self.keep);
+        for (_, old) in &stems[..excess] {
+            tracing::debug!(backup = %old, "removing an old backup");
+            for extension in EXTENSIONS {
+                std::fs::remove_file(self.dir.join(format!("{old}.{extension}"))).ok();
+            }
+        }
+    }
+}
+
+/// What a backup of `db` taken now at `version` says of itself.
+fn manifest_of(d1: &dyn D1, db: &Database, version: u64) -> Manifest {
+    Manifest {
+        binding: db.binding.clone(),
+        database: db.name.clone(),
+        target: d1.target().to_string(),
+        version,
+        taken_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+    }
+}
+
+/// The version a backup's file name carries (`…-v4.sql` → 4).
+fn parse_label(path: &Path) -> Option<u64> {
+    path.file_stem()?
+        .to_str()?
+        .rsplit_once("-v")?
+        .1
+        .split('-')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// One backup in the folder, for `backup --list`.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// Its main file (`.sqlite`, `.sql`, or a `.bookmark` alone).
+    pub path: PathBuf,
+    pub manifest: Option<Manifest>,
+    pub bookmark: Option<String>,
+}
+
+impl Backups {
+    /// The backups of `binding` in the folder, oldest first: each backup's
+    /// main file (a `.bookmark` beside an export is that export's).
+    pub fn list(&self, binding: &str) -> Vec<Listed> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let prefix = format!("{binding}-");
+        let mut stems: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter_map(|name| {
+                let (stem, extension) = name.rsplit_once('.')?;
+                let ours = stem
+                    .strip_prefix(&prefix)?
+                    .starts_with(|c: char| c.is_ascii_digit());
+                (ours && EXTENSIONS.contains(&extension)).then(|| stem.to_owned())
+            })
+            .collect();
+        stems.sort();
+        stems.dedup();
+        stems
+            .into_iter()
+            .filter_map(|stem| {
+                let file =
+                    |ext: &str| Some(self.dir.join(format!("{stem}.{ext}"))).filter(|p| p.exists());
+                let bookmark = file("bookmark").and_then(|p| manifest::read_bookmark(&p).ok());
+                let (path, manifest) = if let Some(path) = file("sqlite") {
+                    let manifest = manifest::read_sqlite(&path).ok();
+                    (path, manifest)
+                } else if let Some(path) = file("sql") {
+                    let manifest = std::fs::read_to_string(&path)
+                        .ok()
+                        .and_then(|text| manifest::read_sql(&path, &text).ok());
+                    (path, manifest)
+                } else {
+                    (
+                        file("bookmark")?,
+                        bookmark.as_ref().and_then(|(_, m)| m.clone()),
+                    )
+                };
+                Some(Listed {
+                    path,
+                    manifest,
+                    bookmark: bookmark.map(|(b, _)| b),
+                })
+            })
+            .collect()
+    }
+}
+
+/// True when `wrangler d1 export` failed because the database has virtual tables.
+pub fn refuses_virtual_tables(err: &anyhow::Error) -> bool {
+    let text = format!("{err:#}");
+    err.downcast_ref::<D1Error>().is_some() && text.contains("Virtual Tables")
+        || text.contains("cannot export databases with Virtual Tables")
+}
+
+/// The newest migration a local backup file records in `_migrations` (0 for none).
+fn local_d1_version(path: &Path) -> Result<u64> {
+    if !local_d1::has_table(path, "_migrations")? {
+        return Ok(0);
+    }
+    let connection =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+    connection
+        .query_row(
+            "SELECT coalesce(max(version), 0) FROM _migrations",
+            [],
+            |row| row.get::<_, i64>(0),
+        )
+        .map(|v| v.max(0) as u64)
+        .with_context(|| format!("cannot read _migrations in {}", path.display()))
+}
+
+/// The newest migration a `wrangler d1 export` records in `_migrations` (0 for none).
+fn newest_version_in(export: &str) -> u64 {
+    export
+        .lines()
+        .filter_map(|line| line.strip_prefix("INSERT INTO \"_migrations\" VALUES("))
+        .filter_map(|rest| rest.split(',').next()?.trim().parse::<u64>().ok())
+        .max()
+        .unwrap_or(0)
+}
+
+/// `2026-11-24T04:51:00Z` → `20261124T045100Z`: sortable, and safe in file names.
+fn timestamp(now: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(now)
+        .to_string()
+        .replace(['-', ':'], "")
+}
+
+/// Creates the backup folder owner-only; a folder that exists is left as it is.
+fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the backup folder {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot make {} private", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Creates an empty owner-only file that wrangler then writes into (it keeps the mode).
+fn create_private_file(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+fn restrict(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).with_context(
+            || format!("cannot make {} readable by its owner only", path.display()),
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_newest_recorded_version_names_a_backup() {
+        let export = "PRAGMA defer_foreign_keys=TRUE;\nINSERT INTO \"_migrations\" VALUES(2,'0002_b',1,'x',NULL);\n\
+                      INSERT INTO \"_migrations\" VALUES(10,'0010_c',2,'y',3);\nINSERT INTO \"t\" VALUES(99);\n";
+        assert_eq!(newest_version_in(export), 10);
+        assert_eq!(newest_version_in("CREATE TABLE t(a);"), 0);
+    }
+    use std::time::Duration;
+
+    #[test]
+    fn timestamps_sort_and_fit_in_file_names() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_495_031);
+        assert_eq!(timestamp(t), "20261124T043711Z");
+    }
+
+    #[test]
+    fn prune_keeps_the_newest_per_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = [
+            "AUTH-20260101T000000Z-v1.sqlite",
+            "AUTH-20260102T000000Z-v2.sql",
+            "AUTH-20260102T000000Z-v2.bookmark",
+            "AUTH-20260102T010000Z-v2.bookmark",
+            "AUTH-20260103T000000Z-v3.sql",
+            "AUTH_X-20260101T000000Z-v1.sql",
+            "READ_REPLICA-20260101T000000Z-v1.sql",
+        ];
+        for (n, name) in names.iter().enumerate() {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "").unwrap();
+            let when = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + n as u64);
+            File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(when)
+                .unwrap();
+        }
+        let backups = Backups {
+            dir: dir.path().to_path_buf(),
+            keep: 1,
+        };
+        backups.prune("AUTH");
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "AUTH-20260103T000000Z-v3.sql",
+                "AUTH_X-20260101T000000Z-v1.sql",
+                "READ_REPLICA-20260101T000000Z-v1.sql"
+            ]
+        );
+    }
+}

@@ -1,0 +1,120 @@
+//! What the engine asks of D1, as a trait: the real databases answer through
+//! wrangler ([`crate::wrangler::Wrangler`]); SQLite files answer for tests of
+//! the engine's logic ([`crate::migrate::sqlite_d1::SqliteD1`]).
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Result;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::migrate::config::Database;
+use crate::migrate::sql::Splitter;
+
+/// Which D1 a command talks to: miniflare's SQLite on this machine, or Cloudflare's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    Local,
+    Remote,
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Target::Local => "local",
+            Target::Remote => "remote",
+        })
+    }
+}
+
+/// What a call does, for what an interrupted run does with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// A read, an export: not started once the run is stopped, and ended
+    /// (its whole process group) when the run is stopped during it.
+    Read,
+    /// A write D1 runs all-or-nothing (an apply, a restore, a deploy): not
+    /// started once the run is stopped, but let finish once started, so that
+    /// the database is never left in an unknown state.
+    Write,
+    /// Giving a lock back: started even when the run is stopped.
+    Cleanup,
+}
+
+/// D1 refused the SQL: the text of `{"error":{"text":…}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct D1Error {
+    pub text: String,
+}
+
+impl D1Error {
+    /// True when SQLite refused a statement (rather than the API or wrangler
+    /// failing around it): its messages end in a result code like `SQLITE_ERROR`.
+    pub fn is_sql(&self) -> bool {
+        self.text.contains("SQLITE_")
+    }
+}
+
+impl fmt::Display for D1Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for D1Error {}
+
+/// One statement's rows, as D1 returns them.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct StatementResult {
+    #[serde(default)]
+    pub results: Vec<serde_json::Map<String, Value>>,
+}
+
+/// A text cell of a result. Locally wrangler prints SQL NULL as the string
+/// "null": both mean nothing.
+pub fn text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(s) if s == "null" => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// What the engine asks of one target's D1 databases.
+pub trait D1: Send + Sync {
+    /// Local or remote.
+    fn target(&self) -> Target;
+
+    /// How a batch file is cut into statements on the way in.
+    fn splitter(&self) -> Splitter;
+
+    /// The folder of the wrangler config: local state (and this machine's
+    /// notes about the databases) live beside it.
+    fn config_dir(&self) -> &Path;
+
+    /// Runs `sql` (statements separated by `;`) as one all-or-nothing call
+    /// and returns each statement's rows. D1's own refusals come back as a
+    /// [`D1Error`] in the error's chain.
+    fn query(&self, call: Call, db: &Database, sql: &str) -> Result<Vec<StatementResult>>;
+
+    /// Runs a batch file as one all-or-nothing write (remotely, D1's import,
+    /// which returns no rows).
+    fn execute_file(&self, db: &Database, file: &Path) -> Result<Vec<StatementResult>>;
+
+    /// Writes the whole database, schema and rows, as SQL to `output`.
+    fn export(&self, db: &Database, output: &Path) -> Result<()>;
+
+    /// The Time Travel bookmark of the database as it is now.
+    fn bookmark(&self, db: &Database) -> Result<String>;
+
+    /// Puts the database back as it was at `bookmark`.
+    fn restore_bookmark(&self, db: &Database, bookmark: &str) -> Result<()>;
+
+    /// The same D1, on the local databases kept beside another config file
+    /// (a rehearsal's throwaway copies).
+    fn local_copy(&self, config: &Path) -> Arc<dyn D1>;
+}

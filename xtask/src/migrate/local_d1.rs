@@ -1,0 +1,265 @@
+//! Local D1 as miniflare keeps it: one SQLite file per database under
+//! `.wrangler/state/v3/d1/` beside the wrangler config. Backups of it are
+//! SQLite's online backup of that file: exact (virtual tables and their
+//! indexes included), and milliseconds instead of a wrangler call.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use hmac::{Hmac, Mac};
+use rusqlite::{Connection, OpenFlags, MAIN_DB};
+use sha2::{Digest, Sha256};
+
+use crate::migrate::config::Database;
+
+/// miniflare's name for the Durable Object class that holds local D1 databases.
+const UNIQUE_KEY: &str = "miniflare-D1DatabaseObject";
+
+/// How long to wait for a writer (a `wrangler dev`, another run) to finish.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The folder of local D1 state under the wrangler config's folder.
+pub fn state_dir(config_dir: &Path) -> PathBuf {
+    config_dir
+        .join(".wrangler")
+        .join("state")
+        .join("v3")
+        .join("d1")
+}
+
+/// The file local D1 keeps `db` in. workerd names a Durable Object by name as
+/// HMAC-SHA256 (keyed by SHA-256 of the class's unique key) of the name,
+/// then the same of that half: 16 bytes each, in hex.
+pub fn database_file(config_dir: &Path, db: &Database) -> PathBuf {
+    let key = Sha256::digest(UNIQUE_KEY.as_bytes());
+    let mac = |data: &[u8]| -> [u8; 16] {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key length");
+        mac.update(data);
+        let mut half = [0u8; 16];
+        half.copy_from_slice(&mac.finalize().into_bytes()[..16]);
+        half
+    };
+    let first = mac(db.local_id.as_bytes());
+    let second = mac(&first);
+    let id: String = first
+        .iter()
+        .chain(&second)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    state_dir(config_dir)
+        .join("miniflare-D1DatabaseObject")
+        .join(format!("{id}.sqlite"))
+}
+
+fn open(path: &Path, flags: OpenFlags) -> Result<Connection> {
+    let connection = Connection::open_with_flags(path, flags)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    connection
+        .busy_timeout(BUSY_TIMEOUT)
+        .with_context(|| format!("cannot configure {}", path.display()))?;
+    Ok(connection)
+}
+
+/// Copies the live database `live` into the new file `backup` with SQLite's
+/// online backup. A database local D1 has not created yet is backed up as an
+/// empty one.
+pub fn back_up(live: &Path, backup: &Path) -> Result<()> {
+    let source = match live.is_file() {
+        true => open(live, OpenFlags::SQLITE_OPEN_READ_WRITE)?,
+        false => Connection::open_in_memory().context("cannot open an empty database")?,
+    };
+    source
+        .backup(MAIN_DB, backup, None)
+        .with_context(|| format!("cannot copy {} into {}", live.display(), backup.display()))
+}
+
+/// Replaces the live database `live` with the backup file `backup`, page for
+/// page, in one write transaction on `live`.
+pub fn restore(backup: &Path, live: &Path) -> Result<()> {
+    if let Some(dir) = live.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut target = open(
+        live,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+    )?;
+    target
+        .restore(MAIN_DB, backup, None::<fn(rusqlite::backup::Progress)>)
+        .with_context(|| {
+            format!(
+                "cannot restore {} into {}",
+                backup.display(),
+                live.display()
+            )
+        })
+}
+
+/// Runs `sql` (no rows) on a local database file, outside wrangler: for
+/// bookkeeping right after a restore.
+pub fn execute(path: &Path, sql: &str) -> Result<()> {
+    open(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?
+        .execute_batch(sql)
+        .with_context(|| format!("cannot run `{sql}` on {}", path.display()))
+}
+
+/// True when the SQLite file at `path` has a table called `table`.
+pub fn has_table(path: &Path, table: &str) -> Result<bool> {
+    let connection = open(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    connection
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [table],
+            |row| row.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)
+        .with_context(|| format!("cannot read the schema of {}", path.display()))
+}
+
+/// Creates the SQLite file `path` from an export's SQL.
+pub fn load_sql(path: &Path, text: &str) -> Result<()> {
+    let connection =
+        Connection::open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    connection
+        .execute_batch(text)
+        .with_context(|| format!("cannot load an export into {}", path.display()))
+}
+
+/// The tables whose rows count: the app's and the tracking tables, not
+/// SQLite's, D1's, virtual tables or their shadow tables.
+fn counted_tables(connection: &Connection) -> Result<Vec<String>> {
+    let mut statement = connection.prepare(
+        r"SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name NOT LIKE '\_cf\_%' ESCAPE '\'",
+    )?;
+    let rows: Vec<(String, String)> = statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let schema = crate::migrate::schema::Schema {
+        objects: rows
+            .iter()
+            .map(|(name, sql)| crate::migrate::schema::Object {
+                kind: "table".into(),
+                name: name.clone(),
+                table: name.clone(),
+                sql: sql.clone(),
+            })
+            .collect(),
+    };
+    // A virtual table's shadow tables are left out of what rebuilds the schema.
+    let rebuilt = schema.create_statements();
+    Ok(schema
+        .objects
+        .iter()
+        .filter(|o| !o.is_virtual() && rebuilt.contains(&o.sql))
+        .map(|o| o.name.clone())
+        .collect())
+}
+
+/// How many rows each table of the SQLite file `path` has.
+pub fn row_counts(path: &Path) -> Result<std::collections::BTreeMap<String, u64>> {
+    let connection = open(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut counts = std::collections::BTreeMap::new();
+    for table in counted_tables(&connection)
+        .with_context(|| format!("cannot list the tables of {}", path.display()))?
+    {
+        let n: i64 = connection
+            .query_row(
+                &format!(
+                    "SELECT count(*) FROM {}",
+                    crate::migrate::schema::quote_name(&table)
+                ),
+                [],
+                |row| row.get(0),
+            )
+            .with_context(|| format!("cannot count the rows of {table}"))?;
+        counts.insert(table, n.max(0) as u64);
+    }
+    Ok(counts)
+}
+
+/// How many non-null values `table.column` has (`None` when either is gone).
+pub fn non_null(path: &Path, table: &str, column: &str) -> Result<Option<u64>> {
+    let connection = open(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let sql = format!(
+        "SELECT count({}) FROM {}",
+        crate::migrate::schema::quote_name(column),
+        crate::migrate::schema::quote_name(table)
+    );
+    Ok(connection
+        .query_row(&sql, [], |row| row.get::<_, i64>(0))
+        .ok()
+        .map(|n| n.max(0) as u64))
+}
+
+/// True when `path` is an SQLite database file (by its header).
+pub fn is_sqlite_file(path: &Path) -> bool {
+    let mut header = [0u8; 16];
+    std::fs::File::open(path)
+        .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut header))
+        .is_ok_and(|()| &header == b"SQLite format 3\0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_the_file_as_workerd_does() {
+        // Seen on disk after `wrangler d1 execute AUTH --local` with this id.
+        let db = Database {
+            binding: "AUTH".into(),
+            name: "nanotype-auth".into(),
+            id: Some("3b9e7f1a-2c4d-4e6f-8a0b-c1d2e3f4a5b6".into()),
+            renamed_by: None,
+            wrangler_table: "d1_migrations".into(),
+            migrations_dir: None,
+            local_id: "3b9e7f1a-2c4d-4e6f-8a0b-c1d2e3f4a5b6".into(),
+        };
+        assert_eq!(
+            database_file(Path::new("/p"), &db),
+            Path::new("/p/.wrangler/state/v3/d1/miniflare-D1DatabaseObject/d8271471d1d4b5c3e53550a68a368b304276c260ba200164860180e33d0c57aa.sqlite")
+        );
+    }
+
+    #[test]
+    fn backs_up_and_restores_virtual_tables_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let live = dir.path().join("live.sqlite");
+        let conn = Connection::open(&live).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT);
+             CREATE VIRTUAL TABLE notes_fts USING fts5(body, content='notes', content_rowid='id');
+             INSERT INTO notes(body) VALUES ('red fox'), ('blue whale');
+             INSERT INTO notes_fts(notes_fts) VALUES ('rebuild');",
+        )
+        .unwrap();
+        let backup = dir.path().join("backup.sqlite");
+        back_up(&live, &backup).unwrap();
+        assert!(is_sqlite_file(&backup));
+        conn.execute_batch(
+            "DELETE FROM notes; INSERT INTO notes_fts(notes_fts) VALUES ('rebuild');",
+        )
+        .unwrap();
+        restore(&backup, &live).unwrap();
+        let found: i64 = conn
+            .query_row(
+                "SELECT rowid FROM notes_fts WHERE notes_fts MATCH 'whale'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(found, 2);
+        assert!(has_table(&live, "notes").unwrap());
+        assert!(!is_sqlite_file(&dir.path().join("nothing")));
+    }
+
+    #[test]
+    fn a_database_not_created_yet_backs_up_as_an_empty_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let backup = dir.path().join("b.sqlite");
+        back_up(&dir.path().join("missing.sqlite"), &backup).unwrap();
+        assert!(is_sqlite_file(&backup));
+        assert!(!has_table(&backup, "anything").unwrap());
+    }
+}

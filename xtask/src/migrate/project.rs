@@ -1,0 +1,271 @@
+//! Everything a `migrate` command starts from, loaded and validated once: the
+//! wrangler config, the routing, the migrations folder and the selected databases.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+
+use crate::migrate::config::{Config, Database, DEFAULT_MIGRATIONS_DIR};
+use crate::migrate::d1::Target;
+use crate::migrate::plan::Surroundings;
+use crate::migrate::source::{self, Migration, NotifyTable, Owner, Routing};
+use crate::migrate::sql::{LintOptions, Splitter};
+
+/// Where a project is and what of it a command works on: what the command
+/// line (or a test) says to load.
+#[derive(Debug, Clone, Default)]
+pub struct Paths {
+    /// The workspace root: where `node_modules/.bin/wrangler` lives.
+    pub root: PathBuf,
+    /// The wrangler config [default: the one in `root`].
+    pub config: Option<PathBuf>,
+    /// wrangler's `[env.NAME]` section to use.
+    pub env: Option<String>,
+    /// The shared migrations folder [default: `migrations/` beside the config].
+    pub migrations_dir: Option<PathBuf>,
+    /// Only these databases, by binding [default: all].
+    pub databases: Vec<String>,
+    /// The version of the wrangler that will run the files (how it cuts
+    /// them into statements), when known.
+    pub wrangler_version: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Project {
+    /// The workspace root: where `node_modules/.bin/wrangler` lives.
+    pub root: PathBuf,
+    pub config: Config,
+    /// The shared folder, routed by its `migrate.toml`, of every database
+    /// whose config entry names no `migrations_dir`.
+    pub migrations_dir: PathBuf,
+    /// Every database's migrations, each folder in version order.
+    pub migrations: Vec<Migration>,
+    /// The databases this run works on (`--db`, or all), in config order.
+    pub selected: Vec<Database>,
+    pub target: Target,
+    /// How the installed wrangler cuts a file into statements.
+    pub splitter: Splitter,
+    /// `migrate.toml`'s `[notify]`.
+    pub notify: NotifyTable,
+}
+
+/// The workspace this xtask was built in.
+pub fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+impl Project {
+    /// Loads config and routing only: enough for commands that must work on a
+    /// folder that does not validate yet (`new`).
+    pub fn load_config(paths: &Paths) -> Result<(Config, PathBuf, Routing)> {
+        let config_path = match &paths.config {
+            Some(path) => path.clone(),
+            None => Config::find_in(&paths.root),
+        };
+        let mut config = Config::load(&config_path, paths.env.as_deref())?;
+        // As wrangler reads `migrations_dir`: beside the config.
+        let migrations_dir = paths
+            .migrations_dir
+            .clone()
+            .unwrap_or_else(|| config.dir().join(DEFAULT_MIGRATIONS_DIR));
+        let routing = Routing::load(&migrations_dir)?;
+        let default = routing.default_binding(&config).map(str::to_owned);
+        if let Some(default) = default {
+            config.apply_name_overrides(&default, |var| std::env::var(var).ok());
+        }
+        Ok((config, migrations_dir, routing))
+    }
+
+    /// Loads and validates the project at `paths`, for `target`.
+    pub fn load(paths: &Paths, target: Target) -> Result<Project> {
+        let (project, problems) = Self::load_lenient(paths, target)?;
+        match problems.len() {
+            0 => Ok(project),
+            _ => bail!("{}", problems.join("\n")),
+        }
+    }
+
+    /// [`Project::load`] that keeps every migration it could read, with the
+    /// folders' problems beside them (`status` shows what it can).
+    pub fn load_lenient(paths: &Paths, target: Target) -> Result<(Project, Vec<String>)> {
+        let (config, migrations_dir, routing) = Self::load_config(paths)?;
+        let (migrations, problems) = load_folders(&config, &migrations_dir, &routing)?;
+        let selected = select(&config, &paths.databases)?;
+        let notify = routing.notify.clone();
+        let project = Project {
+            root: paths.root.clone(),
+            config,
+            migrations_dir,
+            migrations,
+            selected,
+            target,
+            splitter: Splitter::for_version(paths.wrangler_version.as_deref()),
+            notify,
+        };
+        Ok((project, problems))
+    }
+
+    /// The migrations routed to `binding`, in version order.
+    pub fn files_for(&self, binding: &str) -> Vec<&Migration> {
+        self.migrations
+            .iter()
+            .filter(|m| m.binding == binding)
+            .collect()
+    }
+
+    /// The newest migration version of the selected databases (0 for none).
+    pub fn newest_version(&self) -> u64 {
+        self.selected
+            .iter()
+            .flat_map(|db| self.files_for(&db.binding))
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The folder `binding` takes its migrations from.
+    pub fn folder_of(&self, binding: &str) -> &Path {
+        self.config
+            .database(binding)
+            .map_or(self.migrations_dir.as_path(), |db| {
+                folder_of(db, &self.migrations_dir)
+            })
+    }
+
+    /// The `.sql` files in `binding`'s folder that wrangler's own `d1
+    /// migrations apply` would run on it but that are not its migrations:
+    /// rollback files, and migrations routed to another database. Recorded
+    /// in wrangler's ledger so that it never runs them there.
+    pub fn foreign_sql(&self, binding: &str) -> Vec<String> {
+        let folder = self.folder_of(binding);
+        let mut names: Vec<String> = self
+            .migrations
+            .iter()
+            .filter(|m| m.path.parent() == Some(folder))
+            .flat_map(|m| {
+                let routed_elsewhere = (m.binding != binding).then(|| m.file_name.clone());
+                let rollback = m
+                    .rollback
+                    .as_ref()
+                    .and_then(|r| r.path.file_name())
+                    .map(|n| n.to_string_lossy().into_owned());
+                routed_elsewhere.into_iter().chain(rollback)
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// The names wrangler's ledger of `binding` must hold when the migrations
+    /// `versions` are applied: their file names, then [`Project::foreign_sql`].
+    pub fn ledger_names(&self, binding: &str, versions: &[u64]) -> Vec<String> {
+        self.files_for(binding)
+            .iter()
+            .filter(|m| versions.contains(&m.version))
+            .map(|m| m.file_name.clone())
+            .chain(self.foreign_sql(binding))
+            .collect()
+    }
+
+    /// What `binding`'s record is read against besides its own files.
+    pub fn surroundings(&self, binding: &str) -> Surroundings<'_> {
+        Surroundings {
+            foreign: self.foreign_sql(binding),
+            elsewhere: self
+                .migrations
+                .iter()
+                .filter(|m| m.binding != binding)
+                .collect(),
+        }
+    }
+
+    /// How to lint files for the wrangler this project runs.
+    pub fn lint_options(&self) -> LintOptions {
+        LintOptions {
+            splitter: self.splitter,
+            ..LintOptions::default()
+        }
+    }
+}
+
+/// `db`'s folder: its `migrations_dir`, or the shared one.
+pub fn folder_of<'a>(db: &'a Database, shared: &'a Path) -> &'a Path {
+    db.migrations_dir.as_deref().unwrap_or(shared)
+}
+
+fn same(a: &Path, b: &Path) -> bool {
+    a == b || a.canonicalize().ok() == b.canonicalize().ok()
+}
+
+/// The databases that take their migrations from the shared folder.
+pub fn sharing<'a>(config: &'a Config, shared: &Path) -> Vec<&'a str> {
+    config
+        .databases
+        .iter()
+        .filter(|db| same(folder_of(db, shared), shared))
+        .map(|db| db.binding.as_str())
+        .collect()
+}
+
+/// Reads every folder the config's databases take migrations from: the
+/// shared one (routed), when any database uses it, and each `migrations_dir`.
+/// Returns what could be read and every folder's problems.
+fn load_folders(
+    config: &Config,
+    shared: &Path,
+    routing: &Routing,
+) -> Result<(Vec<Migration>, Vec<String>)> {
+    let sharing = sharing(config, shared);
+    let mut migrations = Vec::new();
+    let mut problems = Vec::new();
+    let mut read = |dir: &Path, owner: Owner<'_>| -> Result<()> {
+        let (found, mut trouble) = source::scan(dir, owner, config)?;
+        migrations.extend(found);
+        if trouble.len() > 1 {
+            let count = trouble.len();
+            trouble = std::iter::once(format!(
+                "the migrations folder {} has {count} problems:",
+                dir.display()
+            ))
+            .chain(trouble.into_iter().map(|p| format!("  - {p}")))
+            .collect();
+        }
+        problems.extend(trouble);
+        Ok(())
+    };
+    if !sharing.is_empty() {
+        let owner = Owner::Shared {
+            routing,
+            bindings: &sharing,
+        };
+        read(shared, owner)?;
+    }
+    for db in &config.databases {
+        let folder = folder_of(db, shared);
+        if !same(folder, shared) {
+            read(folder, Owner::Only(&db.binding))?;
+        }
+    }
+    Ok((migrations, problems))
+}
+
+fn select(config: &Config, wanted: &[String]) -> Result<Vec<Database>> {
+    for binding in wanted {
+        if config.database(binding).is_none() {
+            let known: Vec<_> = config.databases.iter().map(|d| &d.binding[..]).collect();
+            bail!(
+                "--db {binding}: {} has no D1 database with that binding (it has: {})",
+                config.path.display(),
+                known.join(", ")
+            );
+        }
+    }
+    Ok(config
+        .databases
+        .iter()
+        .filter(|db| wanted.is_empty() || wanted.contains(&db.binding))
+        .cloned()
+        .collect())
+}

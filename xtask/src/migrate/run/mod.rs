@@ -1,0 +1,138 @@
+//! A run of `up` or `down`: read every database's state (taking its lock in
+//! the same call), plan, lint, back up, then either rehearse the plan (a dry
+//! run) or run it, one all-or-nothing call per database (or per migration),
+//! databases in parallel, and check the resulting schema against what the
+//! migrations produce. It reports through [`crate::migrate::events`].
+//!
+//! When this machine knows every database's state ([`hint`]), the read is
+//! skipped: the plan is made from what it knows, and each database's one call
+//! opens with a guard that refuses the whole call unless the database is
+//! still so. A refused database is then read, planned and run as above.
+//!
+//! The parts: [`plans`] (what runs where), [`acquire`] (locks), [`batch`]
+//! (one database's calls and what a failure means), [`rehearse`] and
+//! [`losses`] (dry runs and the row check), [`check`] (the schema after).
+
+mod acquire;
+mod batch;
+mod check;
+mod losses;
+mod plans;
+mod rehearse;
+mod session;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::interrupt;
+use crate::migrate::backup::Backups;
+use crate::migrate::d1::D1;
+use crate::migrate::events::{Event, Observer};
+pub use crate::migrate::plan::Direction;
+use crate::migrate::project::Project;
+pub use session::Session;
+
+/// Whether a run writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Run the plan.
+    Apply,
+    /// Rehearse it on a throwaway copy of each database, writing nothing.
+    DryRun(Seeding),
+}
+
+/// What a dry run rehearses on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seeding {
+    /// A copy of the data (locally at once; remotely an export).
+    Data,
+    /// The schema alone, for databases too large to copy.
+    SchemaOnly,
+}
+
+/// How many calls a database's migrations take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Batching {
+    /// All of them in one all-or-nothing call.
+    PerDatabase,
+    /// One call each: a failure keeps those before it.
+    PerMigration,
+}
+
+/// Whether a batch may remove rows it does not delete by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataLoss {
+    Refuse,
+    Allow,
+}
+
+/// What is backed up before a database changes.
+#[derive(Debug, Clone)]
+pub enum Backing {
+    /// A backup into this folder, before any change.
+    Up(Backups),
+    /// None (logged as a warning).
+    Skip,
+}
+
+/// How a run treats other runs' locks.
+#[derive(Debug, Clone, Copy)]
+pub struct Locking {
+    /// How long to wait for another run's lock (zero: fail at once).
+    pub wait: Duration,
+    /// How long this run's lock lasts before another run may take it over.
+    pub ttl: Duration,
+}
+
+/// Everything a run is told besides what to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub mode: Mode,
+    pub batching: Batching,
+    pub backing: Backing,
+    pub data_loss: DataLoss,
+    pub locking: Locking,
+}
+
+/// `up` to `version` (all, without one) or `down` to `version`: the whole
+/// run, from reading the databases to checking them afterwards.
+pub fn run(
+    project: &Project,
+    d1: Arc<dyn D1>,
+    direction: Direction,
+    version: Option<u64>,
+    options: &Options,
+    observer: &dyn Observer,
+) -> Result<()> {
+    if options.mode == Mode::Apply && options.batching == Batching::PerDatabase {
+        let hinted =
+            Session::open_hinted(project, d1.clone(), direction, version, options, observer)?;
+        if let Some(session) = hinted {
+            return session.apply_hinted();
+        }
+    }
+    let mut session = Session::open(project, d1, direction, version, options, observer)?;
+    if !session.has_work() {
+        session.report_nothing_to_do();
+        return Ok(());
+    }
+    session.report_plan();
+    if let Mode::DryRun(_) = options.mode {
+        session.rehearse()?;
+        observer.event(&Event::Finished {
+            direction,
+            dry_run: true,
+            total: session.work().len(),
+            failed: Vec::new(),
+        });
+        return Ok(());
+    }
+    interrupt::check().map_err(|err| session.untouched(err))?;
+    session.back_up()?;
+    interrupt::check().map_err(|err| session.untouched(err))?;
+    session.apply()
+}

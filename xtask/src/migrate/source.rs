@@ -1,0 +1,635 @@
+//! The migrations folder, parsed once into a validated list of [`Migration`]s.
+//!
+//! Names, the global version sequence, routing to databases and checksums are
+//! all settled here, so nothing downstream ever looks at a file name again.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::migrate::config::Config;
+
+/// One migration: its up SQL and, when present, its rollback.
+#[derive(Debug, Clone)]
+pub struct Migration {
+    pub version: u64,
+    /// The file stem, e.g. `0002_api_keys`: what the tracking table records.
+    pub name: String,
+    /// The file's name, e.g. `0002_api_keys.sql`: what wrangler's ledger records.
+    pub file_name: String,
+    pub path: PathBuf,
+    /// The file's text, BOM removed, line endings as written.
+    pub sql: String,
+    /// SHA-256 of the text with CRLF folded to LF.
+    pub checksum: String,
+    /// The binding of the database it belongs to.
+    pub binding: String,
+    pub rollback: Option<Script>,
+}
+
+/// A rollback file.
+#[derive(Debug, Clone)]
+pub struct Script {
+    pub path: PathBuf,
+    pub sql: String,
+    pub checksum: String,
+}
+
+/// `migrate.toml` in the shared migrations folder: how its migrations are
+/// routed to databases.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Routing {
+    /// The binding that gets every migration no route claims.
+    pub default: Option<String>,
+    #[serde(default, rename = "route")]
+    pub routes: Vec<Route>,
+    /// `[notify]`: who is told of runs, and when. The channels themselves
+    /// (and their secrets) come from the environment.
+    #[serde(default)]
+    pub notify: NotifyTable,
+}
+
+/// `migrate.toml`'s `[notify]` table.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyTable {
+    /// Email recipients (`MIGRATE_EMAIL_TO` wins).
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// The sender (`MIGRATE_EMAIL_FROM` wins).
+    pub from: Option<String>,
+    /// `failure` (the default), `always` or `never`.
+    pub on: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    pub binding: String,
+    pub contains: Vec<String>,
+}
+
+pub const ROUTING_FILE: &str = "migrate.toml";
+
+impl Routing {
+    /// Reads `migrate.toml` from the migrations folder; none is the empty routing.
+    pub fn load(dir: &Path) -> Result<Routing> {
+        let path = dir.join(ROUTING_FILE);
+        if !path.exists() {
+            return Ok(Routing::default());
+        }
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
+    }
+
+    /// The database unrouted migrations go to, which `D1_DATABASE_NAME` renames.
+    pub fn default_binding<'a>(&'a self, config: &'a Config) -> Option<&'a str> {
+        match &self.default {
+            Some(binding) => Some(binding),
+            None => config.databases.first().map(|db| &db.binding[..]),
+        }
+    }
+
+    /// Which database a file belongs to, and why (for error messages).
+    fn route(&self, stem: &str, sql: &str, shared_by: &[&str]) -> Result<String, String> {
+        if let Some(binding) = header_binding(sql) {
+            return Ok(binding);
+        }
+        if let Some(route) = self
+            .routes
+            .iter()
+            .find(|route| route.contains.iter().any(|part| stem.contains(&part[..])))
+        {
+            return Ok(route.binding.clone());
+        }
+        if let Some(default) = &self.default {
+            return Ok(default.clone());
+        }
+        match shared_by {
+            [only] => Ok((*only).to_owned()),
+            _ => Err(format!(
+                "cannot tell which database it belongs to: add a `-- database: BINDING` line at its top, \
+                 or a `default` to {ROUTING_FILE}"
+            )),
+        }
+    }
+}
+
+/// Whose migrations a folder holds.
+#[derive(Debug, Clone, Copy)]
+pub enum Owner<'a> {
+    /// The project's shared folder: each file goes to one of `bindings` by
+    /// its header or by `routing`.
+    Shared {
+        routing: &'a Routing,
+        bindings: &'a [&'a str],
+    },
+    /// A folder a database's `migrations_dir` names: every file is its own.
+    Only(&'a str),
+}
+
+/// `-- KEY: value` among the file's leading comment lines.
+fn header(sql: &str, wanted: &str) -> Option<String> {
+    sql.lines()
+        .map(str::trim)
+        .take_while(|line| line.is_empty() || line.starts_with("--"))
+        .filter_map(|line| line.trim_start_matches('-').trim().split_once(':'))
+        .find(|(key, _)| key.trim().eq_ignore_ascii_case(wanted))
+        .map(|(_, value)| value.trim().to_owned())
+}
+
+/// `-- database: BINDING` among the file's leading comment lines.
+fn header_binding(sql: &str) -> Option<String> {
+    header(sql, "database")
+}
+
+/// `-- allow-data-loss: why` among the file's leading comment lines: the
+/// migration means to remove rows it does not delete by name (a cascade, a
+/// dropped table with rows), and says why.
+pub fn allows_data_loss(sql: &str) -> Option<String> {
+    header(sql, "allow-data-loss")
+}
+
+/// Reads a SQL file: removes a leading BOM and insists on UTF-8. Returns the
+/// text as written and its checksum (of the text with CRLF folded to LF).
+pub fn read_sql(path: &Path) -> Result<(String, String)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let text = String::from_utf8(bytes.to_vec()).map_err(|err| {
+        anyhow::anyhow!(
+            "{} is not valid UTF-8 (first bad byte at offset {}): save it as UTF-8",
+            path.display(),
+            err.utf8_error().valid_up_to()
+        )
+    })?;
+    let checksum = checksum(&text);
+    Ok((text, checksum))
+}
+
+/// SHA-256 of the text with CRLF folded to LF, as lower-case hex.
+pub fn checksum(text: &str) -> String {
+    Sha256::digest(text.replace("\r\n", "\n").as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// What a file name says it is.
+#[derive(Debug, PartialEq, Eq)]
+enum FileKind {
+    Up,
+    Rollback,
+}
+
+/// Parses a migration file name the way wrangler's `d1 migrations apply`
+/// reads it: the version is the number the name starts with, and the rest is
+/// a free description (`0001_Initial.sql`, `0013_1001tl-source-ids.sql`,
+/// `0000_lush_the_hood.sql`). `.rollback.sql` marks a rollback.
+fn parse_name(file_name: &str) -> Result<(u64, String, FileKind), String> {
+    let (stem, kind) = if let Some(stem) = file_name.strip_suffix(".rollback.sql") {
+        (stem, FileKind::Rollback)
+    } else if let Some(stem) = file_name.strip_suffix(".sql") {
+        (stem, FileKind::Up)
+    } else {
+        return Err("not a .sql file".into());
+    };
+    let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return Err(
+            "does not start with a version number: name migrations like 0007_add_users.sql, \
+             or move the file out of the migrations folder"
+                .into(),
+        );
+    }
+    let version = stem[..digits]
+        .parse::<u64>()
+        .map_err(|_| "starts with a version number too large to be one".to_owned())?;
+    Ok((version, stem.to_owned(), kind))
+}
+
+/// The `.sql` files wrangler would run from `dir`: files (not folders, so
+/// drizzle's `meta/` and our `schema/` are left out) whose names end in `.sql`
+/// and do not start with a dot, sorted.
+fn sql_files(dir: &Path) -> Result<Vec<String>> {
+    let entries = std::fs::read_dir(dir).with_context(|| {
+        format!(
+            "cannot read the migrations folder {}: pass `--migrations-dir DIR`, set `migrations_dir` in the wrangler config, \
+             or create it with `cargo migrate new`",
+            dir.display()
+        )
+    })?;
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".sql") && !name.starts_with('.') && entry.path().is_file() {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Reads and validates one folder of migrations. Every problem found is
+/// reported at once, and only once: a file refused for its name is not
+/// blamed again for the sequence it breaks.
+pub fn load(dir: &Path, owner: Owner<'_>, config: &Config) -> Result<Vec<Migration>> {
+    let (migrations, problems) = scan(dir, owner, config)?;
+    match problems.len() {
+        0 => Ok(migrations),
+        1 => bail!("{}", problems[0]),
+        n => bail!(
+            "the migrations folder {} has {n} problems:\n  - {}",
+            dir.display(),
+            problems.join("\n  - ")
+        ),
+    }
+}
+
+/// [`load`], keeping every migration that could be read despite the
+/// problems, which come back beside them (for `status`, which shows what it can).
+pub fn scan(
+    dir: &Path,
+    owner: Owner<'_>,
+    config: &Config,
+) -> Result<(Vec<Migration>, Vec<String>)> {
+    let names = sql_files(dir)?;
+    let mut problems = Vec::new();
+    let mut ups: BTreeMap<u64, Vec<(String, PathBuf)>> = BTreeMap::new();
+    let mut rollbacks: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for name in &names {
+        let path = dir.join(name);
+        match parse_name(name) {
+            Ok((version, stem, FileKind::Up)) => ups.entry(version).or_default().push((stem, path)),
+            Ok((_, stem, FileKind::Rollback)) => {
+                rollbacks.insert(stem, path);
+            }
+            Err(why) => problems.push(format!("{}: {why}", path.display())),
+        }
+    }
+
+    for (version, files) in &ups {
+        if files.len() > 1 {
+            let list: Vec<_> = files.iter().map(|(_, p)| p.display().to_string()).collect();
+            problems.push(format!(
+                "version {version} is used by more than one file: {}; renumber all but one",
+                list.join(" and ")
+            ));
+        }
+    }
+    // The seed's model, a routed folder (with its migrate.toml), keeps one
+    // sequence without gaps; any other folder only needs increasing versions,
+    // as wrangler does (a deleted migration leaves a gap it does not mind).
+    let gapless = matches!(owner, Owner::Shared { .. }) && dir.join(ROUTING_FILE).is_file();
+    let mut previous: Option<(u64, &PathBuf)> = None;
+    for (version, files) in &ups {
+        if !gapless {
+            break;
+        }
+        let path = &files[0].1;
+        let expected = match previous {
+            None if *version <= 1 => *version,
+            None => 1,
+            Some((before, _)) => before + 1,
+        };
+        if *version != expected {
+            let after = match previous {
+                None => "the start (the first version must be 0 or 1)".to_owned(),
+                Some((_, p)) => p.display().to_string(),
+            };
+            problems.push(format!(
+                "versions must run on with no gaps: {} comes after {after} (expected version {expected})",
+                path.display()
+            ));
+        }
+        previous = Some((*version, path));
+    }
+    for (stem, path) in &rollbacks {
+        let has_up = ups.values().flatten().any(|(up, _)| up == stem);
+        if !has_up {
+            problems.push(format!(
+                "{} has no matching {stem}.sql: rename it or remove it",
+                path.display()
+            ));
+        }
+    }
+
+    let mut migrations = Vec::new();
+    for (version, files) in &ups {
+        let (stem, path) = &files[0];
+        let (sql, checksum) = match read_sql(path) {
+            Ok(read) => read,
+            Err(err) => {
+                problems.push(format!("{err:#}"));
+                continue;
+            }
+        };
+        let rollback = match rollbacks
+            .get(stem)
+            .map(|path| read_sql(path).map(|r| (path, r)))
+        {
+            None => None,
+            Some(Ok((path, (sql, checksum)))) => Some(Script {
+                path: path.clone(),
+                sql,
+                checksum,
+            }),
+            Some(Err(err)) => {
+                problems.push(format!("{err:#}"));
+                None
+            }
+        };
+        let routed = match owner {
+            Owner::Shared { routing, bindings } => routing.route(stem, &sql, bindings),
+            Owner::Only(binding) => match header_binding(&sql) {
+                Some(header) if header != binding => Err(format!(
+                    "its header says `database: {header}`, but it is in {}, the migrations_dir of {binding} in {}: \
+                     move it to the folder of {header}, or fix the header",
+                    dir.display(),
+                    config.path.display()
+                )),
+                _ => Ok(binding.to_owned()),
+            },
+        };
+        let takes_elsewhere = |binding: &str| match owner {
+            Owner::Shared { bindings, .. } => !bindings.contains(&binding),
+            Owner::Only(_) => false,
+        };
+        let binding = match routed {
+            Ok(binding) if config.database(&binding).is_some() && takes_elsewhere(&binding) => {
+                problems.push(format!(
+                    "{} belongs to database {binding}, but {binding} takes its migrations from its own \
+                     migrations_dir in {}: move the file there",
+                    path.display(),
+                    config.path.display()
+                ));
+                continue;
+            }
+            Ok(binding) if config.database(&binding).is_some() => binding,
+            Ok(binding) => {
+                let known: Vec<_> = config.databases.iter().map(|d| &d.binding[..]).collect();
+                problems.push(format!(
+                    "{} belongs to database {binding}, which {} does not declare (it has: {})",
+                    path.display(),
+                    config.path.display(),
+                    known.join(", ")
+                ));
+                continue;
+            }
+            Err(why) => {
+                problems.push(format!("{}: {why}", path.display()));
+                continue;
+            }
+        };
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        migrations.push(Migration {
+            version: *version,
+            name: stem.clone(),
+            file_name,
+            path: path.clone(),
+            sql,
+            checksum,
+            binding,
+            rollback,
+        });
+    }
+
+    Ok((migrations, problems))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::migrate::config::Database;
+
+    fn database(binding: &str) -> Database {
+        Database {
+            binding: binding.to_string(),
+            name: binding.to_lowercase(),
+            id: None,
+            renamed_by: None,
+            wrangler_table: "d1_migrations".into(),
+            migrations_dir: None,
+            local_id: binding.to_string(),
+        }
+    }
+
+    fn config(bindings: &[&str]) -> Config {
+        Config {
+            path: PathBuf::from("/project/wrangler.toml"),
+            env: None,
+            databases: bindings.iter().map(|b| database(b)).collect(),
+        }
+    }
+
+    fn seed_routing() -> Routing {
+        toml::from_str(
+            r#"default = "READ_REPLICA"
+[[route]]
+binding = "AUTH"
+contains = ["api_keys", "rooms", "permissions", "user_tier"]"#,
+        )
+        .unwrap()
+    }
+
+    fn folder(files: &[(&str, &[u8])]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    const SEED: &[&str] = &["READ_REPLICA", "AUTH"];
+
+    fn shared<'a>(routing: &'a Routing, bindings: &'a [&'a str]) -> Owner<'a> {
+        Owner::Shared { routing, bindings }
+    }
+
+    fn load_seed(files: &[(&str, &[u8])]) -> Result<Vec<Migration>> {
+        let dir = folder(files);
+        std::fs::write(dir.path().join(ROUTING_FILE), "default = \"READ_REPLICA\"").unwrap();
+        load(dir.path(), shared(&seed_routing(), SEED), &config(SEED))
+    }
+
+    fn load_err(files: &[(&str, &[u8])]) -> String {
+        format!("{:#}", load_seed(files).unwrap_err())
+    }
+
+    #[test]
+    fn routes_like_the_seed_and_honours_headers() {
+        let found = load_seed(&[
+            ("0001_schema.sql", b"CREATE TABLE a(x);"),
+            ("0002_api_keys.sql", b"CREATE TABLE k(x);"),
+            (
+                "0003_more.sql",
+                b"-- moves to auth\n-- database: AUTH\nCREATE TABLE m(x);",
+            ),
+            ("0003_more.rollback.sql", b"DROP TABLE m;"),
+            ("README.md", b"notes"),
+            ("migrate.toml", b""),
+        ])
+        .unwrap();
+        let routed: Vec<_> = found.iter().map(|m| (m.version, &m.binding[..])).collect();
+        assert_eq!(routed, [(1, "READ_REPLICA"), (2, "AUTH"), (3, "AUTH")]);
+        assert!(found[2].rollback.is_some());
+        assert!(found[0].rollback.is_none());
+        assert_eq!(found[2].file_name, "0003_more.sql");
+    }
+
+    #[test]
+    fn single_database_needs_no_routing_but_two_do() {
+        let dir = folder(&[("0001_a.sql", b"SELECT 1;")]);
+        let routing = Routing::default();
+        let found = load(dir.path(), shared(&routing, &["DB"]), &config(&["DB"])).unwrap();
+        assert_eq!(found[0].binding, "DB");
+        let err = load(
+            dir.path(),
+            shared(&routing, &["A", "B"]),
+            &config(&["A", "B"]),
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("-- database: BINDING"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn checksum_ignores_bom_and_crlf_but_the_text_keeps_its_line_endings() {
+        let dir = folder(&[
+            ("0001_a.sql", b"\xEF\xBB\xBFSELECT 1;\r\nSELECT 2;\r\n"),
+            ("0002_b.sql", b"SELECT 1;\nSELECT 2;\n"),
+        ]);
+        let routing = Routing::default();
+        let found = load(dir.path(), shared(&routing, &["DB"]), &config(&["DB"])).unwrap();
+        assert_eq!(found[0].checksum, found[1].checksum);
+        assert_eq!(found[0].sql, "SELECT 1;\r\nSELECT 2;\r\n");
+        assert_eq!(
+            checksum(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn accepts_every_name_wrangler_would_run() {
+        // drizzle-kit and Cloudflare's templates start at 0000; `wrangler d1
+        // migrations create` keeps upper case and hyphens.
+        let found = load_seed(&[
+            ("0000_lush_the_hood.sql", b"SELECT 1;"),
+            ("0001_Initial.sql", b"SELECT 1;"),
+            ("0002_1001tl-source-ids.sql", b"SELECT 1;"),
+            ("0003_v1.2.sql", b"SELECT 1;"),
+            ("0004-hyphen-first.sql", b"SELECT 1;"),
+            ("0004-hyphen-first.rollback.sql", b"SELECT 1;"),
+            ("meta/_journal.json", b"{}"),
+            ("meta/0000_snapshot.json", b"{}"),
+            ("schema/READ_REPLICA.sql", b"CREATE TABLE x(y);"),
+        ])
+        .unwrap();
+        let names: Vec<_> = found.iter().map(|m| (m.version, &m.name[..])).collect();
+        assert_eq!(
+            names,
+            [
+                (0, "0000_lush_the_hood"),
+                (1, "0001_Initial"),
+                (2, "0002_1001tl-source-ids"),
+                (3, "0003_v1.2"),
+                (4, "0004-hyphen-first")
+            ]
+        );
+        assert!(found[4].rollback.is_some());
+    }
+
+    #[test]
+    fn rejects_names_without_a_version_and_says_nothing_more_about_them() {
+        for bad in ["abc_create.sql", "create.sql", "_0001.sql"] {
+            let err = load_err(&[
+                ("0001_a.sql", b"SELECT 1;"),
+                (bad, b"SELECT 1;"),
+                ("0002_b.sql", b"SELECT 1;"),
+            ]);
+            assert!(
+                err.contains(bad) && err.contains("version number"),
+                "{bad}: {err}"
+            );
+            assert!(!err.contains("problems"), "one problem only: {err}");
+        }
+    }
+
+    #[test]
+    fn rejects_duplicates_and_gaps_naming_both_files() {
+        let err = load_err(&[("0001_a.sql", b"SELECT 1;"), ("0001_b.sql", b"SELECT 1;")]);
+        assert!(
+            err.contains("0001_a.sql") && err.contains("0001_b.sql"),
+            "{err}"
+        );
+        let err = load_err(&[("0001_a.sql", b"SELECT 1;"), ("0003_c.sql", b"SELECT 1;")]);
+        assert!(
+            err.contains("0001_a.sql") && err.contains("0003_c.sql"),
+            "{err}"
+        );
+        assert!(err.contains("expected version 2"), "{err}");
+        let err = load_err(&[("0002_a.sql", b"SELECT 1;")]);
+        assert!(
+            err.contains("first version must be 0 or 1") && err.contains("expected version 1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_bindings_orphan_rollbacks_and_non_utf8() {
+        let err = load_err(&[("0001_a.sql", b"-- database: BILLING\nSELECT 1;")]);
+        assert!(
+            err.contains("BILLING") && err.contains("does not declare"),
+            "{err}"
+        );
+        let err = load_err(&[
+            ("0001_a.sql", b"SELECT 1;"),
+            ("0002_b.rollback.sql", b"SELECT 1;"),
+        ]);
+        assert!(err.contains("0002_b.rollback.sql"), "{err}");
+        let err = load_err(&[("0001_a.sql", b"SELECT '\xff';")]);
+        assert!(err.contains("UTF-8") && err.contains("0001_a.sql"), "{err}");
+    }
+
+    #[test]
+    fn only_a_routed_folder_refuses_gaps() {
+        let files: &[(&str, &[u8])] = &[("0001_a.sql", b"SELECT 1;"), ("0003_c.sql", b"SELECT 1;")];
+        assert!(load_seed(files).is_err());
+        let dir = folder(files);
+        let routing = Routing::default();
+        let found = load(dir.path(), shared(&routing, &["DB"]), &config(&["DB"])).unwrap();
+        assert_eq!(found.len(), 2);
+        let found = load(dir.path(), Owner::Only("DB"), &config(&["DB"])).unwrap();
+        assert_eq!(found[1].version, 3);
+    }
+
+    #[test]
+    fn a_database_folder_needs_no_routing_and_refuses_a_header_naming_another() {
+        let dir = folder(&[
+            ("0000_a.sql", b"SELECT 1;"),
+            ("0001_b.sql", b"-- database: AUTH\nSELECT 1;"),
+            ("migrate.toml", b"default = \"READ_REPLICA\""),
+        ]);
+        let err = load(dir.path(), Owner::Only("READ_REPLICA"), &config(SEED)).unwrap_err();
+        let err = format!("{err:#}");
+        assert!(
+            err.contains("0001_b.sql") && err.contains("database: AUTH"),
+            "{err}"
+        );
+        std::fs::write(dir.path().join("0001_b.sql"), "SELECT 2;").unwrap();
+        let found = load(dir.path(), Owner::Only("READ_REPLICA"), &config(SEED)).unwrap();
+        assert!(found.iter().all(|m| m.binding == "READ_REPLICA"));
+    }
+}

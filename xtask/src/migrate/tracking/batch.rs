@@ -1,0 +1,236 @@
+//! The batches a run sends: the migrations' SQL between the bookkeeping
+//! that records them in `_migrations` and in wrangler's ledger.
+
+use anyhow::{Context, Result};
+
+use super::*;
+use crate::migrate::config::Database;
+use crate::migrate::schema::{quote_name, Schema};
+use crate::migrate::source::Migration;
+use crate::migrate::sql::{self, quote_literal};
+
+/// A batch for one `wrangler d1 execute --file` call, with the place each
+/// statement came from so a failure can be traced back.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub statements: Vec<BatchStatement>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BatchStatement {
+    pub sql: String,
+    /// The migration (index into the plan) and line it came from; `None` for bookkeeping.
+    pub origin: Option<(usize, usize)>,
+}
+
+impl Batch {
+    fn push(&mut self, sql: impl Into<String>, origin: Option<(usize, usize)>) {
+        self.statements.push(BatchStatement {
+            sql: sql.into(),
+            origin,
+        });
+    }
+
+    /// Appends one of our own statements and returns the index of its result.
+    pub fn push_bookkeeping(&mut self, sql: impl Into<String>) -> usize {
+        self.push(sql, None);
+        self.statements.len() - 1
+    }
+
+    /// The file text: one statement a line, each ended by `;`, written so
+    /// that `splitter` cuts it where SQLite does (see [`sql::for_wrangler`]).
+    pub fn to_sql(&self, splitter: sql::Splitter) -> String {
+        let statements: Vec<&str> = self.statements.iter().map(|s| s.sql.as_str()).collect();
+        sql::batch_text(&statements, splitter)
+    }
+
+    /// The first `n` statements, for tracing a failure back.
+    pub fn prefix(&self, n: usize) -> Batch {
+        Batch {
+            statements: self.statements[..n].to_vec(),
+        }
+    }
+}
+
+/// Statements that rebuild a schema (a virtual table makes its own shadow tables).
+pub fn schema_batch(schema: &Schema) -> Batch {
+    let mut batch = Batch::default();
+    for statement in schema.create_statements() {
+        batch.push(statement, None);
+    }
+    batch
+}
+
+fn statements_of(sql_text: &str, file: &std::path::Path) -> Result<Vec<sql::Statement>> {
+    sql::split(sql_text).with_context(|| format!("cannot split {} into statements", file.display()))
+}
+
+/// `batch`, opened by `guard` (see [`crate::migrate::lock::Request::guard_statements`])
+/// after creating both tracking tables, in the order a state read creates
+/// them, so that [`unchanged_condition`] sees them.
+pub fn guarded(guard: Vec<String>, batch: &Batch, db: &Database) -> Batch {
+    let mut guarded = Batch::default();
+    guarded.push(CREATE_TABLE, None);
+    guarded.push(create_ledger(db), None);
+    for statement in guard {
+        guarded.push(statement, None);
+    }
+    guarded.statements.extend(batch.statements.iter().cloned());
+    guarded
+}
+
+/// What a batch does to wrangler's ledger: the names that must be in it
+/// afterwards (added when missing, in this order) and those that must not.
+#[derive(Debug, Clone, Default)]
+pub struct LedgerChange {
+    pub present: Vec<String>,
+    pub absent: Vec<String>,
+}
+
+/// D1 limits a statement to 100 000 bytes: lists of names go in chunks well under that.
+const NAMES_PER_STATEMENT: usize = 500;
+
+/// The statements that make wrangler's ledger hold `change`, each row as
+/// `wrangler d1 migrations apply` writes it (the file name; `applied_at` by
+/// the table's default).
+fn ledger_statements(db: &Database, change: &LedgerChange) -> Vec<String> {
+    let table = quote_name(&db.wrangler_table);
+    let mut statements = Vec::new();
+    for names in change.absent.chunks(NAMES_PER_STATEMENT) {
+        let list: Vec<String> = names.iter().map(|n| quote_literal(n)).collect();
+        statements.push(format!(
+            "DELETE FROM {table} WHERE name IN ({})",
+            list.join(", ")
+        ));
+    }
+    for names in change.present.chunks(NAMES_PER_STATEMENT) {
+        let values: Vec<String> = names
+            .iter()
+            .map(|n| format!("({})", quote_literal(n)))
+            .collect();
+        statements.push(format!(
+            "INSERT INTO {table} (name) SELECT v.column1 FROM (VALUES {}) AS v \
+             WHERE NOT EXISTS (SELECT 1 FROM {table} AS w WHERE w.name = v.column1)",
+            values.join(", ")
+        ));
+    }
+    statements
+}
+
+/// Creates both tracking tables, or brings the seed's up to date.
+fn prelude(tracking: Tracking, db: &Database) -> Batch {
+    let mut batch = Batch::default();
+    batch.push(CREATE_TABLE, None);
+    batch.push(create_ledger(db), None);
+    if let Tracking::Legacy {
+        checksum,
+        duration_ms,
+    } = tracking
+    {
+        if !checksum {
+            batch.push("ALTER TABLE _migrations ADD COLUMN checksum TEXT", None);
+        }
+        if !duration_ms {
+            batch.push(
+                "ALTER TABLE _migrations ADD COLUMN duration_ms INTEGER",
+                None,
+            );
+        }
+    }
+    batch
+}
+
+/// The `_migrations` row of `migration`, applied at `applied_at` (SQL).
+fn insert_row(migration: &Migration, applied_at: &str) -> String {
+    format!(
+        "INSERT INTO _migrations (version, name, applied_at, checksum, duration_ms) VALUES ({}, {}, {applied_at}, {}, NULL)",
+        migration.version,
+        quote_literal(&migration.name),
+        quote_literal(&migration.checksum)
+    )
+}
+
+/// Records migrations as applied without running them: each with its
+/// `applied_at` (Unix ms), or now; and wrangler's ledger as `ledger` says.
+pub fn record_batch(
+    tracking: Tracking,
+    db: &Database,
+    rows: &[(&Migration, Option<i64>)],
+    ledger: &LedgerChange,
+) -> Batch {
+    let mut batch = prelude(tracking, db);
+    for (migration, applied_at) in rows {
+        let applied_at = applied_at.map_or(NOW_MS.to_owned(), |ms| ms.to_string());
+        batch.push(insert_row(migration, &applied_at), None);
+    }
+    for statement in ledger_statements(db, ledger) {
+        batch.push(statement, None);
+    }
+    batch
+}
+
+/// Applies `plan` (oldest first): first records `adopt` (migrations
+/// wrangler's ledger already records, with their `applied_at`), then each
+/// migration's statements, bracketed by its `_migrations` row so the row
+/// carries when it started and how long it took; last, wrangler's ledger.
+pub fn up_batch(
+    tracking: Tracking,
+    db: &Database,
+    adopt: &[(&Migration, Option<i64>)],
+    plan: &[&Migration],
+    ledger: &LedgerChange,
+) -> Result<Batch> {
+    let mut batch = record_batch(tracking, db, adopt, &LedgerChange::default());
+    for (index, migration) in plan.iter().enumerate() {
+        batch.push(insert_row(migration, NOW_MS), None);
+        for statement in statements_of(&migration.sql, &migration.path)? {
+            batch.push(statement.sql, Some((index, statement.line)));
+        }
+    }
+    if !plan.is_empty() {
+        // Each migration ran from its row's applied_at until the next one's
+        // row went in (the last one until now): one statement for the batch.
+        let versions: Vec<String> = plan.iter().map(|m| m.version.to_string()).collect();
+        let versions = versions.join(", ");
+        batch.push(
+            format!(
+                "UPDATE _migrations SET duration_ms = coalesce((SELECT min(later.applied_at) FROM _migrations AS later \
+                 WHERE later.version > _migrations.version AND later.version IN ({versions})), {NOW_MS}) - applied_at \
+                 WHERE version IN ({versions})"
+            ),
+            None,
+        );
+    }
+    for statement in ledger_statements(db, ledger) {
+        batch.push(statement, None);
+    }
+    Ok(batch)
+}
+
+/// Rolls back `plan` (newest first), deleting each row with its rollback;
+/// last, wrangler's ledger.
+pub fn down_batch(db: &Database, plan: &[&Migration], ledger: &LedgerChange) -> Result<Batch> {
+    let mut batch = Batch::default();
+    batch.push(CREATE_TABLE, None);
+    batch.push(create_ledger(db), None);
+    for (index, migration) in plan.iter().enumerate() {
+        let rollback = migration
+            .rollback
+            .as_ref()
+            .with_context(|| format!("{} has no rollback file", migration.name))?;
+        for statement in statements_of(&rollback.sql, &rollback.path)? {
+            batch.push(statement.sql, Some((index, statement.line)));
+        }
+        batch.push(
+            format!(
+                "DELETE FROM _migrations WHERE version = {}",
+                migration.version
+            ),
+            None,
+        );
+    }
+    for statement in ledger_statements(db, ledger) {
+        batch.push(statement, None);
+    }
+    Ok(batch)
+}

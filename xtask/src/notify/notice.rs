@@ -1,0 +1,560 @@
+//! What a notification says, as one value: the JSON webhook's body (a stable
+//! schema, documented in the README) and what the email and Slack texts are
+//! written from. [`Collector`] fills it from a run's events.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use crate::migrate::events::{Event, FailedAt, Holds, Observer, Ran};
+use crate::migrate::run::Direction;
+
+/// The schema of [`Notice`]: its name and version, in every payload.
+pub const SCHEMA: &str = "cargo-migrate.notification.v1";
+
+/// Everything a notification says.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Notice {
+    pub schema: &'static str,
+    /// Unique per notification: `migrate_<time>_<pid>` (a webhook's `webhook-id`).
+    pub id: String,
+    /// `migrate.up`, `migrate.down`, `migrate.restore`, `release`, `test`.
+    pub event: String,
+    /// `failed` or `succeeded`.
+    pub outcome: Outcome,
+    /// The command line that ran, as it was typed (without secrets).
+    pub command: String,
+    /// `local` or `remote`.
+    pub target: String,
+    /// wrangler's `--env`, when one was named.
+    pub environment: Option<String>,
+    /// What went wrong, for the run as a whole.
+    pub error: Option<String>,
+    pub host: String,
+    pub user: Option<String>,
+    /// The CI run's id (`GITHUB_RUN_ID`), or this process's.
+    pub run_id: String,
+    /// The CI run's page, in GitHub Actions.
+    pub run_url: Option<String>,
+    /// When it was sent (UTC, RFC 3339).
+    pub at: String,
+    pub databases: Vec<DatabaseNotice>,
+    /// A release's steps, in order, with what happened to each.
+    pub steps: Vec<StepNotice>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Failed,
+    Succeeded,
+}
+
+/// One database's part.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct DatabaseNotice {
+    pub binding: String,
+    pub name: String,
+    /// `up` or `down`.
+    pub direction: Option<&'static str>,
+    /// `succeeded`, `failed`, `untouched` (nothing to do, or stopped before it ran).
+    pub outcome: &'static str,
+    pub version_before: Option<u64>,
+    /// `None` when what it holds is not known.
+    pub version_now: Option<u64>,
+    /// What ran (applied, or rolled back going down), with durations.
+    pub migrations: Vec<MigrationNotice>,
+    /// Where it broke, when a replay found the statement.
+    pub failure: Option<FailureNotice>,
+    pub error: Option<String>,
+    /// `untouched`, `kept` (the migrations before the failure) or `unknown`.
+    pub holds: Option<&'static str>,
+    pub backup: Option<BackupNotice>,
+    /// What to run next, most useful first.
+    pub next: Vec<NextStep>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MigrationNotice {
+    pub version: u64,
+    pub name: String,
+    pub duration_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FailureNotice {
+    pub version: u64,
+    pub name: String,
+    pub file: PathBuf,
+    pub line: usize,
+    pub statement: String,
+    /// What D1 said.
+    pub error: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BackupNotice {
+    pub file: PathBuf,
+    pub bookmark: Option<String>,
+}
+
+/// A command to run next, and what it does.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct NextStep {
+    pub what: String,
+    pub command: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct StepNotice {
+    pub name: String,
+    /// `done`, `failed`, `skipped` or `not run`.
+    pub status: String,
+    pub duration_ms: u64,
+}
+
+/// The run a notice is about, beside its events.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub event: String,
+    pub command: String,
+    pub target: String,
+    pub environment: Option<String>,
+    /// The flags that select the target again, for the commands in `next`
+    /// (`--remote`, `--env staging`).
+    pub target_flags: String,
+    /// The command that does it again, without its flags: `cargo migrate up`,
+    /// `cargo migrate down 3`.
+    pub again: String,
+}
+
+impl Context {
+    /// The run of this process: its command line as typed (`cargo migrate
+    /// up 5 --remote`); `again` runs it again (`cargo migrate up 5`).
+    pub fn from_args(event: &str, again: &str, target: &str, environment: Option<&str>) -> Context {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let shown = match args.first().map(String::as_str) {
+            Some("migrate") => format!("cargo {}", args.join(" ")),
+            _ => format!("cargo xtask {}", args.join(" ")),
+        };
+        let mut flags = String::new();
+        if target == "remote" {
+            flags.push_str(" --remote");
+        }
+        if let Some(env) = environment {
+            flags.push_str(&format!(" --env {env}"));
+        }
+        Context {
+            event: event.to_owned(),
+            command: crate::process::redact(&shown),
+            target: target.to_owned(),
+            environment: environment.map(str::to_owned),
+            target_flags: flags,
+            again: again.to_owned(),
+        }
+    }
+}
+
+/// Keeps what a run's events say about each database, for its notice.
+#[derive(Default)]
+pub struct Collector {
+    databases: Mutex<BTreeMap<String, DatabaseNotice>>,
+    order: Mutex<Vec<String>>,
+}
+
+impl Observer for Collector {
+    fn event(&self, event: &Event) {
+        let (Ok(mut databases), Ok(mut order)) = (self.databases.lock(), self.order.lock()) else {
+            return;
+        };
+        let binding = match event {
+            Event::Planned { binding, .. }
+            | Event::NothingToDo { binding, .. }
+            | Event::BackupWritten { binding, .. }
+            | Event::Succeeded { binding, .. }
+            | Event::Failed { binding, .. }
+            | Event::Problem { binding, .. } => binding,
+            _ => return,
+        };
+        if !order.iter().any(|b| b == binding) {
+            order.push(binding.clone());
+        }
+        let db = databases
+            .entry(binding.clone())
+            .or_insert_with(|| DatabaseNotice {
+                binding: binding.clone(),
+                outcome: "untouched",
+                ..DatabaseNotice::default()
+            });
+        match event {
+            Event::Planned {
+                name,
+                direction,
+                at,
+                ..
+            } => {
+                db.name = name.clone();
+                db.direction = Some(direction_name(*direction));
+                db.version_before = Some(*at);
+            }
+            Event::NothingToDo { direction, at, .. } => {
+                db.direction = Some(direction_name(*direction));
+                db.version_before = db.version_before.or(*at);
+                db.version_now = *at;
+            }
+            Event::BackupWritten { backup, .. } => {
+                db.backup = Some(BackupNotice {
+                    file: backup.path.clone(),
+                    bookmark: backup.bookmark.clone(),
+                });
+            }
+            Event::Succeeded {
+                direction,
+                now,
+                done,
+                ..
+            } => {
+                db.direction = Some(direction_name(*direction));
+                db.outcome = "succeeded";
+                db.version_now = Some(*now);
+                db.migrations = done.iter().map(migration).collect();
+            }
+            Event::Failed {
+                direction,
+                now,
+                error,
+                at,
+                holds,
+                done,
+                ..
+            } => {
+                db.direction = Some(direction_name(*direction));
+                db.outcome = "failed";
+                db.version_now = *now;
+                db.error = Some(error.clone());
+                db.failure = at.as_ref().map(failure);
+                db.holds = Some(match holds {
+                    Holds::Untouched => "untouched",
+                    Holds::Kept(_) => "kept",
+                    Holds::Unknown => "unknown",
+                });
+                db.migrations = done.iter().map(migration).collect();
+            }
+            Event::Problem { error, .. } => {
+                db.outcome = "failed";
+                db.error = Some(error.clone());
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Collector {
+    /// The databases' parts, in the order the run first named them, each
+    /// with its next steps.
+    pub fn databases(&self, context: &Context) -> Vec<DatabaseNotice> {
+        let databases = self.databases.lock().map(|d| d.clone()).unwrap_or_default();
+        let order = self.order.lock().map(|o| o.clone()).unwrap_or_default();
+        order
+            .iter()
+            .filter_map(|binding| databases.get(binding).cloned())
+            .map(|mut db| {
+                db.next = next_steps(&db, context);
+                db
+            })
+            .collect()
+    }
+}
+
+fn direction_name(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Up => "up",
+        Direction::Down => "down",
+    }
+}
+
+fn migration(ran: &Ran) -> MigrationNotice {
+    MigrationNotice {
+        version: ran.version,
+        name: ran.name.clone(),
+        duration_ms: ran.duration_ms,
+    }
+}
+
+fn failure(at: &FailedAt) -> FailureNotice {
+    FailureNotice {
+        version: at.version,
+        name: at.name.clone(),
+        file: at.path.clone(),
+        line: at.line,
+        statement: at.statement.clone(),
+        error: at.error.clone(),
+    }
+}
+
+/// What to run next for `db`: see what it holds, put it back, try again.
+pub fn next_steps(db: &DatabaseNotice, context: &Context) -> Vec<NextStep> {
+    let flags = format!("{} --db {}", context.target_flags, db.binding);
+    let mut next = Vec::new();
+    let restore = db.backup.as_ref().map(|backup| NextStep {
+        what: format!(
+            "put {} back as it was before the run (from its backup)",
+            db.binding
+        ),
+        command: match &backup.bookmark {
+            Some(bookmark) if context.target == "remote" => {
+                format!("cargo migrate restore --bookmark {bookmark}{flags} --yes")
+            }
+            _ => format!(
+                "cargo migrate restore {}{flags} --yes",
+                backup.file.display()
+            ),
+        },
+    });
+    let roll_back = |to: u64| NextStep {
+        what: format!("roll {} back to version {to}", db.binding),
+        command: format!("cargo migrate down {to}{flags}"),
+    };
+    match (db.outcome, db.holds) {
+        ("failed", Some("untouched")) => {
+            next.push(NextStep {
+                what: format!(
+                    "fix the migration, then run it again ({} is as it was)",
+                    db.binding
+                ),
+                command: format!("{}{flags}", context.again),
+            });
+        }
+        ("failed", _) => {
+            next.push(NextStep {
+                what: format!("see what {} holds now", db.binding),
+                command: format!("cargo migrate status{flags}"),
+            });
+            next.extend(restore);
+            if let (Some(before), Some("up")) = (db.version_before, db.direction) {
+                next.push(roll_back(before));
+            }
+            next.push(NextStep {
+                what: "run it again once the cause is fixed".into(),
+                command: format!("{}{flags}", context.again),
+            });
+        }
+        ("succeeded", _) => {
+            if let (Some(before), Some("up")) = (db.version_before, db.direction) {
+                next.push(roll_back(before));
+            }
+            next.extend(restore);
+        }
+        _ => {}
+    }
+    next
+}
+
+impl Notice {
+    /// The notice of a run: `context`, how it ended, and its parts. Every
+    /// text in it is scrubbed of the channels' secrets and the API token.
+    pub fn new(
+        context: &Context,
+        outcome: Outcome,
+        error: Option<String>,
+        mut databases: Vec<DatabaseNotice>,
+        steps: Vec<StepNotice>,
+    ) -> Notice {
+        let scrub = super::scrub;
+        for db in &mut databases {
+            db.error = db.error.as_deref().map(scrub);
+            if let Some(failure) = &mut db.failure {
+                failure.error = scrub(&failure.error);
+                failure.statement = scrub(&failure.statement);
+            }
+        }
+        let now = std::time::SystemTime::now();
+        let millis = now
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default();
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let run_url = match (
+            var("GITHUB_SERVER_URL"),
+            var("GITHUB_REPOSITORY"),
+            var("GITHUB_RUN_ID"),
+        ) {
+            (Some(server), Some(repository), Some(run)) => {
+                Some(format!("{server}/{repository}/actions/runs/{run}"))
+            }
+            _ => None,
+        };
+        Notice {
+            schema: SCHEMA,
+            id: format!("msg_{millis}_{}", std::process::id()),
+            event: context.event.clone(),
+            outcome,
+            command: scrub(&context.command),
+            target: context.target.clone(),
+            environment: context.environment.clone(),
+            error: error.as_deref().map(scrub),
+            host: super::email::hostname(),
+            user: var("USER")
+                .or_else(|| var("LOGNAME"))
+                .or_else(|| var("GITHUB_ACTOR")),
+            run_id: var("GITHUB_RUN_ID")
+                .unwrap_or_else(|| format!("{millis}-{}", std::process::id())),
+            run_url,
+            at: humantime::format_rfc3339_seconds(now).to_string(),
+            databases,
+            steps,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use crate::migrate::events::BackupRef;
+
+    fn context() -> Context {
+        Context {
+            event: "migrate.up".into(),
+            command: "cargo migrate up --remote".into(),
+            target: "remote".into(),
+            environment: None,
+            target_flags: " --remote".into(),
+            again: "cargo migrate up".into(),
+        }
+    }
+
+    /// AUTH failing at v5 line 3 after a backup; READ_REPLICA with nothing to do.
+    pub(crate) fn failed_run() -> Notice {
+        let collector = Collector::default();
+        for event in [
+            Event::NothingToDo {
+                binding: "READ_REPLICA".into(),
+                direction: Direction::Up,
+                at: Some(6),
+            },
+            Event::Planned {
+                binding: "AUTH".into(),
+                name: "nanotype-auth".into(),
+                target: crate::migrate::d1::Target::Remote,
+                direction: Direction::Up,
+                at: 4,
+                steps: Vec::new(),
+                adopt: Vec::new(),
+                ledger_only: false,
+                ledger_table: "d1_migrations".into(),
+                dry_run: false,
+            },
+            Event::BackupWritten {
+                binding: "AUTH".into(),
+                backup: BackupRef {
+                    path: "backups/AUTH-20261130T101010Z-v4.sql".into(),
+                    bookmark: Some("0000a-bookmark".into()),
+                },
+            },
+            Event::Failed {
+                binding: "AUTH".into(),
+                direction: Direction::Up,
+                now: Some(4),
+                error: "migration 5 (add_permissions_table) failed at migrations/0005_add_permissions_table.sql:3".into(),
+                at: Some(FailedAt {
+                    version: 5,
+                    name: "add_permissions_table".into(),
+                    path: "migrations/0005_add_permissions_table.sql".into(),
+                    line: 3,
+                    statement: "INSERT INTO missing VALUES (1)".into(),
+                    error: "no such table: missing: SQLITE_ERROR".into(),
+                }),
+                holds: Holds::Untouched,
+                done: Vec::new(),
+                not_done: vec![5],
+                backup: None,
+            },
+        ] {
+            collector.event(&event);
+        }
+        let context = context();
+        let databases = collector.databases(&context);
+        Notice::new(
+            &context,
+            Outcome::Failed,
+            Some("1 of 2 databases failed: AUTH".into()),
+            databases,
+            Vec::new(),
+        )
+    }
+
+    #[test]
+    fn a_failure_notice_names_the_statement_the_backup_and_what_to_run() {
+        let notice = failed_run();
+        let json = serde_json::to_value(&notice).unwrap();
+        assert_eq!(json["schema"], SCHEMA);
+        assert_eq!(json["outcome"], "failed");
+        assert_eq!(json["command"], "cargo migrate up --remote");
+        let auth = &json["databases"][1];
+        assert_eq!(auth["binding"], "AUTH");
+        assert_eq!(
+            (
+                auth["version_before"].as_u64(),
+                auth["version_now"].as_u64()
+            ),
+            (Some(4), Some(4))
+        );
+        assert_eq!(
+            auth["failure"]["file"],
+            "migrations/0005_add_permissions_table.sql"
+        );
+        assert_eq!(auth["failure"]["line"], 3);
+        assert_eq!(
+            auth["failure"]["statement"],
+            "INSERT INTO missing VALUES (1)"
+        );
+        assert_eq!(
+            auth["failure"]["error"],
+            "no such table: missing: SQLITE_ERROR"
+        );
+        assert_eq!(auth["backup"]["bookmark"], "0000a-bookmark");
+        assert_eq!(auth["holds"], "untouched");
+        // Untouched: fix and run again, for this database and target.
+        assert_eq!(
+            auth["next"][0]["command"],
+            "cargo migrate up --remote --db AUTH"
+        );
+        let rr = &json["databases"][0];
+        assert_eq!(
+            (rr["outcome"].as_str(), rr["version_now"].as_u64()),
+            (Some("untouched"), Some(6))
+        );
+    }
+
+    #[test]
+    fn a_database_left_half_done_gets_status_restore_and_roll_back() {
+        let context = context();
+        let db = DatabaseNotice {
+            binding: "AUTH".into(),
+            outcome: "failed",
+            direction: Some("up"),
+            version_before: Some(4),
+            holds: Some("kept"),
+            backup: Some(BackupNotice {
+                file: "backups/AUTH-v4.sql".into(),
+                bookmark: Some("bm-1".into()),
+            }),
+            ..DatabaseNotice::default()
+        };
+        let next: Vec<String> = next_steps(&db, &context)
+            .into_iter()
+            .map(|s| s.command)
+            .collect();
+        assert_eq!(
+            next,
+            [
+                "cargo migrate status --remote --db AUTH",
+                "cargo migrate restore --bookmark bm-1 --remote --db AUTH --yes",
+                "cargo migrate down 4 --remote --db AUTH",
+                "cargo migrate up --remote --db AUTH",
+            ]
+        );
+    }
+}

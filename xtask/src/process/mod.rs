@@ -1,0 +1,450 @@
+//! The one place that starts other programs (wrangler, node, npm, git, and
+//! this xtask's own reaper), on duct. Script-like build steps (cargo, rustup,
+//! npm in `build-worker` and `bench`) use xshell's `cmd!` through [`shell`].
+//!
+//! Every command here:
+//! - has a printable command line, logged once (at debug) with the API token
+//!   replaced, and named in its errors;
+//! - runs in a process group of its own, watched by the [`reaper`],
+//!   so that it and everything it starts (wrangler's `workerd`) end together:
+//!   on a timeout, when the run is stopped ([`crate::interrupt`]), when a
+//!   long-running one is dropped, and when the xtask itself is killed.
+
+mod group;
+pub mod reaper;
+
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Output};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use group::{end_group, signal_group};
+
+/// What a stopped run does with a command in flight ([`crate::interrupt`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnStop {
+    /// Not started once the run is stopped; ended (its whole group) when the
+    /// run is stopped while it runs: reads, exports.
+    End,
+    /// Not started once the run is stopped; let finish once started: what
+    /// must not be left half done.
+    Finish,
+    /// Started and let finish even when the run is stopped: giving locks back.
+    Always,
+}
+
+/// A command line: a program, its arguments, environment and folder.
+#[derive(Debug, Clone)]
+pub struct Cmd {
+    program: OsString,
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    dir: Option<PathBuf>,
+}
+
+/// What a command that ran to its end printed.
+#[derive(Debug)]
+pub struct Captured {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Cmd {
+    pub fn new(program: impl Into<PathBuf>) -> Cmd {
+        Cmd {
+            // A string, not a path: duct runs a path without a separator
+            // from the current folder, and a string from $PATH.
+            program: program.into().into_os_string(),
+            args: Vec::new(),
+            env: Vec::new(),
+            dir: None,
+        }
+    }
+
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Cmd {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: Into<OsString>>(mut self, args: I) -> Cmd {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Cmd {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Cmd {
+        self.dir = Some(dir.into());
+        self
+    }
+
+    pub fn program(&self) -> &Path {
+        Path::new(&self.program)
+    }
+
+    /// The command line as a user could paste it: quoted where needed, long
+    /// arguments cut, the API token never shown.
+    pub fn printable(&self) -> String {
+        let mut line = quote(&self.program);
+        for arg in &self.args {
+            line.push(' ');
+            line.push_str(&quote(arg));
+        }
+        redact(&line)
+    }
+
+    /// The duct expression: no stdin, in a process group of its own.
+    fn expression(&self) -> duct::Expression {
+        let mut expression = duct::cmd(&self.program, &self.args).stdin_null();
+        for (key, value) in &self.env {
+            expression = expression.env(key, value);
+        }
+        if let Some(dir) = &self.dir {
+            expression = expression.dir(dir);
+        }
+        group::own(expression)
+    }
+
+    /// Runs it to its end, capturing what it prints. Ends its whole process
+    /// group once it has run `timeout`, or when the run is stopped and
+    /// `on_stop` is [`OnStop::End`]; with a stopped run, an [`OnStop::End`]
+    /// or [`OnStop::Finish`] command does not start at all.
+    pub fn capture(&self, timeout: Duration, on_stop: OnStop) -> Result<Captured> {
+        let expression = self.expression().stdout_capture().stderr_capture();
+        let output = self.wait(expression, timeout, on_stop)?;
+        Ok(Captured {
+            status: output.status,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        })
+    }
+
+    /// Runs an interactive program in the foreground, as `cargo run` does:
+    /// in this process's group (so the terminal's Ctrl-C reaches it, and it
+    /// stops itself cleanly), its stdin, stdout and stderr ours, without a
+    /// time limit. Returns its exit code (128 + the signal that ended it).
+    pub fn foreground(&self) -> Result<i32> {
+        let shown = self.printable();
+        tracing::debug!(command = %shown, "running in the foreground");
+        let mut expression = duct::cmd(&self.program, &self.args).unchecked();
+        for (key, value) in &self.env {
+            expression = expression.env(key, value);
+        }
+        if let Some(dir) = &self.dir {
+            expression = expression.dir(dir);
+        }
+        let output = expression.run().map_err(|err| match err.kind() {
+            std::io::ErrorKind::NotFound => anyhow::Error::new(NotFound(shown.clone())),
+            _ => anyhow::Error::new(err).context(format!("cannot run `{shown}`")),
+        })?;
+        use std::os::unix::process::ExitStatusExt;
+        Ok(output
+            .status
+            .code()
+            .or_else(|| output.status.signal().map(|signal| 128 + signal))
+            .unwrap_or(1))
+    }
+
+    /// [`Cmd::capture`] for a build step people watch: what it prints goes
+    /// to stderr as it comes (stdout stays the report's). Fails unless it
+    /// exits with success.
+    pub fn stream(&self, timeout: Duration, on_stop: OnStop) -> Result<()> {
+        let output = self.wait(self.expression().stdout_to_stderr(), timeout, on_stop)?;
+        if !output.status.success() {
+            bail!("`{}` failed ({})", self.printable(), output.status);
+        }
+        Ok(())
+    }
+
+    /// Starts `expression` (this command, its output directed) and waits for it.
+    fn wait(
+        &self,
+        expression: duct::Expression,
+        timeout: Duration,
+        on_stop: OnStop,
+    ) -> Result<Output> {
+        if on_stop != OnStop::Always {
+            crate::interrupt::check()?;
+        }
+        let shown = self.printable();
+        tracing::debug!(command = %shown, "running");
+        let started = Instant::now();
+        let handle = expression
+            .unchecked()
+            .start()
+            .map_err(|err| match err.kind() {
+                std::io::ErrorKind::NotFound => anyhow::Error::new(NotFound(shown.clone())),
+                _ => anyhow::Error::new(err),
+            })
+            .with_context(|| format!("cannot start `{shown}`"))?;
+        let group = handle.pids().first().copied().unwrap_or_default();
+        let _watched = reaper::watch(group);
+        let deadline = started + timeout;
+        let output: Output = loop {
+            if let Some(output) = handle
+                .try_wait()
+                .with_context(|| format!("lost track of `{shown}`"))?
+            {
+                break output.clone();
+            }
+            let stop = crate::interrupt::requested().filter(|_| on_stop == OnStop::End);
+            if Instant::now() >= deadline || stop.is_some() {
+                end_group(group, || matches!(handle.try_wait(), Ok(None)));
+                handle.kill().ok();
+                if let Some(stop) = stop {
+                    return Err(crate::interrupt::Interrupted(stop))
+                        .with_context(|| format!("`{shown}` was stopped"));
+                }
+                return Err(anyhow::Error::new(TimedOut(timeout)).context(format!(
+                    "`{shown}` did not finish within {} s, so it was stopped (with everything it started)",
+                    timeout.as_secs()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // Whatever it left in its group (a workerd it did not stop) goes with it.
+        signal_group(group, libc::SIGKILL);
+        tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, status = %output.status, "finished");
+        Ok(output)
+    }
+
+    /// What it prints on stdout when it runs and succeeds within a minute
+    /// (`--version` probes); `None` otherwise.
+    pub fn read(&self) -> Option<String> {
+        let captured = self.capture(Duration::from_secs(60), OnStop::End).ok()?;
+        captured.status.success().then_some(captured.stdout)
+    }
+
+    /// Starts a long-running server, its output going to `log`; it and
+    /// everything it starts end when the returned [`Running`] is dropped.
+    pub fn start(&self, log: &Path) -> Result<Running> {
+        let shown = self.printable();
+        let file = std::fs::File::create(log)
+            .with_context(|| format!("cannot create {}", log.display()))?;
+        let handle = self
+            .expression()
+            .stdout_file(file.try_clone().context("cannot share the log")?)
+            .stderr_file(file)
+            .unchecked()
+            .start()
+            .with_context(|| format!("cannot start `{shown}`"))?;
+        tracing::debug!(command = %shown, "started");
+        let group = handle.pids().first().copied().unwrap_or_default();
+        Ok(Running {
+            _watched: reaper::watch(group),
+            handle,
+            group,
+        })
+    }
+}
+
+/// The program of a command does not exist (on `$PATH`, or at its path).
+#[derive(Debug)]
+pub struct NotFound(pub String);
+
+impl std::fmt::Display for NotFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no such program: `{}`", self.0)
+    }
+}
+
+impl std::error::Error for NotFound {}
+
+/// True when `err` says a program was not found.
+pub fn not_found(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| cause.is::<NotFound>())
+}
+
+/// A command ran longer than its timeout and was ended.
+#[derive(Debug)]
+pub struct TimedOut(pub Duration);
+
+impl std::fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "timed out after {} s", self.0.as_secs())
+    }
+}
+
+impl std::error::Error for TimedOut {}
+
+/// True when `err` says a command was ended for taking too long.
+pub fn timed_out(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| cause.is::<TimedOut>())
+}
+
+/// A long-running command ([`Cmd::start`]).
+pub struct Running {
+    handle: duct::Handle,
+    group: u32,
+    _watched: reaper::Watched,
+}
+
+impl Running {
+    /// Whether it is still running.
+    pub fn running(&self) -> bool {
+        matches!(self.handle.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        end_group(self.group, || matches!(self.handle.try_wait(), Ok(None)));
+        self.handle.kill().ok();
+    }
+}
+
+/// A shell for script-like steps: `Cmd::from(cmd!(sh, "cargo install …"))`
+/// writes the command line as a script would, and runs it as every other
+/// command here (its own group, a timeout, output on stderr).
+pub fn shell() -> Result<xshell::Shell> {
+    xshell::Shell::new().context("cannot set up a shell for the build steps")
+}
+
+impl From<xshell::Cmd<'_>> for Cmd {
+    fn from(cmd: xshell::Cmd<'_>) -> Cmd {
+        let command = std::process::Command::from(cmd);
+        let mut converted = Cmd::new(command.get_program()).args(command.get_args());
+        for (key, value) in command.get_envs() {
+            if let Some(value) = value {
+                converted = converted.env(key, value);
+            }
+        }
+        if let Some(dir) = command.get_current_dir() {
+            converted = converted.dir(dir);
+        }
+        converted
+    }
+}
+
+/// `npm ARGS` in `dir` (`ci`, `install`, `install PACKAGE@VERSION`): the one
+/// place npm runs, saying so, and explaining a missing npm.
+pub fn npm(dir: &Path, args: &[&str]) -> Result<()> {
+    let cmd = Cmd::new("npm")
+        .dir(dir)
+        .args(args.iter().copied())
+        .args(["--no-audit", "--no-fund"]);
+    tracing::info!("running `{}` in {} …", cmd.printable(), dir.display());
+    let captured = match cmd.capture(Duration::from_secs(900), OnStop::End) {
+        Err(err) if not_found(&err) => bail!(
+            "npm was not found: install Node.js 20 or newer (it brings npm), then run `{}` in {}",
+            cmd.printable(),
+            dir.display()
+        ),
+        other => other?,
+    };
+    if !captured.status.success() {
+        bail!(
+            "`{}` failed in {} ({}): {}",
+            cmd.printable(),
+            dir.display(),
+            captured.status,
+            captured
+                .stderr
+                .lines()
+                .rev()
+                .take(10)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    Ok(())
+}
+
+fn quote(arg: &OsStr) -> String {
+    let arg = arg.to_string_lossy();
+    let arg = match arg.char_indices().nth(120) {
+        Some((cut, _)) => format!("{}…", &arg[..cut]),
+        None => arg.into_owned(),
+    };
+    if arg
+        .chars()
+        .any(|c| c.is_whitespace() || c == '\'' || c == '"')
+    {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    } else {
+        arg
+    }
+}
+
+/// Replaces the Cloudflare API token, wherever it appears, with `***`.
+pub fn redact(text: &str) -> String {
+    match std::env::var("CLOUDFLARE_API_TOKEN") {
+        Ok(token) if token.len() >= 4 => text.replace(&token, "***"),
+        _ => text.to_owned(),
+    }
+}
+
+/// `text` cut to at most `max` bytes, on a character boundary.
+pub fn truncate(text: &str, max: usize) -> &str {
+    let mut end = max.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_quotes_arguments_with_spaces_and_cuts_long_ones() {
+        let cmd = Cmd::new("wrangler").args(["d1", "--command", "SELECT 'a'"]);
+        assert_eq!(
+            cmd.printable(),
+            "wrangler d1 --command 'SELECT '\\''a'\\'''"
+        );
+        let long = "x".repeat(200);
+        assert!(Cmd::new("a").arg(&long).printable().ends_with("x…"));
+    }
+
+    #[test]
+    fn a_timeout_ends_the_whole_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("child.pid");
+        // A shell that starts a grandchild in its group, then waits.
+        let script = format!("sleep 30 & echo $! > '{}'; wait", pid_file.display());
+        let err = Cmd::new("sh")
+            .args(["-c", &script])
+            .capture(Duration::from_millis(800), OnStop::End)
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("did not finish within"),
+            "{err:#}"
+        );
+        let grandchild: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        let state = std::fs::read_to_string(format!("/proc/{grandchild}/stat")).unwrap_or_default();
+        let alive = state
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| !rest.trim_start().starts_with('Z'));
+        assert!(!alive, "the grandchild outlived the timeout: {state}");
+    }
+
+    #[test]
+    fn captures_output_and_status() {
+        let captured = Cmd::new("sh")
+            .args(["-c", "echo out; echo err >&2; exit 3"])
+            .capture(Duration::from_secs(10), OnStop::End)
+            .unwrap();
+        assert_eq!(captured.status.code(), Some(3));
+        assert_eq!(
+            (captured.stdout.as_str(), captured.stderr.as_str()),
+            ("out\n", "err\n")
+        );
+    }
+}

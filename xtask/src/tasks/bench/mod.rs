@@ -1,0 +1,452 @@
+//! `xtask bench`: our runner against wrangler's own `d1 migrations`, measured
+//! side by side in the same run on generated migration sets, A and B
+//! alternating, medians and per-pair ratios reported.
+
+mod report;
+mod ui;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::flags;
+use crate::migrate::project::workspace_root;
+use crate::process::{self, Cmd, OnStop};
+use crate::wrangler::Launcher;
+use xshell::cmd;
+
+/// How long one measured command may take.
+const TIMEOUT: Duration = Duration::from_secs(1800);
+
+const BINDINGS: [&str; 2] = ["READ_REPLICA", "AUTH"];
+
+/// One comparison: our command against wrangler's, per repetition.
+#[derive(Default)]
+struct Pairs {
+    ours: Vec<Duration>,
+    theirs: Vec<Duration>,
+    our_processes: Vec<usize>,
+    their_processes: usize,
+}
+
+impl Pairs {
+    /// Our median over theirs.
+    fn ratio(&self) -> f64 {
+        median(self.ours.clone()).as_secs_f64() / median(self.theirs.clone()).as_secs_f64()
+    }
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values.get(values.len() / 2).copied().unwrap_or_default()
+}
+
+/// The tools being compared, and a template project per size.
+struct Bench {
+    xtask: PathBuf,
+    wrangler: PathBuf,
+    /// How our runner starts wrangler (see [`Launcher::project`]).
+    launcher: Launcher,
+    scratch: tempfile::TempDir,
+}
+
+impl flags::Bench {
+    pub fn run(self) -> Result<()> {
+        if self.runs == 0 || self.sizes.is_empty() {
+            bail!("--runs and --sizes must not be empty");
+        }
+        let root = workspace_root();
+        let wrangler = root.join("node_modules/.bin/wrangler");
+        if !wrangler.is_file() {
+            bail!(
+                "{} is missing: run `npm ci` (or any `cargo migrate` command) first",
+                wrangler.display()
+            );
+        }
+        let bench = Bench {
+            xtask: std::env::current_exe().context("cannot find the xtask binary")?,
+            launcher: Launcher::project(&root),
+            wrangler,
+            scratch: tempfile::Builder::new()
+                .prefix("migrate-bench-")
+                .tempdir()?,
+        };
+        let out = self
+            .out
+            .clone()
+            .unwrap_or_else(|| root.join("target").join("bench"));
+        std::fs::create_dir_all(&out)
+            .with_context(|| format!("cannot create {}", out.display()))?;
+
+        if self.ui {
+            let size = self.sizes[0];
+            eprintln!(
+                "N = {size}: the web UI's overview against `status`, {} repetitions …",
+                self.runs
+            );
+            let markdown = bench.ui_overview(size, self.runs)?;
+            crate::out!("{markdown}");
+            std::fs::write(out.join("bench-ui.md"), &markdown)?;
+            eprintln!("wrote {}", out.join("bench-ui.md").display());
+            return Ok(());
+        }
+        let help = bench.time_help()?;
+        eprintln!(
+            "`cargo migrate --help` on a built tree: {} ms",
+            help.as_millis()
+        );
+        let mut rows = Vec::new();
+        for &size in &self.sizes {
+            eprintln!("N = {size}: {} repetitions …", self.runs);
+            rows.push((size, bench.measure(size, self.runs)?));
+        }
+        let (markdown, json) = report::report(&rows, help, self.runs);
+        crate::out!("{markdown}");
+        std::fs::write(out.join("bench.md"), &markdown)?;
+        std::fs::write(out.join("bench.json"), serde_json::to_string_pretty(&json)?)?;
+        eprintln!(
+            "wrote {} and {}",
+            out.join("bench.md").display(),
+            out.join("bench.json").display()
+        );
+        Ok(())
+    }
+}
+
+/// The four comparisons for one size.
+struct Row {
+    up: Pairs,
+    up_with_backup: Pairs,
+    up_read_first: Pairs,
+    status: Pairs,
+    noop: Pairs,
+    /// One `SELECT 1` started the way our runner starts wrangler.
+    direct_floor: Vec<Duration>,
+}
+
+impl Bench {
+    /// `cargo migrate --help` as a user runs it: cargo's freshness check included.
+    fn time_help(&self) -> Result<Duration> {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let sh = process::shell()?;
+        sh.change_dir(workspace_root());
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            times.push(timed(Cmd::from(cmd!(sh, "{cargo} migrate --help")))?);
+        }
+        Ok(median(times))
+    }
+
+    fn measure(&self, size: usize, runs: usize) -> Result<Row> {
+        let template = self.scratch.path().join(format!("template-{size}"));
+        generate(&template, size)?;
+        let mut row = Row {
+            up: Pairs::default(),
+            up_with_backup: Pairs::default(),
+            up_read_first: Pairs::default(),
+            status: Pairs::default(),
+            noop: Pairs::default(),
+            direct_floor: Vec::new(),
+        };
+        for run in 0..runs {
+            let ours = self.fresh(&template, &format!("{size}-{run}-ours"))?;
+            let theirs = self.fresh(&template, &format!("{size}-{run}-theirs"))?;
+            let backed_up = self.fresh(&template, &format!("{size}-{run}-backup"))?;
+            // A and B alternate which goes first.
+            let ours_first = run % 2 == 0;
+            let apply_theirs = || self.wrangler_each(&theirs, &["d1", "migrations", "apply"]);
+            let (a, b) = if ours_first {
+                let a = self.ours(&ours, &["up", "--no-backup"])?;
+                (a, apply_theirs()?)
+            } else {
+                let b = apply_theirs()?;
+                (self.ours(&ours, &["up", "--no-backup"])?, b)
+            };
+            row.up.push(a, b, BINDINGS.len());
+            let with_backup = self.ours(&backed_up, &["up"])?;
+            row.up_with_backup.push(with_backup, b, BINDINGS.len());
+            // Databases that exist, which this machine has no record of:
+            // `up` reads each one before it applies.
+            let unknown = self.fresh(&template, &format!("{size}-{run}-unknown"))?;
+            for binding in BINDINGS {
+                self.wrangler_one(
+                    &unknown,
+                    &["d1", "execute", binding, "--command", "SELECT 1"],
+                )?;
+            }
+            let read_first = self.ours(&unknown, &["up", "--no-backup"])?;
+            row.up_read_first.push(read_first, b, BINDINGS.len());
+
+            let list_theirs = || self.wrangler_each(&theirs, &["d1", "migrations", "list"]);
+            let (status, list) = if ours_first {
+                let a = self.ours(&ours, &["status"])?;
+                (a, list_theirs()?)
+            } else {
+                let b = list_theirs()?;
+                (self.ours(&ours, &["status"])?, b)
+            };
+            row.status.push(status, list, BINDINGS.len());
+
+            let select = [
+                "d1",
+                "execute",
+                BINDINGS[0],
+                "--json",
+                "--command",
+                "SELECT 1",
+            ];
+            let (noop, floor) = if ours_first {
+                let a = self.ours(&ours, &["up"])?;
+                (a, self.wrangler_one(&theirs, &select)?)
+            } else {
+                let b = self.wrangler_one(&theirs, &select)?;
+                (self.ours(&ours, &["up"])?, b)
+            };
+            row.noop.push(noop, floor, 1);
+            row.direct_floor.push(self.launched_one(&theirs, &select)?);
+        }
+        Ok(row)
+    }
+
+    /// A copy of the template with no local state yet.
+    fn fresh(&self, template: &Path, name: &str) -> Result<PathBuf> {
+        let dir = self.scratch.path().join(name);
+        copy_dir(template, &dir)?;
+        Ok(dir)
+    }
+
+    /// Runs `xtask migrate ARGS` on a project through a wrapper that counts wrangler processes.
+    fn ours(&self, project: &Path, args: &[&str]) -> Result<(Duration, usize)> {
+        let counter = project.join("wrangler-calls");
+        std::fs::write(&counter, "")?;
+        let wrapper = project.join("count-wrangler.sh");
+        let launcher: Vec<String> = std::iter::once(self.launcher.program.as_os_str())
+            .chain(self.launcher.args.iter().map(|a| a.as_os_str()))
+            .map(|a| format!("'{}'", a.to_string_lossy()))
+            .collect();
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\necho x >> '{}'\nexec {} \"$@\"\n",
+                counter.display(),
+                launcher.join(" ")
+            ),
+        )?;
+        make_executable(&wrapper)?;
+        let command = Cmd::new(&self.xtask)
+            .arg("migrate")
+            .args(args.iter().copied())
+            .arg("--config")
+            .arg(project.join("wrangler.toml"))
+            .arg("--migrations-dir")
+            .arg(project.join("migrations"))
+            .env("MIGRATE_WRANGLER", &wrapper);
+        let elapsed = timed(command)?;
+        let calls = std::fs::read_to_string(&counter)?.lines().count();
+        Ok((elapsed, calls))
+    }
+
+    /// wrangler's own command once per database, one after the other (as a script would).
+    fn wrangler_each(&self, project: &Path, args: &[&str]) -> Result<Duration> {
+        let started = Instant::now();
+        for binding in BINDINGS {
+            let mut full = args.to_vec();
+            full.push(binding);
+            self.wrangler_one(project, &full)?;
+        }
+        Ok(started.elapsed())
+    }
+
+    fn wrangler_one(&self, project: &Path, args: &[&str]) -> Result<Duration> {
+        wrangler_timed(Cmd::new(&self.wrangler), project, args)
+    }
+
+    /// [`Bench::wrangler_one`], with wrangler started as our runner starts it.
+    fn launched_one(&self, project: &Path, args: &[&str]) -> Result<Duration> {
+        let command = Cmd::new(&self.launcher.program).args(self.launcher.args.iter().cloned());
+        wrangler_timed(command, project, args)
+    }
+}
+
+/// A wrangler command on `project`'s local databases, timed.
+fn wrangler_timed(command: Cmd, project: &Path, args: &[&str]) -> Result<Duration> {
+    let command = command
+        .args(args.iter().copied())
+        .arg("--local")
+        .arg("--config")
+        .arg(project.join("wrangler.toml"))
+        .env("CI", "1")
+        .env("WRANGLER_SEND_METRICS", "false");
+    timed(command)
+}
+
+/// Runs `command` to its end and returns how long it took; it must succeed.
+fn timed(command: Cmd) -> Result<Duration> {
+    let started = Instant::now();
+    let output = command
+        .clone()
+        .env("WRANGLER_HIDE_BANNER", "true")
+        .capture(TIMEOUT, OnStop::End)?;
+    let elapsed = started.elapsed();
+    if !output.status.success() {
+        bail!(
+            "`{}` failed: {}{}",
+            command.printable(),
+            output.stdout,
+            output.stderr
+        );
+    }
+    Ok(elapsed)
+}
+
+impl Pairs {
+    fn push(
+        &mut self,
+        (ours, processes): (Duration, usize),
+        theirs: Duration,
+        their_processes: usize,
+    ) {
+        self.ours.push(ours);
+        self.our_processes.push(processes);
+        self.theirs.push(theirs);
+        self.their_processes = their_processes;
+    }
+}
+
+/// A project with `size` migrations alternating between the two databases:
+/// ours in `migrations/` (one global sequence, `-- database:` headers) and
+/// the same files per database under `wrangler-migrations/` for wrangler.
+fn generate(dir: &Path, size: usize) -> Result<()> {
+    let mut toml = String::from("name = \"bench\"\ncompatibility_date = \"2025-11-01\"\n");
+    for (index, binding) in BINDINGS.iter().enumerate() {
+        write!(
+            toml,
+            "\n[[d1_databases]]\nbinding = \"{binding}\"\ndatabase_name = \"bench-{}\"\ndatabase_id = \"00000000-0000-4000-8000-00000000000{index}\"\nmigrations_dir = \"wrangler-migrations/{binding}\"\n",
+            binding.to_lowercase()
+        )?;
+        std::fs::create_dir_all(dir.join("wrangler-migrations").join(binding))?;
+    }
+    std::fs::create_dir_all(dir.join("migrations"))?;
+    std::fs::write(dir.join("wrangler.toml"), toml)?;
+    for version in 1..=size {
+        let binding = BINDINGS[version % 2];
+        let name = format!("{version:04}_bench_{version}.sql");
+        let sql = format!("-- database: {binding}\n{}", migration_sql(version));
+        std::fs::write(dir.join("migrations").join(&name), &sql)?;
+        std::fs::write(
+            dir.join("wrangler-migrations").join(binding).join(&name),
+            &sql,
+        )?;
+    }
+    Ok(())
+}
+
+/// A realistic migration: a table, and by turns an index, a trigger and a
+/// multi-row insert.
+fn migration_sql(version: usize) -> String {
+    let table = format!("bench_{version}");
+    let mut sql = format!(
+        "CREATE TABLE IF NOT EXISTS {table} (\n  id INTEGER PRIMARY KEY,\n  name TEXT NOT NULL,\n  score REAL,\n  updated_at INTEGER NOT NULL DEFAULT 0\n);\n"
+    );
+    if version.is_multiple_of(2) {
+        writeln!(
+            sql,
+            "CREATE INDEX IF NOT EXISTS idx_{table}_name ON {table}(name);"
+        )
+        .ok();
+    }
+    if version.is_multiple_of(3) {
+        writeln!(
+            sql,
+            "CREATE TRIGGER IF NOT EXISTS trg_{table} AFTER UPDATE OF name ON {table}\nBEGIN\n  UPDATE {table} SET updated_at = updated_at + 1 WHERE id = NEW.id;\nEND;"
+        )
+        .ok();
+    }
+    let rows: Vec<String> = (1..=25)
+        .map(|i| format!("({i}, 'row {i}; of {table}', {}.5)", i * 3))
+        .collect();
+    writeln!(
+        sql,
+        "INSERT INTO {table} (id, name, score) VALUES\n  {};",
+        rows.join(",\n  ")
+    )
+    .ok();
+    sql
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+fn make_executable(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_migrations_pass_the_lint() {
+        for version in 1..=12 {
+            let sql = migration_sql(version);
+            let errors: Vec<_> =
+                crate::migrate::sql::lint(&sql, crate::migrate::sql::LintOptions::default())
+                    .into_iter()
+                    .filter(|f| f.severity == crate::migrate::sql::Severity::Error)
+                    .collect();
+            assert!(errors.is_empty(), "{sql}\n{errors:?}");
+        }
+    }
+
+    #[test]
+    fn generates_one_sequence_and_per_database_copies() {
+        let dir = tempfile::tempdir().unwrap();
+        generate(dir.path(), 5).unwrap();
+        let ours = std::fs::read_dir(dir.path().join("migrations"))
+            .unwrap()
+            .count();
+        let rr = std::fs::read_dir(dir.path().join("wrangler-migrations/READ_REPLICA"))
+            .unwrap()
+            .count();
+        let auth = std::fs::read_dir(dir.path().join("wrangler-migrations/AUTH"))
+            .unwrap()
+            .count();
+        assert_eq!((ours, rr, auth), (5, 2, 3));
+        let config =
+            crate::migrate::config::Config::load(&dir.path().join("wrangler.toml"), None).unwrap();
+        let routing = crate::migrate::source::Routing::default();
+        let bindings: Vec<&str> = config
+            .databases
+            .iter()
+            .map(|d| d.binding.as_str())
+            .collect();
+        let migrations = crate::migrate::source::load(
+            &dir.path().join("migrations"),
+            crate::migrate::source::Owner::Shared {
+                routing: &routing,
+                bindings: &bindings,
+            },
+            &config,
+        )
+        .unwrap();
+        assert_eq!(migrations.len(), 5);
+    }
+}

@@ -1,0 +1,171 @@
+//! The GitHub Actions workflows parse as YAML and run the commands the README documents.
+
+use std::path::Path;
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+fn workflow(name: &str) -> Yaml {
+    let path = root().join(".github/workflows").join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut docs =
+        YamlLoader::load_from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(docs.len(), 1, "{name}: one document");
+    docs.remove(0)
+}
+
+/// Every `run:` of every step of `job`.
+fn runs(workflow: &Yaml, job: &str) -> Vec<String> {
+    let steps = workflow["jobs"][job]["steps"]
+        .as_vec()
+        .unwrap_or_else(|| panic!("job {job} has steps"));
+    steps
+        .iter()
+        .filter_map(|s| s["run"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn readme() -> String {
+    std::fs::read_to_string(root().join("README.md")).unwrap()
+}
+
+/// A workflow's `on:` key (YAML 1.1 would read a bare `on` as true; this parser keeps it a string).
+fn triggers(workflow: &Yaml) -> &Yaml {
+    &workflow["on"]
+}
+
+#[test]
+fn ci_runs_the_readme_test_command_on_pushes_and_pull_requests() {
+    let ci = workflow("ci.yml");
+    assert!(
+        !triggers(&ci)["pull_request"].is_badvalue(),
+        "runs on pull requests"
+    );
+    assert_eq!(triggers(&ci)["push"]["branches"][0].as_str(), Some("main"));
+    let runs = runs(&ci, "test");
+    for command in [
+        "npm ci",
+        "cargo fmt --all -- --check",
+        "cargo clippy --all-targets -- -D warnings",
+        "cargo test",
+    ] {
+        assert!(
+            runs.iter().any(|r| r == command),
+            "ci.yml runs {command:?}: {runs:?}"
+        );
+    }
+    let readme = readme();
+    assert!(
+        readme.contains("cargo test"),
+        "the README documents cargo test"
+    );
+    let ci_script = std::fs::read_to_string(root().join(".ci/run")).unwrap();
+    assert!(
+        ci_script.contains("cargo test")
+            && ci_script.contains("clippy --all-targets -- -D warnings")
+    );
+    // Both run the flow and interop tests again with the newest wrangler.
+    for (name, text) in [("ci.yml", runs.join("\n")), (".ci/run", ci_script)] {
+        assert!(
+            text.contains("npm ci --prefix compat/wrangler-latest")
+                && text.contains("MIGRATE_TEST_WRANGLER=")
+                && text.contains("--test e2e -- flow:: interop::"),
+            "{name} runs the tests with the newest wrangler:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn deploy_releases_main_and_rehearses_pull_requests_with_secrets() {
+    let deploy = workflow("deploy.yml");
+    // Releases follow a successful CI run on main, never untested code.
+    let after = &triggers(&deploy)["workflow_run"];
+    assert_eq!(after["workflows"][0].as_str(), Some("CI"));
+    assert_eq!(after["branches"][0].as_str(), Some("main"));
+    assert_eq!(workflow("ci.yml")["name"].as_str(), Some("CI"));
+    let release = runs(&deploy, "release");
+    let dry_run = runs(&deploy, "dry-run");
+    assert!(
+        release
+            .iter()
+            .any(|r| r.starts_with("cargo xtask release --remote")),
+        "{release:?}"
+    );
+    assert!(
+        !release.iter().any(|r| r.contains("--dry-run")),
+        "{release:?}"
+    );
+    assert!(
+        dry_run
+            .iter()
+            .any(|r| r == "cargo xtask release --remote --dry-run"),
+        "{dry_run:?}"
+    );
+    // The release passes the notification channels' secrets through.
+    let steps = deploy["jobs"]["release"]["steps"].as_vec().unwrap();
+    let release_env = &steps
+        .iter()
+        .find(|step| step["name"].as_str() == Some("Release"))
+        .unwrap()["env"];
+    for var in [
+        "MIGRATE_SMTP_URL",
+        "MIGRATE_EMAIL_TO",
+        "MIGRATE_SLACK_WEBHOOK_URL",
+        "MIGRATE_WEBHOOK_URL",
+        "MIGRATE_WEBHOOK_SECRET",
+    ] {
+        assert!(
+            release_env[var].as_str().is_some_and(|v| v.contains(var)),
+            "the release step does not pass {var}"
+        );
+    }
+    let gate = deploy["jobs"]["release"]["if"].as_str().unwrap();
+    assert!(
+        gate.contains("conclusion == 'success'") && gate.contains("'push'"),
+        "{gate}"
+    );
+    // Only releases queue behind each other: a pull request's dry run cannot
+    // cancel a pending release.
+    assert!(
+        deploy["concurrency"].is_badvalue(),
+        "no workflow-wide group"
+    );
+    assert_eq!(
+        deploy["jobs"]["release"]["concurrency"]["group"].as_str(),
+        Some("production-release")
+    );
+    assert!(deploy["jobs"]["dry-run"]["if"]
+        .as_str()
+        .unwrap()
+        .contains("pull_request"));
+    for job in ["release", "dry-run"] {
+        let steps = deploy["jobs"][job]["steps"].as_vec().unwrap();
+        let with_secrets = steps
+            .iter()
+            .find(|s| {
+                s["run"]
+                    .as_str()
+                    .is_some_and(|r| r.starts_with("cargo xtask release"))
+            })
+            .unwrap();
+        for secret in ["CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID"] {
+            let value = with_secrets["env"][secret].as_str().unwrap_or_default();
+            assert_eq!(
+                value,
+                format!("${{{{ secrets.{secret} }}}}"),
+                "{job}: {secret}"
+            );
+        }
+    }
+    let readme = readme();
+    for command in [
+        "cargo xtask release --remote",
+        "cargo xtask release --remote --dry-run",
+        "cargo xtask release --local",
+    ] {
+        assert!(readme.contains(command), "the README documents {command:?}");
+    }
+}

@@ -1,0 +1,516 @@
+//! What each endpoint answers. Reads go through the same functions as the
+//! commands (`status --json` is `/api/status`); runs go through the same
+//! [`execute`] as `cargo migrate up` and `down`, and restores through
+//! `restore`'s own checks. Nothing from the page is ever run as SQL.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tiny_http::Method;
+use xtask::commands::apply::{execute, Caller};
+use xtask::commands::{history, status};
+use xtask::flags::{self, ProjectFlags, RunOptions};
+use xtask::migrate::backup::Backups;
+use xtask::migrate::d1::{Call as D1Call, Target, D1};
+use xtask::migrate::plan::Direction;
+use xtask::migrate::project::{Paths, Project};
+use xtask::migrate::sql::{self, LintOptions};
+use xtask::wrangler::Wrangler;
+
+use crate::runs::Busy;
+use crate::server::{error, App, Call, Reply};
+
+const INDEX: &str = include_str!("../assets/index.html");
+const SCRIPT: &str = include_str!("../assets/app.js");
+const STYLE: &str = include_str!("../assets/app.css");
+
+/// The endpoint for `call`.
+pub fn route(app: &App, call: &Call) -> Reply {
+    let get = *call.method == Method::Get;
+    let post = *call.method == Method::Post;
+    let answer = match (call.path, get, post) {
+        ("/", true, _) => return Reply::Asset("text/html; charset=utf-8", INDEX),
+        ("/assets/app.js", true, _) => {
+            return Reply::Asset("text/javascript; charset=utf-8", SCRIPT)
+        }
+        ("/assets/app.css", true, _) => return Reply::Asset("text/css; charset=utf-8", STYLE),
+        ("/api/info", true, _) => info(app),
+        ("/api/status", true, _) => status(app),
+        ("/api/locks", true, _) => locks(app),
+        ("/api/migration", true, _) => migration(app, call),
+        ("/api/schema", true, _) => schema(app, call),
+        ("/api/history", true, _) => history(app),
+        ("/api/backups", true, _) => backups(app),
+        ("/api/events", true, _) => {
+            return Reply::Events(app.runs.latest().unwrap_or_else(crate::runs::Run::none))
+        }
+        ("/api/rehearse", _, true) => start_run(app, call, Kind::Rehearse),
+        ("/api/up", _, true) => start_run(app, call, Kind::Up),
+        ("/api/down", _, true) => start_run(app, call, Kind::Down),
+        ("/api/restore", _, true) => start_restore(app, call),
+        (
+            "/" | "/assets/app.js" | "/assets/app.css" | "/api/info" | "/api/status" | "/api/locks"
+            | "/api/migration" | "/api/schema" | "/api/history" | "/api/backups" | "/api/events",
+            _,
+            _,
+        ) => return error(405, format!("{} answers GET only", call.path)),
+        _ => return error(404, format!("no such page or endpoint: {}", call.path)),
+    };
+    answer.unwrap_or_else(|failure| failure)
+}
+
+type Answer = Result<Reply, Reply>;
+
+/// A failed read: 500 with its message.
+fn failed(err: anyhow::Error) -> Reply {
+    error(500, format!("{err:#}"))
+}
+
+/// The project, its databases narrowed to `databases` when given.
+fn load(app: &App, databases: Option<&[String]>) -> Result<(Project, Vec<String>), Reply> {
+    let mut paths: Paths = app.paths.clone();
+    if let Some(databases) = databases.filter(|d| !d.is_empty()) {
+        paths.databases = databases.to_vec();
+    }
+    Project::load_lenient(&paths, app.target).map_err(|err| error(400, format!("{err:#}")))
+}
+
+fn info(app: &App) -> Answer {
+    let (project, problems) = load(app, None)?;
+    let runs = history::read(&project).map_err(failed)?;
+    let databases: Vec<Value> = project
+        .selected
+        .iter()
+        .map(|db| {
+            let latest = project
+                .files_for(&db.binding)
+                .iter()
+                .map(|m| m.version)
+                .max()
+                .unwrap_or(0);
+            json!({"binding": db.binding, "name": db.name, "latest": latest})
+        })
+        .collect();
+    let last_runs: serde_json::Map<String, Value> = project
+        .selected
+        .iter()
+        .map(|db| {
+            let last = runs.iter().find(|run| {
+                run["databases"]
+                    .as_array()
+                    .is_some_and(|dbs| dbs.iter().any(|d| d["binding"] == db.binding.as_str()))
+            });
+            (db.binding.clone(), last.cloned().unwrap_or(Value::Null))
+        })
+        .collect();
+    Ok(Reply::Json(
+        200,
+        json!({
+            "target": app.target.to_string(),
+            "environment": app.paths.env,
+            "project": project.config.dir(),
+            "host": host(),
+            "user": std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok(),
+            "databases": databases,
+            "running": app.runs.running(),
+            "last_runs": last_runs,
+            "problems": problems,
+        }),
+    ))
+}
+
+fn host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+fn status(app: &App) -> Answer {
+    let (project, problems) = load(app, None)?;
+    let report = status::report(&project, problems).map_err(failed)?;
+    Ok(Reply::Json(200, json!(report)))
+}
+
+/// Each database's lock holder (one read each, in parallel): `null` when
+/// none holds it, or the database has no lock table yet.
+fn locks(app: &App) -> Answer {
+    let (project, _) = load(app, None)?;
+    let d1 = Wrangler::for_project(&project).map_err(failed)?;
+    let read = xtask::migrate::calls::in_parallel(&project.selected, |db| {
+        let rows = d1.query(
+            D1Call::Read,
+            db,
+            "SELECT owner, expires_at FROM _migrations_lock",
+        );
+        let value = match rows {
+            Ok(results) => results
+                .first()
+                .and_then(|r| r.results.first())
+                .map(|row| json!({"owner": row.get("owner"), "expires_at": row.get("expires_at")}))
+                .unwrap_or(Value::Null),
+            Err(err) if format!("{err:#}").contains("no such table") => Value::Null,
+            Err(err) => json!({"error": format!("{err:#}")}),
+        };
+        (db.binding.clone(), value)
+    });
+    Ok(Reply::Json(200, Value::Object(read.into_iter().collect())))
+}
+
+fn migration(app: &App, call: &Call) -> Answer {
+    let binding = call
+        .param("db")
+        .ok_or_else(|| error(400, "which database? ?db=BINDING"))?
+        .to_owned();
+    let version: u64 = call
+        .param("version")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| error(400, "which migration? &version=N"))?;
+    let (project, problems) = load(app, Some(std::slice::from_ref(&binding)))?;
+    let files = project.files_for(&binding);
+    let Some(file) = files.iter().find(|m| m.version == version) else {
+        return Err(error(404, format!("{binding} has no migration {version}")));
+    };
+    let options = LintOptions {
+        splitter: project.splitter,
+        guards: false,
+    };
+    let mut lint: Vec<Value> = Vec::new();
+    let scripts = [
+        Some((&file.path, &file.sql)),
+        file.rollback.as_ref().map(|r| (&r.path, &r.sql)),
+    ];
+    for (path, text) in scripts.into_iter().flatten() {
+        for finding in sql::lint(text, options) {
+            lint.push(json!({
+                "file": path,
+                "line": finding.line,
+                "severity": format!("{:?}", finding.severity).to_lowercase(),
+                "message": finding.message,
+            }));
+        }
+    }
+    let report = status::report(&project, problems).map_err(failed)?;
+    let entry = report
+        .databases
+        .first()
+        .and_then(|db| db.migrations.iter().find(|m| m.version == version));
+    let recorded = entry.filter(|m| m.applied_at.is_some());
+    let (changes, changes_error) = match crate::schema::changes(&files, file) {
+        Ok(changes) => (changes, Value::Null),
+        Err(err) => (Value::Null, json!(format!("{err:#}"))),
+    };
+    Ok(Reply::Json(
+        200,
+        json!({
+            "binding": binding,
+            "version": version,
+            "name": file.name,
+            "file": file.path,
+            "sql": file.sql,
+            "rollback_file": file.rollback.as_ref().map(|r| &r.path),
+            "rollback_sql": file.rollback.as_ref().map(|r| &r.sql),
+            "lint": lint,
+            "checksum_file": file.checksum,
+            "checksum_recorded": recorded.and_then(|m| m.checksum.clone()),
+            "state": entry.map(|m| m.state),
+            "applied_at": recorded.and_then(|m| m.applied_at),
+            "duration_ms": recorded.and_then(|m| m.duration_ms),
+            "changes": changes,
+            "changes_error": changes_error,
+        }),
+    ))
+}
+
+fn schema(app: &App, call: &Call) -> Answer {
+    let binding = call
+        .param("db")
+        .ok_or_else(|| error(400, "which database? ?db=BINDING"))?
+        .to_owned();
+    let (project, _) = load(app, Some(std::slice::from_ref(&binding)))?;
+    let db = project.selected[0].clone();
+    let d1 = Wrangler::for_project(&project).map_err(failed)?;
+    let mut er = crate::schema::er(&d1, &db).map_err(failed)?;
+    // `verify`'s own report, as it prints it.
+    let lines = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let sink = std::rc::Rc::clone(&lines);
+    let verified = xtask::output::capture(
+        move |line| sink.borrow_mut().push(line),
+        || flags::Verify {}.run(&project),
+    );
+    let mut lines = lines.take();
+    if let Err(err) = &verified {
+        lines.push(format!("error: {err:#}"));
+    }
+    er["binding"] = json!(db.binding);
+    er["name"] = json!(db.name);
+    er["drift"] = json!({"ok": verified.is_ok(), "lines": lines});
+    Ok(Reply::Json(200, er))
+}
+
+fn history(app: &App) -> Answer {
+    let (project, _) = load(app, None)?;
+    let runs = history::read(&project).map_err(failed)?;
+    Ok(Reply::Json(200, json!({"runs": runs})))
+}
+
+fn backups(app: &App) -> Answer {
+    let (project, _) = load(app, None)?;
+    let folder = Backups::new(&project.config, None, 1);
+    let mut listed = Vec::new();
+    for db in &project.selected {
+        for backup in folder.list(&db.binding).into_iter().rev() {
+            let kind = backup
+                .path
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            let manifest = backup.manifest.as_ref();
+            listed.push(json!({
+                "file": backup.path,
+                "binding": db.binding,
+                "database": manifest.map(|m| m.database.clone()),
+                "target": manifest.map(|m| m.target.clone()),
+                "version": manifest.map(|m| m.version),
+                "taken_at": manifest.map(|m| m.taken_at.clone()),
+                "kind": kind,
+                "bookmark": backup.bookmark,
+                "size": std::fs::metadata(&backup.path).map(|m| m.len()).ok(),
+            }));
+        }
+    }
+    Ok(Reply::Json(
+        200,
+        json!({"folder": folder.dir, "backups": listed}),
+    ))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Rehearse,
+    Up,
+    Down,
+}
+
+/// What the page asks a run for.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunBody {
+    to: Option<u64>,
+    #[serde(default)]
+    db: Vec<String>,
+    direction: Option<String>,
+    #[serde(default)]
+    confirm: Vec<String>,
+}
+
+/// What the page asks a restore for.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RestoreBody {
+    file: std::path::PathBuf,
+    db: String,
+    #[serde(default)]
+    confirm: Vec<String>,
+}
+
+fn body<T: for<'de> Deserialize<'de> + Default>(call: &Call) -> Result<T, Reply> {
+    if call.body.trim().is_empty() {
+        return Ok(T::default());
+    }
+    serde_json::from_str(&call.body).map_err(|err| error(400, format!("a bad request body: {err}")))
+}
+
+/// Remotely, each database a run may change must be confirmed by name.
+fn confirmed(app: &App, project: &Project, confirm: &[String]) -> Result<(), Reply> {
+    if app.target != Target::Remote {
+        return Ok(());
+    }
+    let missing: Vec<&str> = project
+        .selected
+        .iter()
+        .filter(|db| !confirm.contains(&db.name))
+        .map(|db| db.name.as_str())
+        .collect();
+    match missing.is_empty() {
+        true => Ok(()),
+        false => Err(error(
+            400,
+            format!(
+                "this changes remote databases: type the name of each to confirm ({})",
+                missing.join(", ")
+            ),
+        )),
+    }
+}
+
+/// The options a run from the page takes: the command line's defaults.
+fn run_options(dry_run: bool) -> RunOptions {
+    #[derive(clap::Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        run: RunOptions,
+    }
+    let args: &[&str] = if dry_run {
+        &["ui", "--dry-run"]
+    } else {
+        &["ui"]
+    };
+    <Wrapper as clap::Parser>::parse_from(args).run
+}
+
+fn start_run(app: &App, call: &Call, kind: Kind) -> Answer {
+    let request: RunBody = body(call)?;
+    let direction = match (kind, request.direction.as_deref()) {
+        (Kind::Down, _) | (Kind::Rehearse, Some("down")) => Direction::Down,
+        (_, None | Some("up")) => Direction::Up,
+        (_, Some(other)) => {
+            return Err(error(400, format!("direction {other:?}: up or down")));
+        }
+    };
+    if direction == Direction::Down && request.to.is_none() {
+        return Err(error(
+            400,
+            "rolling back needs `to`: the version to go back to",
+        ));
+    }
+    let (project, problems) = load(app, Some(&request.db))?;
+    if !problems.is_empty() {
+        return Err(error(
+            400,
+            format!(
+                "the migrations have problems; `cargo migrate check` lists them:\n{}",
+                problems.join("\n")
+            ),
+        ));
+    }
+    if let (Direction::Up, Some(to)) = (direction, request.to) {
+        let newest = project.newest_version();
+        if to > newest {
+            return Err(error(
+                400,
+                format!("there is no migration {to}: the newest is {newest}"),
+            ));
+        }
+    }
+    if kind != Kind::Rehearse {
+        confirmed(app, &project, &request.confirm)?;
+    }
+    let mut again = format!(
+        "cargo migrate {}",
+        match direction {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        }
+    );
+    if let Some(to) = request.to {
+        again.push_str(&format!(" {to}"));
+    }
+    if app.target == Target::Remote {
+        again.push_str(" --remote");
+    }
+    for db in &request.db {
+        again.push_str(&format!(" --db {db}"));
+    }
+    let flags = ProjectFlags {
+        databases: request.db.clone(),
+        ..app.global.project.clone()
+    };
+    let dry_run = kind == Kind::Rehearse;
+    let options = run_options(dry_run);
+    let name = match kind {
+        Kind::Rehearse => "rehearse",
+        Kind::Up => "up",
+        Kind::Down => "down",
+    };
+    let started = app.runs.start(name, move |run| {
+        let caller = Caller {
+            command: Some(format!(
+                "{again}{} (from the web UI)",
+                if dry_run { " --dry-run" } else { "" }
+            )),
+            again,
+            watcher: run,
+        };
+        execute(&project, &flags, direction, request.to, &options, &caller)?;
+        Ok(match dry_run {
+            true => None,
+            false => history::read(&project)?.into_iter().next(),
+        })
+    });
+    started_reply(started)
+}
+
+fn start_restore(app: &App, call: &Call) -> Answer {
+    let request: RestoreBody = serde_json::from_str(&call.body)
+        .map_err(|err| error(400, format!("a bad request body: {err}")))?;
+    let (project, _) = load(app, Some(std::slice::from_ref(&request.db)))?;
+    confirmed(app, &project, &request.confirm)?;
+    let folder = Backups::new(&project.config, None, 1);
+    // Only a backup the folder lists: the page names files, it never uploads one.
+    let known = folder
+        .list(&request.db)
+        .iter()
+        .any(|backup| backup.path == request.file);
+    if !known {
+        return Err(error(
+            400,
+            format!(
+                "{} is not a backup of {} in {}",
+                request.file.display(),
+                request.db,
+                folder.dir.display()
+            ),
+        ));
+    }
+    let flags = ProjectFlags {
+        databases: vec![request.db.clone()],
+        ..app.global.project.clone()
+    };
+    let remote = if app.target == Target::Remote {
+        " --remote"
+    } else {
+        ""
+    };
+    let command = format!(
+        "cargo migrate restore {}{remote} --db {} (from the web UI)",
+        request.file.display(),
+        request.db
+    );
+    let file = request.file.clone();
+    let started = app.runs.start("restore", move |run| {
+        let restore = restore_flags(&file);
+        let lines = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let sink = std::rc::Rc::clone(&lines);
+        let result = xtask::output::capture(
+            move |line| sink.borrow_mut().push(line),
+            || restore.run_as(&project, &flags, Some(command)),
+        );
+        for line in lines.take() {
+            run.say(line);
+        }
+        result?;
+        Ok(history::read(&project)?.into_iter().next())
+    });
+    started_reply(started)
+}
+
+/// `restore FILE --yes`, as the command line would parse it.
+fn restore_flags(file: &std::path::Path) -> flags::Restore {
+    #[derive(clap::Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        restore: flags::Restore,
+    }
+    let file = file.to_string_lossy();
+    <Wrapper as clap::Parser>::parse_from(["ui", file.as_ref(), "--yes"]).restore
+}
+
+fn started_reply(started: Result<String, Busy>) -> Answer {
+    match started {
+        Ok(run) => Ok(Reply::Json(202, json!({"run": run}))),
+        Err(Busy(run)) => Err(error(
+            409,
+            format!("run {run} is in progress: wait for it to finish"),
+        )),
+    }
+}
