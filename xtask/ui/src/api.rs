@@ -19,20 +19,17 @@ use xtask::wrangler::Wrangler;
 use crate::runs::Busy;
 use crate::server::{error, App, Call, Reply};
 
-const INDEX: &str = include_str!("../assets/index.html");
-const SCRIPT: &str = include_str!("../assets/app.js");
-const STYLE: &str = include_str!("../assets/app.css");
-
 /// The endpoint for `call`.
 pub fn route(app: &App, call: &Call) -> Reply {
     let get = *call.method == Method::Get;
     let post = *call.method == Method::Post;
-    let answer = match (call.path, get, post) {
-        ("/", true, _) => return Reply::Asset("text/html; charset=utf-8", INDEX),
-        ("/assets/app.js", true, _) => {
-            return Reply::Asset("text/javascript; charset=utf-8", SCRIPT)
+    if let Some((content_type, text)) = crate::assets::find(call.path) {
+        if !get {
+            return error(405, format!("{} answers GET only", call.path));
         }
-        ("/assets/app.css", true, _) => return Reply::Asset("text/css; charset=utf-8", STYLE),
+        return Reply::Asset(content_type, text);
+    }
+    let answer = match (call.path, get, post) {
         ("/api/info", true, _) => info(app),
         ("/api/status", true, _) => status(app),
         ("/api/locks", true, _) => locks(app),
@@ -48,8 +45,8 @@ pub fn route(app: &App, call: &Call) -> Reply {
         ("/api/down", _, true) => start_run(app, call, Kind::Down),
         ("/api/restore", _, true) => start_restore(app, call),
         (
-            "/" | "/assets/app.js" | "/assets/app.css" | "/api/info" | "/api/status" | "/api/locks"
-            | "/api/migration" | "/api/schema" | "/api/history" | "/api/backups" | "/api/events",
+            "/api/info" | "/api/status" | "/api/locks" | "/api/migration" | "/api/schema"
+            | "/api/history" | "/api/backups" | "/api/events",
             _,
             _,
         ) => return error(405, format!("{} answers GET only", call.path)),

@@ -1,6 +1,6 @@
 //! `cargo migrate ui`: the web UI over the migration engine.
 //!
-//! A server on 127.0.0.1 only, answering the page (three files embedded in
+//! A server on 127.0.0.1 only, answering the page (its files embedded in
 //! the binary) and the JSON API under `/api/` it uses (documented in the
 //! README). Every request needs the token printed at start; a run started
 //! from the page is the same run `cargo migrate up` makes, reported through
@@ -8,11 +8,13 @@
 //!
 //! - [`server`]: listening, the security rules, routing.
 //! - [`api`]: what each endpoint answers.
+//! - [`assets`]: the page's files: HTML, CSS and the script's ES modules.
 //! - [`runs`]: the run in progress and its event stream.
 //! - [`schema`]: the entity-relationship data of a database, and what a
 //!   migration changes in the schema (rehearsed in memory).
 
 mod api;
+mod assets;
 mod runs;
 mod schema;
 mod server;

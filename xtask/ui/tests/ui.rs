@@ -183,7 +183,7 @@ fn the_server_listens_on_127_0_0_1_only_and_wants_the_token_host_and_origin() {
     );
 
     // No token, a wrong one, a wrong cookie: 401, for pages and the API.
-    for path in ["/", "/api/status", "/api/history", "/assets/app.js"] {
+    for path in ["/", "/api/status", "/api/history", "/assets/js/main.js"] {
         assert_eq!(http_get(port, path, &[]).unwrap().status, 401, "{path}");
     }
     let wrong = [
