@@ -3,9 +3,9 @@
 //! [`execute`] as `cargo migrate up` and `down`, and restores through
 //! `restore`'s own checks. Nothing from the page is ever run as SQL.
 
+use axum::http::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tiny_http::Method;
 use xtask::commands::apply::{execute, Caller};
 use xtask::commands::{history, status};
 use xtask::flags::{self, ProjectFlags, RunOptions};
@@ -21,8 +21,8 @@ use crate::server::{error, App, Call, Reply};
 
 /// The endpoint for `call`.
 pub fn route(app: &App, call: &Call) -> Reply {
-    let get = *call.method == Method::Get;
-    let post = *call.method == Method::Post;
+    let get = *call.method == Method::GET;
+    let post = *call.method == Method::POST;
     if let Some((content_type, text)) = crate::assets::find(call.path) {
         if !get {
             return error(405, format!("{} answers GET only", call.path));

@@ -71,35 +71,53 @@ fn serve(args: Args) -> Result<()> {
     let target = args.global.target();
     // A config that does not load is said now, not on the first page.
     Project::load_lenient(&paths, target)?;
-    let listener = tiny_http::Server::http(("127.0.0.1", args.port))
-        .map_err(|err| anyhow!("cannot listen on 127.0.0.1:{}: {err}", args.port))?;
-    let port = listener
-        .server_addr()
-        .to_ip()
-        .map(|address| address.port())
-        .context("the server has no TCP address")?;
-    let token = token()?;
-    let url = format!("http://127.0.0.1:{port}/?token={token}");
-    xtask::out!("{url}");
-    if args.open {
-        open(&url);
-    }
-    let app = Arc::new(server::App::new(args.global, paths, target, token, port));
-    while interrupt::requested().is_none() {
-        match listener.recv_timeout(Duration::from_millis(200)) {
-            Ok(Some(request)) => {
-                let app = Arc::clone(&app);
-                std::thread::spawn(move || app.handle(request));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the server's runtime")?;
+    runtime
+        .block_on(async {
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+                .await
+                .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
+            let port = listener.local_addr()?.port();
+            let token = token()?;
+            let url = format!("http://127.0.0.1:{port}/?token={token}");
+            xtask::out!("{url}");
+            if args.open {
+                open(&url);
             }
-            Ok(None) => {}
-            Err(err) => tracing::warn!("a request could not be read: {err}"),
-        }
+            let app = Arc::new(server::App::new(args.global, paths, target, token, port));
+            let handler = Arc::clone(&app);
+            let router = axum::Router::new().fallback(move |request: axum::extract::Request| {
+                Arc::clone(&handler).handle(request)
+            });
+            // Ctrl-C (or SIGTERM) stops it: no new connection is taken, and the
+            // open ones get a few seconds to end.
+            let server = axum::serve(listener, router).with_graceful_shutdown(stopped());
+            let server = tokio::spawn(std::future::IntoFuture::into_future(server));
+            stopped().await;
+            match tokio::time::timeout(Duration::from_secs(10), server).await {
+                Ok(Ok(served)) => served.context("the server failed")?,
+                Ok(Err(err)) => return Err(anyhow!("the server stopped unexpectedly: {err}")),
+                Err(_) => tracing::debug!("connections were still open at the stop"),
+            }
+            anyhow::Ok(app)
+        })
+        .map(|app| {
+            if app.runs.wait() {
+                eprintln!("the run in progress was stopped; its locks were given back");
+            }
+            eprintln!("stopped");
+        })
+}
+
+/// Resolves once the process is asked to stop.
+async fn stopped() {
+    while interrupt::requested().is_none() {
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    if app.runs.wait() {
-        eprintln!("the run in progress was stopped; its locks were given back");
-    }
-    eprintln!("stopped");
-    Ok(())
 }
 
 /// 128 random bits, in hex.

@@ -10,12 +10,16 @@
 //!
 //! Every answer forbids caching, framing, sniffing and referrers (the first
 //! address carries the token), and allows scripts and styles from here only.
+//! HTTP itself is axum's (on hyper and tokio); the endpoints are blocking
+//! code (they start wrangler) and run on tokio's blocking threads.
 
-use std::io::Write;
+use std::convert::Infallible;
 use std::sync::Arc;
 
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::Response;
 use serde_json::{json, Value};
-use tiny_http::{Header, Method, Request, Response};
 use xtask::flags::Global;
 use xtask::migrate::d1::Target;
 use xtask::migrate::project::Paths;
@@ -23,6 +27,9 @@ use xtask::migrate::project::Paths;
 use crate::runs::{Run, Runs};
 
 const COOKIE: &str = "migrate_ui";
+
+/// The largest request body read (the API's bodies are a few bytes).
+const MAX_BODY: usize = 64 * 1024;
 
 /// The endpoints that change state: POST only, same origin only.
 const STATE_CHANGING: [&str; 4] = ["/api/rehearse", "/api/up", "/api/down", "/api/restore"];
@@ -43,7 +50,8 @@ pub enum Reply {
     Json(u16, Value),
     /// A page asset: its type and text.
     Asset(&'static str, &'static str),
-    Redirect(String, Vec<Header>),
+    /// A redirect to a path, setting a cookie.
+    Redirect(String, String),
     Events(Arc<Run>),
 }
 
@@ -85,35 +93,47 @@ impl App {
         }
     }
 
-    /// Answers one request (on its own thread).
-    pub fn handle(&self, mut request: Request) {
-        let mut body = String::new();
-        if request.as_reader().read_to_string(&mut body).is_err() {
-            body.clear();
-        }
-        let reply = self.check_and_route(&request, body);
-        let method = request.method().clone();
-        let url = request.url().to_owned();
-        let status = match reply {
-            Reply::Events(run) => {
-                stream(request, &run);
-                200
-            }
-            reply => respond(request, reply),
+    /// Answers one request: the rules and the endpoint run on a blocking
+    /// thread; a run's events stream from one.
+    pub async fn handle(self: Arc<Self>, request: axum::extract::Request) -> Response {
+        let (parts, body) = request.into_parts();
+        let body = axum::body::to_bytes(body, MAX_BODY)
+            .await
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default();
+        let url = parts
+            .uri
+            .path_and_query()
+            .map_or("/".to_owned(), |p| p.as_str().to_owned());
+        let method = parts.method.clone();
+        let app = Arc::clone(&self);
+        let reply = tokio::task::spawn_blocking(move || {
+            app.check_and_route(&parts.method, &url, &parts.headers, body)
+        })
+        .await
+        .unwrap_or_else(|err| error(500, format!("the request failed: {err}")));
+        let response = match reply {
+            Reply::Events(run) => stream(run),
+            reply => respond(reply),
         };
-        let path = url.split('?').next().unwrap_or_default();
-        tracing::debug!(%method, path, status, "answered");
+        tracing::debug!(%method, uri = %parts.uri.path(), status = response.status().as_u16(), "answered");
+        response
     }
 
-    fn check_and_route(&self, request: &Request, body: String) -> Reply {
-        let header = |name: &str| {
-            request
-                .headers()
-                .iter()
-                .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
-                .map(|h| h.value.as_str().to_owned())
+    fn check_and_route(
+        &self,
+        method: &Method,
+        url: &str,
+        headers: &HeaderMap,
+        body: String,
+    ) -> Reply {
+        let header = |name: header::HeaderName| {
+            headers
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
         };
-        let host = header("Host").unwrap_or_default();
+        let host = header(header::HOST).unwrap_or_default();
         if ![
             format!("127.0.0.1:{}", self.port),
             format!("localhost:{}", self.port),
@@ -128,12 +148,12 @@ impl App {
                 ),
             );
         }
-        let (path, query) = match request.url().split_once('?') {
+        let (path, query) = match url.split_once('?') {
             Some((path, query)) => (path, decode_query(query)),
-            None => (request.url(), Vec::new()),
+            None => (url, Vec::new()),
         };
         let call = Call {
-            method: request.method(),
+            method,
             path,
             query,
             body,
@@ -141,17 +161,17 @@ impl App {
         // Opening the printed address: the token becomes a cookie, and the
         // address without it replaces it in the history.
         if let Some(given) = call.param("token") {
-            if call.path == "/" && *call.method == Method::Get {
+            if call.path == "/" && *call.method == Method::GET {
                 if !same(given, &self.token) {
                     return error(401, "wrong token: open the address the server printed");
                 }
                 let cookie = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/", self.token);
-                return Reply::Redirect("/".into(), vec![header_of("Set-Cookie", &cookie)]);
+                return Reply::Redirect("/".into(), cookie);
             }
         }
-        let bearer = header("Authorization")
+        let bearer = header(header::AUTHORIZATION)
             .and_then(|value| value.strip_prefix("Bearer ").map(str::to_owned));
-        let cookie = header("Cookie").and_then(|cookies| {
+        let cookie = header(header::COOKIE).and_then(|cookies| {
             cookies.split(';').find_map(|pair| {
                 let (name, value) = pair.trim().split_once('=')?;
                 (name == COOKIE).then(|| value.to_owned())
@@ -168,10 +188,10 @@ impl App {
             );
         }
         if STATE_CHANGING.contains(&call.path) {
-            if *call.method != Method::Post {
+            if *call.method != Method::POST {
                 return error(403, format!("{} changes state: POST only", call.path));
             }
-            let origin = header("Origin").unwrap_or_default();
+            let origin = header(header::ORIGIN).unwrap_or_default();
             if ![
                 format!("http://127.0.0.1:{}", self.port),
                 format!("http://localhost:{}", self.port),
@@ -200,77 +220,75 @@ fn same(given: &str, token: &str) -> bool {
             == 0
 }
 
-fn header_of(name: &str, value: &str) -> Header {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("a valid header")
-}
-
 /// What every answer carries.
-fn common_headers() -> Vec<Header> {
-    [
-        ("Cache-Control", "no-store"),
-        ("X-Content-Type-Options", "nosniff"),
-        ("X-Frame-Options", "DENY"),
-        ("Referrer-Policy", "no-referrer"),
-        (
-            "Content-Security-Policy",
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-        ),
-    ]
-    .iter()
-    .map(|(name, value)| header_of(name, value))
-    .collect()
+const COMMON_HEADERS: [(&str, &str); 5] = [
+    ("cache-control", "no-store"),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    (
+        "content-security-policy",
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    ),
+];
+
+fn build(status: u16, content_type: &str, extra: &[(&str, &str)], body: Body) -> Response {
+    let mut response = Response::new(body);
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    for (name, value) in COMMON_HEADERS
+        .iter()
+        .chain([("content-type", content_type)].iter())
+        .chain(extra)
+    {
+        if let (Ok(name), Ok(value)) = (
+            header::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            headers.insert(name, value);
+        }
+    }
+    response
 }
 
-fn respond(request: Request, reply: Reply) -> u16 {
-    let (status, content_type, body, extra) = match reply {
-        Reply::Json(status, value) => (
+fn respond(reply: Reply) -> Response {
+    match reply {
+        Reply::Json(status, value) => build(
             status,
             "application/json; charset=utf-8",
-            value.to_string(),
-            Vec::new(),
+            &[],
+            Body::from(value.to_string()),
         ),
-        Reply::Asset(content_type, text) => (200, content_type, text.to_owned(), Vec::new()),
-        Reply::Redirect(to, mut extra) => {
-            extra.push(header_of("Location", &to));
-            (303, "text/plain; charset=utf-8", String::new(), extra)
-        }
+        Reply::Asset(content_type, text) => build(200, content_type, &[], Body::from(text)),
+        Reply::Redirect(to, cookie) => build(
+            303,
+            "text/plain; charset=utf-8",
+            &[("location", &to), ("set-cookie", &cookie)],
+            Body::empty(),
+        ),
         Reply::Events(_) => unreachable!("streams are answered by `stream`"),
-    };
-    let mut response = Response::from_string(body)
-        .with_status_code(status)
-        .with_header(header_of("Content-Type", content_type));
-    for header in common_headers().into_iter().chain(extra) {
-        response.add_header(header);
     }
-    if let Err(err) = request.respond(response) {
-        tracing::debug!("the answer could not be sent: {err}");
-    }
-    status
 }
 
-/// Answers with the run's events as server-sent events, each written (and
-/// flushed) as a chunk of its own as it happens, until the run is over (the
-/// last, empty chunk ends the answer) or the page goes away.
-fn stream(request: Request, run: &Run) {
-    let mut writer = request.into_writer();
-    let mut head = String::from(
-        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n",
-    );
-    for header in common_headers() {
-        head.push_str(&format!("{}: {}\r\n", header.field, header.value));
-    }
-    head.push_str("\r\n");
-    let mut send = |bytes: &[u8]| {
-        writer
-            .write_all(bytes)
-            .and_then(|()| writer.flush())
-            .is_ok()
-    };
-    if !send(head.as_bytes()) {
-        return;
-    }
-    run.follow(|message| send(format!("{:x}\r\n{message}\r\n", message.len()).as_bytes()));
-    send(b"0\r\n\r\n");
+/// Answers with the run's events as server-sent events, each sent as it
+/// happens (from a thread following the run), until the run is over or the
+/// page goes away.
+fn stream(run: Arc<Run>) -> Response {
+    let (sender, receiver) = tokio::sync::mpsc::channel::<String>(64);
+    std::thread::spawn(move || {
+        run.follow(|message| sender.blocking_send(message.to_owned()).is_ok());
+    });
+    let messages = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        let message = receiver.recv().await?;
+        Some((Ok::<_, Infallible>(message), receiver))
+    });
+    build(
+        200,
+        "text/event-stream; charset=utf-8",
+        &[],
+        Body::from_stream(messages),
+    )
 }
 
 /// `a=1&b=x%20y` as pairs, `+` and `%XX` decoded.
