@@ -22,12 +22,19 @@ acquired_at INTEGER NOT NULL, expires_at INTEGER NOT NULL)";
 /// Who is asking for the lock, and for how long.
 #[derive(Debug, Clone)]
 pub struct Request {
-    /// `host:pid migrate up`: unique while the run lives, readable in errors.
+    /// `host:pid migrate up` (`host:pid/N migrate up` for a process's Nth
+    /// run, as in the web UI): unique while the run lives, readable in errors.
     pub owner: String,
     pub ttl: Duration,
 }
 
+/// How many runs this process has asked for locks.
+static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 impl Request {
+    /// The lock of a new run of `command`: two runs never share an owner,
+    /// even in one process (a run that took the lock would otherwise think
+    /// the other's lock its own).
     pub fn new(command: &str, ttl: Duration) -> Request {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .ok()
@@ -35,10 +42,12 @@ impl Request {
             .map(|h| h.trim().to_owned())
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "unknown-host".to_owned());
-        Request {
-            owner: format!("{host}:{} {command}", std::process::id()),
-            ttl,
-        }
+        let pid = std::process::id();
+        let owner = match RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
+            0 => format!("{host}:{pid} {command}"),
+            n => format!("{host}:{pid}/{} {command}", n + 1),
+        };
+        Request { owner, ttl }
     }
 
     /// Statements that create the lock table, record who held it before, take
@@ -182,6 +191,23 @@ pub fn describe_busy(binding: &str, holder: &Holder) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn two_runs_of_one_process_never_share_an_owner() {
+        let ttl = Duration::from_secs(60);
+        let (first, second) = (
+            Request::new("migrate up", ttl),
+            Request::new("migrate up", ttl),
+        );
+        assert_ne!(first.owner, second.owner);
+        let pid = std::process::id().to_string();
+        for owner in [&first.owner, &second.owner] {
+            assert!(
+                owner.contains(&pid) && owner.ends_with(" migrate up"),
+                "{owner}"
+            );
+        }
+    }
 
     fn request() -> Request {
         Request {

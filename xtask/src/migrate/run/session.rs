@@ -59,6 +59,7 @@ impl<'p> Session<'p> {
             version,
             options,
             observer,
+            request: lock::Request::new(direction.command(), options.locking.ttl),
         };
         opening.open(&databases, true)
     }
@@ -107,8 +108,9 @@ impl<'p> Session<'p> {
             version,
             options,
             observer,
+            request: lock::Request::new(direction.command(), options.locking.ttl),
         };
-        let held = Held::new(opening.d1.clone(), opening.request(), observer);
+        let held = Held::new(opening.d1.clone(), opening.request.clone(), observer);
         let mut session = opening.session(plans, held);
         session.hinted = true;
         Ok(Some(session))
@@ -124,6 +126,8 @@ impl<'p> Session<'p> {
             version: self.version,
             options: &self.options.clone(),
             observer: self.observer,
+            // The databases planned again are locked by the same run.
+            request: self.request.clone(),
         };
         self.report_plan();
         self.back_up()?;
@@ -406,17 +410,15 @@ struct Opening<'p, 'o> {
     version: Option<u64>,
     options: &'o Options,
     observer: &'p dyn Observer,
+    /// The run's lock request: one owner for the whole run.
+    request: lock::Request,
 }
 
 impl<'p> Opening<'p, '_> {
-    fn request(&self) -> lock::Request {
-        lock::Request::new(self.direction.command(), self.options.locking.ttl)
-    }
-
     /// Reads (and locks, unless it is a dry run) `databases`, and plans;
     /// lint warnings are logged when `warn` (not again after a hinted attempt).
     fn open(self, databases: &[&'p Database], warn: bool) -> Result<Session<'p>> {
-        let request = self.request();
+        let request = self.request.clone();
         let (states, held) = match self.options.mode {
             Mode::DryRun(_) => {
                 let owned: Vec<Database> = databases.iter().map(|db| (*db).clone()).collect();
