@@ -1,4 +1,4 @@
-//! How values read to people.
+//! How values read to people: durations, and this machine's and its user's names.
 
 use std::time::Duration;
 
@@ -12,6 +12,23 @@ pub fn human_duration(elapsed: Duration) -> String {
         120..=7199 => format!("{} min", elapsed.as_secs() / 60),
         secs => format!("{} h", secs / 3600),
     }
+}
+
+/// This machine's name, as lock owners, notifications and the web UI show it.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// Who runs this: the login name, or in GitHub Actions the actor.
+pub fn username() -> Option<String> {
+    ["USER", "LOGNAME", "GITHUB_ACTOR"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
 }
 
 #[cfg(test)]

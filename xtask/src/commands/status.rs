@@ -8,6 +8,7 @@ use crate::flags;
 use crate::migrate::calls;
 use crate::migrate::plan::{self, State};
 use crate::migrate::project::Project;
+use crate::migrate::tracking::LockRow;
 
 /// What `status --json` prints (and the web UI's `/api/status` returns).
 #[derive(Debug, Clone, Serialize)]
@@ -23,6 +24,9 @@ pub struct DatabaseReport {
     pub binding: String,
     pub name: String,
     pub migrations: Vec<MigrationReport>,
+    /// The migration lock's row, when there is one (read in the same call):
+    /// a run in progress, or one that died and left it until it expires.
+    pub lock: Option<LockRow>,
 }
 
 /// Where one migration stands.
@@ -84,6 +88,7 @@ pub fn report(project: &Project, folder_problems: Vec<String>) -> Result<Report>
             binding: db.binding.clone(),
             name: db.name.clone(),
             migrations,
+            lock: state.lock.clone(),
         });
     }
     Ok(report)
@@ -115,6 +120,9 @@ impl flags::Status {
                 crate::out!();
             }
             crate::out!("=== {} ===", db.heading());
+            if let Some(lock) = &database.lock {
+                crate::out!("{}", lock_line(lock, &db.binding));
+            }
             if database.migrations.is_empty() {
                 crate::out!("(no migrations for this database)");
             }
@@ -156,5 +164,25 @@ impl flags::Status {
                 crate::out!("  {problem}");
             }
         }
+    }
+}
+
+/// How `status` shows a lock row: held until when, or expired (and taken
+/// over by the next run).
+fn lock_line(lock: &LockRow, binding: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let left = std::time::Duration::from_millis((lock.expires_at - now).max(0) as u64);
+    match lock.expires_at > now {
+        true => format!(
+            "🔒 Locked by {} for {} more (if that run died: cargo migrate unlock --db {binding})",
+            lock.owner,
+            crate::text::human_duration(left)
+        ),
+        false => format!(
+            "🔓 An expired lock of {} (the next run takes it over)",
+            lock.owner
+        ),
     }
 }

@@ -46,27 +46,18 @@ pub fn read_state(d1: &dyn D1, db: &Database) -> Result<DbState> {
 /// what a database holds even while the run is being stopped).
 pub fn read_state_as(call: Call, d1: &dyn D1, db: &Database) -> Result<DbState> {
     let missing_table = |err: &anyhow::Error| {
-        tracking::is_missing_table(err) || tracking::is_missing_table_named(err, &db.wrangler_table)
+        tracking::is_missing_table(err)
+            || tracking::is_missing_table_named(err, &db.wrangler_table)
+            || tracking::is_missing_table_named(err, lock::TABLE)
     };
     let context = || format!("cannot read the state of {}", db.binding);
     let state = match d1.query(call, db, &tracking::state_query(db)) {
         Ok(results) => tracking::parse_state(&results, Reads::ALL)?,
         Err(err) if missing_table(&err) => {
             let schema = d1.query(call, db, schema::QUERY).with_context(context)?;
-            let schema = tracking::parse_state(
-                &schema,
-                Reads {
-                    ours: false,
-                    ledger: false,
-                },
-            )?;
+            let schema = tracking::parse_state(&schema, Reads::NONE)?;
             let reads = Reads::present_in(&schema.schema, db);
-            if reads
-                == (Reads {
-                    ours: false,
-                    ledger: false,
-                })
-            {
+            if reads == Reads::NONE {
                 schema
             } else {
                 let query = tracking::state_statements(db, reads).join("; ");

@@ -36,12 +36,7 @@ impl Request {
     /// even in one process (a run that took the lock would otherwise think
     /// the other's lock its own).
     pub fn new(command: &str, ttl: Duration) -> Request {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .ok()
-            .or_else(|| std::env::var("HOSTNAME").ok())
-            .map(|h| h.trim().to_owned())
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "unknown-host".to_owned());
+        let host = crate::text::hostname();
         let pid = std::process::id();
         let owner = match RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
             0 => format!("{host}:{pid} {command}"),

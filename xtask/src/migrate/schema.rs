@@ -97,13 +97,13 @@ impl Schema {
 
     /// True for a table a virtual table of this schema made for itself.
     fn is_shadow(&self, object: &Object) -> bool {
-        object.kind == "table"
-            && self.objects.iter().filter(|o| o.is_virtual()).any(|v| {
-                object
-                    .name
-                    .strip_prefix(&v.name)
-                    .is_some_and(|rest| SHADOW_SUFFIXES.contains(&rest))
-            })
+        let virtuals: Vec<&str> = self
+            .objects
+            .iter()
+            .filter(|o| o.is_virtual())
+            .map(|o| o.name.as_str())
+            .collect();
+        object.kind == "table" && is_shadow_of(&object.name, &virtuals)
     }
 
     /// Statements that rebuild it in an empty database: every object but the
@@ -210,6 +210,16 @@ impl Schema {
         }
         lines
     }
+}
+
+/// True when `table` is a shadow table one of the virtual tables `virtuals`
+/// made for itself (`notes_fts_data` of `notes_fts`).
+pub fn is_shadow_of(table: &str, virtuals: &[&str]) -> bool {
+    virtuals.iter().any(|v| {
+        table
+            .strip_prefix(v)
+            .is_some_and(|rest| SHADOW_SUFFIXES.contains(&rest))
+    })
 }
 
 /// The committed snapshot of a database's schema: `<migrations>/schema/<binding>.sql`.

@@ -43,7 +43,7 @@ impl Email {
             bail!("no recipients: set MIGRATE_EMAIL_TO (comma-separated) or `to` in migrate.toml's [notify]");
         }
         let from = from
-            .unwrap_or_else(|| format!("cargo migrate <migrate@{}>", hostname()))
+            .unwrap_or_else(|| format!("cargo migrate <migrate@{}>", crate::text::hostname()))
             .parse()
             .context("MIGRATE_EMAIL_FROM is not an email address")?;
         Ok(Email {
@@ -225,14 +225,4 @@ fn database(out: &mut String, db: &DatabaseNotice) {
             out.push_str(&format!("    - {}:\n        {}\n", step.what, step.command));
         }
     }
-}
-
-/// This machine's name.
-pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
 }

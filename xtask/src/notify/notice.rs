@@ -395,10 +395,8 @@ impl Notice {
             target: context.target.clone(),
             environment: context.environment.clone(),
             error: error.as_deref().map(scrub),
-            host: super::email::hostname(),
-            user: var("USER")
-                .or_else(|| var("LOGNAME"))
-                .or_else(|| var("GITHUB_ACTOR")),
+            host: crate::text::hostname(),
+            user: crate::text::username(),
             run_id: var("GITHUB_RUN_ID")
                 .unwrap_or_else(|| format!("{millis}-{}", std::process::id())),
             run_url,

@@ -406,6 +406,19 @@ fn a_killed_run_leaves_a_lock_that_unlock_clears() {
     }
     assert!(!run.stdout.contains('✅'), "{out}");
 
+    // `status` names the holder, read in its one call per database.
+    let status = p.migrate(&["status", "--json"]).ok();
+    let report: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    for db in report["databases"].as_array().unwrap() {
+        let holder = db["lock"]["owner"].as_str().unwrap_or_default();
+        assert!(holder.ends_with(&owner), "{db}");
+    }
+    let status = p.migrate(&["status"]).ok();
+    for binding in [RR, AUTH] {
+        let unlock = format!("cargo migrate unlock --db {binding}");
+        assert_line(&status.stdout, &["🔒 Locked by", &owner, &unlock]);
+    }
+
     let run = p.migrate(&["unlock", "--db", AUTH, "--db", RR]).ok();
     for binding in [RR, AUTH] {
         assert_line(&run.stdout, &[binding, "cleared the lock held by", &owner]);

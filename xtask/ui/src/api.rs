@@ -10,7 +10,7 @@ use xtask::commands::apply::{execute, Caller};
 use xtask::commands::{history, status};
 use xtask::flags::{self, ProjectFlags, RunOptions};
 use xtask::migrate::backup::Backups;
-use xtask::migrate::d1::{Call as D1Call, Target, D1};
+use xtask::migrate::d1::Target;
 use xtask::migrate::plan::Direction;
 use xtask::migrate::project::{Paths, Project};
 use xtask::migrate::sql::{self, LintOptions};
@@ -32,7 +32,6 @@ pub fn route(app: &App, call: &Call) -> Reply {
     let answer = match (call.path, get, post) {
         ("/api/info", true, _) => info(app),
         ("/api/status", true, _) => status(app),
-        ("/api/locks", true, _) => locks(app),
         ("/api/migration", true, _) => migration(app, call),
         ("/api/schema", true, _) => schema(app, call),
         ("/api/history", true, _) => history(app),
@@ -45,8 +44,8 @@ pub fn route(app: &App, call: &Call) -> Reply {
         ("/api/down", _, true) => start_run(app, call, Kind::Down),
         ("/api/restore", _, true) => start_restore(app, call),
         (
-            "/api/info" | "/api/status" | "/api/locks" | "/api/migration" | "/api/schema"
-            | "/api/history" | "/api/backups" | "/api/events",
+            "/api/info" | "/api/status" | "/api/migration" | "/api/schema" | "/api/history"
+            | "/api/backups" | "/api/events",
             _,
             _,
         ) => return error(405, format!("{} answers GET only", call.path)),
@@ -105,8 +104,8 @@ fn info(app: &App) -> Answer {
             "target": app.target.to_string(),
             "environment": app.paths.env,
             "project": project.config.dir(),
-            "host": host(),
-            "user": std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok(),
+            "host": xtask::text::hostname(),
+            "user": xtask::text::username(),
             "databases": databases,
             "running": app.runs.running(),
             "last_runs": last_runs,
@@ -115,41 +114,10 @@ fn info(app: &App) -> Answer {
     ))
 }
 
-fn host() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|name| name.trim().to_owned())
-        .unwrap_or_else(|_| "localhost".into())
-}
-
 fn status(app: &App) -> Answer {
     let (project, problems) = load(app, None)?;
     let report = status::report(&project, problems).map_err(failed)?;
     Ok(Reply::Json(200, json!(report)))
-}
-
-/// Each database's lock holder (one read each, in parallel): `null` when
-/// none holds it, or the database has no lock table yet.
-fn locks(app: &App) -> Answer {
-    let (project, _) = load(app, None)?;
-    let d1 = Wrangler::for_project(&project).map_err(failed)?;
-    let read = xtask::migrate::calls::in_parallel(&project.selected, |db| {
-        let rows = d1.query(
-            D1Call::Read,
-            db,
-            "SELECT owner, expires_at FROM _migrations_lock",
-        );
-        let value = match rows {
-            Ok(results) => results
-                .first()
-                .and_then(|r| r.results.first())
-                .map(|row| json!({"owner": row.get("owner"), "expires_at": row.get("expires_at")}))
-                .unwrap_or(Value::Null),
-            Err(err) if format!("{err:#}").contains("no such table") => Value::Null,
-            Err(err) => json!({"error": format!("{err:#}")}),
-        };
-        (db.binding.clone(), value)
-    });
-    Ok(Reply::Json(200, Value::Object(read.into_iter().collect())))
 }
 
 fn migration(app: &App, call: &Call) -> Answer {

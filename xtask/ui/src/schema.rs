@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use xtask::migrate::config::Database;
 use xtask::migrate::d1::{Call, D1};
-use xtask::migrate::schema::OBJECTS_FILTER;
+use xtask::migrate::schema::{is_shadow_of, OBJECTS_FILTER};
 use xtask::migrate::source::Migration;
 
 /// Tables with their columns, from `sqlite_master` and `pragma_table_info`.
@@ -22,8 +22,8 @@ pub struct Shape {
     pub indexes: BTreeSet<String>,
 }
 
-/// The statements that read a database's tables, columns, foreign keys and
-/// indexes: one call.
+/// The statements that read a database's tables, columns, foreign keys,
+/// indexes and virtual tables: one call.
 pub fn er_query() -> String {
     let tables =
         format!("SELECT name FROM sqlite_master WHERE type = 'table' AND {OBJECTS_FILTER}");
@@ -37,25 +37,43 @@ pub fn er_query() -> String {
              f.on_delete FROM ({tables}) m, pragma_foreign_key_list(m.name) f ORDER BY m.name, f.id, f.seq"
         ),
         format!("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND {OBJECTS_FILTER} ORDER BY name"),
+        VIRTUAL_TABLES.to_owned(),
     ]
     .join("; ")
 }
 
+/// The virtual tables (FTS5 and the like): their shadow tables are theirs,
+/// not the app's, and are left out.
+const VIRTUAL_TABLES: &str =
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'";
+
 /// The diagram's data for `db`, read through `d1`.
 pub fn er(d1: &dyn D1, db: &Database) -> Result<Value> {
     let results = d1.query(Call::Read, db, &er_query())?;
-    let [columns, keys, indexes] = &results[..] else {
-        anyhow::bail!("the schema query returned {} results, not 3", results.len());
+    let [columns, keys, indexes, virtuals] = &results[..] else {
+        anyhow::bail!("the schema query returned {} results, not 4", results.len());
     };
-    Ok(er_from(&columns.results, &keys.results, &indexes.results))
+    Ok(er_from(
+        &columns.results,
+        &keys.results,
+        &indexes.results,
+        &virtuals.results,
+    ))
 }
 
 fn er_from(
     columns: &[Map<String, Value>],
     keys: &[Map<String, Value>],
     indexes: &[Map<String, Value>],
+    virtuals: &[Map<String, Value>],
 ) -> Value {
     let text = |row: &Map<String, Value>, key: &str| xtask::migrate::d1::text(row.get(key));
+    let virtuals: Vec<String> = virtuals
+        .iter()
+        .filter_map(|row| text(row, "name"))
+        .collect();
+    let virtuals: Vec<&str> = virtuals.iter().map(String::as_str).collect();
+    let own = |table: &str| !is_shadow_of(table, &virtuals);
     let number = |row: &Map<String, Value>, key: &str| {
         row.get(key)
             .and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()))
@@ -63,7 +81,7 @@ fn er_from(
     };
     let mut tables: BTreeMap<String, (Vec<Value>, Vec<Value>)> = BTreeMap::new();
     for row in columns {
-        let Some(table) = text(row, "tbl") else {
+        let Some(table) = text(row, "tbl").filter(|t| own(t)) else {
             continue;
         };
         tables.entry(table).or_default().0.push(json!({
@@ -74,7 +92,7 @@ fn er_from(
         }));
     }
     for row in keys {
-        let Some(table) = text(row, "tbl") else {
+        let Some(table) = text(row, "tbl").filter(|t| own(t)) else {
             continue;
         };
         tables.entry(table).or_default().1.push(json!({
@@ -87,6 +105,7 @@ fn er_from(
     }
     json!({
         "tables": tables.into_iter().map(|(name, (columns, keys))| json!({
+            "virtual": virtuals.contains(&name.as_str()),
             "name": name, "columns": columns, "foreign_keys": keys,
         })).collect::<Vec<_>>(),
         "indexes": indexes.iter().map(|row| json!({
@@ -129,7 +148,15 @@ fn shape(connection: &Connection) -> Result<Shape> {
     let rows: Vec<(String, String)> = objects
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<Result<_, _>>()?;
+    let virtuals: Vec<String> = connection
+        .prepare(VIRTUAL_TABLES)?
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    let virtuals: Vec<&str> = virtuals.iter().map(String::as_str).collect();
     for (kind, name) in rows {
+        if is_shadow_of(&name, &virtuals) {
+            continue;
+        }
         if kind == "index" {
             shape.indexes.insert(name);
             continue;
@@ -208,6 +235,17 @@ mod tests {
     }
 
     #[test]
+    fn a_virtual_table_is_one_change_not_its_shadow_tables() {
+        let notes = migration(1, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);");
+        let fts = migration(
+            2,
+            "CREATE VIRTUAL TABLE notes_fts USING fts5(body, content='notes', content_rowid='id');",
+        );
+        let changes = changes(&[&notes, &fts], &fts).unwrap();
+        assert_eq!(changes["tables_added"], json!(["notes_fts"]));
+    }
+
+    #[test]
     fn a_migration_that_does_not_run_says_which() {
         let broken = migration(1, "INSERT INTO missing VALUES (1);");
         let err = changes(&[&broken], &broken).unwrap_err();
@@ -224,7 +262,8 @@ mod tests {
             .execute_batch(
                 "CREATE TABLE rooms (id TEXT PRIMARY KEY NOT NULL, name TEXT);\n\
                  CREATE TABLE perms (room_id TEXT REFERENCES rooms(id) ON DELETE CASCADE, role TEXT);\n\
-                 CREATE INDEX idx_perms ON perms(role);",
+                 CREATE INDEX idx_perms ON perms(role);\n\
+                 CREATE VIRTUAL TABLE rooms_fts USING fts5(name, content='rooms');",
             )
             .unwrap();
         let read = |sql: &str| -> Vec<Map<String, Value>> {
@@ -253,13 +292,27 @@ mod tests {
         };
         let query = er_query();
         let parts: Vec<&str> = query.split("; ").collect();
-        let er = er_from(&read(parts[0]), &read(parts[1]), &read(parts[2]));
+        let er = er_from(
+            &read(parts[0]),
+            &read(parts[1]),
+            &read(parts[2]),
+            &read(parts[3]),
+        );
         let perms = &er["tables"][0];
         assert_eq!(perms["name"], "perms");
         assert_eq!(
             perms["foreign_keys"],
             json!([{"from": "room_id", "table": "rooms", "to": "id", "on_delete": "CASCADE"}])
         );
+        // The FTS5 table is there, its shadow tables (rooms_fts_data, …) not.
+        let names: Vec<&str> = er["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["perms", "rooms", "rooms_fts"]);
+        assert_eq!(er["tables"][2]["virtual"], true);
         let rooms = &er["tables"][1];
         assert_eq!(
             rooms["columns"][0],

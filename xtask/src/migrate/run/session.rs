@@ -52,15 +52,7 @@ impl<'p> Session<'p> {
         observer: &'p dyn Observer,
     ) -> Result<Session<'p>> {
         let databases: Vec<&Database> = project.selected.iter().collect();
-        let opening = Opening {
-            project,
-            d1,
-            direction,
-            version,
-            options,
-            observer,
-            request: lock::Request::new(direction.command(), options.locking.ttl),
-        };
+        let opening = Opening::new(project, d1, direction, version, options, observer);
         opening.open(&databases, true)
     }
 
@@ -101,15 +93,7 @@ impl<'p> Session<'p> {
         tracing::info!(
             "planned on the state this machine last saw; each batch checks it still holds"
         );
-        let opening = Opening {
-            project,
-            d1,
-            direction,
-            version,
-            options,
-            observer,
-            request: lock::Request::new(direction.command(), options.locking.ttl),
-        };
+        let opening = Opening::new(project, d1, direction, version, options, observer);
         let held = Held::new(opening.d1.clone(), opening.request.clone(), observer);
         let mut session = opening.session(plans, held);
         session.hinted = true;
@@ -414,7 +398,27 @@ struct Opening<'p, 'o> {
     request: lock::Request,
 }
 
-impl<'p> Opening<'p, '_> {
+impl<'p, 'o> Opening<'p, 'o> {
+    /// The opening of a new run: its own lock owner.
+    fn new(
+        project: &'p Project,
+        d1: Arc<dyn D1>,
+        direction: Direction,
+        version: Option<u64>,
+        options: &'o Options,
+        observer: &'p dyn Observer,
+    ) -> Opening<'p, 'o> {
+        Opening {
+            project,
+            d1,
+            direction,
+            version,
+            options,
+            observer,
+            request: lock::Request::new(direction.command(), options.locking.ttl),
+        }
+    }
+
     /// Reads (and locks, unless it is a dry run) `databases`, and plans;
     /// lint warnings are logged when `warn` (not again after a hinted attempt).
     fn open(self, databases: &[&'p Database], warn: bool) -> Result<Session<'p>> {

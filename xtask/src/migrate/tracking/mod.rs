@@ -61,6 +61,18 @@ pub struct DbState {
     pub ledger: Vec<LedgerRow>,
     /// Its schema (D1's internal tables left out): enough to rebuild it elsewhere.
     pub schema: Schema,
+    /// The migration lock's row when the read saw one (a run holds it, or
+    /// one that died left it); not part of what a plan or guard compares.
+    #[serde(default)]
+    pub lock: Option<LockRow>,
+}
+
+/// A `_migrations_lock` row, as a state read sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockRow {
+    pub owner: String,
+    /// Milliseconds since the epoch.
+    pub expires_at: i64,
 }
 
 impl DbState {
@@ -81,6 +93,7 @@ impl DbState {
             applied: Vec::new(),
             ledger: Vec::new(),
             schema: Schema::default(),
+            lock: None,
         }
     }
 }
@@ -97,13 +110,28 @@ const TRACKING_QUERIES: [&str; 2] = [
 pub struct Reads {
     pub ours: bool,
     pub ledger: bool,
+    /// `_migrations_lock` (every run since the lock came creates it).
+    pub lock: bool,
 }
 
 impl Reads {
     pub const ALL: Reads = Reads {
         ours: true,
         ledger: true,
+        lock: true,
     };
+
+    /// The schema alone.
+    pub const NONE: Reads = Reads {
+        ours: false,
+        ledger: false,
+        lock: false,
+    };
+
+    /// How many results a state read of these tables returns.
+    pub fn results(self) -> usize {
+        1 + 2 * usize::from(self.ours) + usize::from(self.ledger) + usize::from(self.lock)
+    }
 
     /// The tracking tables `schema` has.
     pub fn present_in(schema: &Schema, db: &Database) -> Reads {
@@ -116,12 +144,14 @@ impl Reads {
         Reads {
             ours: has(TABLE),
             ledger: has(&db.wrangler_table),
+            lock: has(lock::TABLE),
         }
     }
 }
 
 /// The statements of a state read: the schema, then `_migrations`' columns
-/// and rows, then wrangler's ledger (each when `reads` says); see [`parse_state`].
+/// and rows, then wrangler's ledger, then the lock's row (each when `reads`
+/// says); see [`parse_state`].
 pub fn state_statements(db: &Database, reads: Reads) -> Vec<String> {
     let mut statements = vec![schema::QUERY.to_owned()];
     if reads.ours {
@@ -132,6 +162,9 @@ pub fn state_statements(db: &Database, reads: Reads) -> Vec<String> {
             "SELECT name, applied_at FROM {} ORDER BY id",
             quote_name(&db.wrangler_table)
         ));
+    }
+    if reads.lock {
+        statements.push(format!("SELECT owner, expires_at FROM {}", lock::TABLE));
     }
     statements
 }
@@ -157,11 +190,11 @@ pub fn parse_locking_state(
     results: &[StatementResult],
 ) -> Result<(DbState, lock::Outcome)> {
     let lock_end = 2 + lock::ACQUIRE_RESULTS;
-    if results.len() != lock_end + 4 {
+    if results.len() != lock_end + Reads::ALL.results() {
         bail!(
             "the state query returned {} results where {} were expected: wrangler split it differently",
             results.len(),
-            lock_end + 4
+            lock_end + Reads::ALL.results()
         );
     }
     let outcome = lock::parse(request, &results[2..lock_end])?;
@@ -344,7 +377,7 @@ fn integer(value: Option<&Value>) -> Option<i64> {
 
 /// Parses the results of [`state_statements`] for `reads`.
 pub fn parse_state(results: &[StatementResult], reads: Reads) -> Result<DbState> {
-    let expected = 1 + 2 * usize::from(reads.ours) + usize::from(reads.ledger);
+    let expected = reads.results();
     if results.len() != expected {
         bail!(
             "the state query returned {} results where {expected} were expected: wrangler split it differently",
@@ -383,8 +416,16 @@ pub fn parse_state(results: &[StatementResult], reads: Reads) -> Result<DbState>
             });
         }
     }
+    if reads.lock {
+        state.lock = results[expected - 1].results.first().and_then(|row| {
+            Some(LockRow {
+                owner: text(row.get("owner"))?,
+                expires_at: integer(row.get("expires_at"))?,
+            })
+        });
+    }
     if reads.ledger {
-        let rows = &results[expected - 1];
+        let rows = &results[1 + 2 * usize::from(reads.ours)];
         state.ledger = rows
             .results
             .iter()
@@ -428,7 +469,8 @@ mod tests {
                 {"results": [{"type": "table", "name": "t", "tbl_name": "t", "sql": "CREATE TABLE t(a)"}]},
                 {"results": [{"name": "version"}, {"name": "name"}, {"name": "applied_at"}, {"name": "checksum"}, {"name": "duration_ms"}]},
                 {"results": [{"version": 1, "name": "0001_a", "applied_at": 5, "checksum": "null", "duration_ms": 3}]},
-                {"results": [{"name": "0001_a.sql", "applied_at": "2026-11-30 10:00:00"}]}
+                {"results": [{"name": "0001_a.sql", "applied_at": "2026-11-30 10:00:00"}]},
+                {"results": [{"owner": "ci-7:42 migrate up", "expires_at": 1_764_500_000_000_i64}]}
             ])),
             Reads::ALL,
         )
@@ -438,13 +480,20 @@ mod tests {
         assert_eq!(state.applied[0].checksum, None);
         assert_eq!(state.applied[0].duration_ms, Some(3));
         assert_eq!(state.ledger[0].name, "0001_a.sql");
+        assert_eq!(
+            state.lock,
+            Some(LockRow {
+                owner: "ci-7:42 migrate up".into(),
+                expires_at: 1_764_500_000_000
+            })
+        );
     }
 
     #[test]
     fn recognises_the_seed_table_and_a_ledger_read_alone() {
         let only_ours = Reads {
             ours: true,
-            ledger: false,
+            ..Reads::NONE
         };
         let state = parse_state(
             &results(json!([
@@ -465,8 +514,8 @@ mod tests {
         assert_eq!(state.applied[0].version, 2);
         assert_eq!(state.applied[0].duration_ms, None);
         let only_wranglers = Reads {
-            ours: false,
             ledger: true,
+            ..Reads::NONE
         };
         let state = parse_state(
             &results(json!([
@@ -492,7 +541,7 @@ mod tests {
         };
         let db = db("schema history");
         let locking = locking_state_query(&db, &request, &pending_condition(&[1, 3]));
-        for (query, count) in [(state_query(&db), 4), (locking, 10)] {
+        for (query, count) in [(state_query(&db), 5), (locking, 11)] {
             let statements = crate::migrate::sql::split(&query).unwrap();
             assert_eq!(statements.len(), count, "{query}");
             assert!(query.contains("\"schema history\""), "{query}");
@@ -542,6 +591,7 @@ mod tests {
                     },
                 ],
             },
+            lock: None,
         }
     }
 
@@ -613,11 +663,7 @@ mod tests {
 
     #[test]
     fn schema_only_means_no_table() {
-        let none = Reads {
-            ours: false,
-            ledger: false,
-        };
-        let state = parse_state(&results(json!([{"results": []}])), none).unwrap();
+        let state = parse_state(&results(json!([{"results": []}])), Reads::NONE).unwrap();
         assert_eq!(state.tracking, Tracking::Absent);
     }
 

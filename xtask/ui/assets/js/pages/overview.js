@@ -1,26 +1,22 @@
 // #/ Overview: a card per database, with its counts, lock, last run and
 // migrations.
 
-import { api, latestVersion, loadStatus } from '../api.js';
+import { latestVersion, loadStatus } from '../api.js';
 import { h, ago, fmtMs, fmtTime, migrationHref, outcomeIcon, pageHead, statusText, versionNow } from '../dom.js';
 import { onLeave, route } from '../router.js';
 import { loadInfo, subscribe } from '../runs.js';
 
 export async function pageOverview(ctx) {
-  const [info, status, locks] = await Promise.all([
-    loadInfo(),
-    loadStatus(),
-    api('/api/locks').catch((e) => ({ __error: e.message })),
-  ]);
+  // The status read brings each database's lock row: no call of its own.
+  const [info, status] = await Promise.all([loadInfo(), loadStatus()]);
   if (!ctx.alive()) return;
   const nodes = [pageHead('Overview', `${(status.databases || []).length} database(s) · ${info.target} target`)];
   if ((status.problems || []).length) {
     nodes.push(h('div', { class: 'problems', 'data-testid': 'problems' }, h('strong', null, '⚠ Problems'),
       h('ul', null, status.problems.map((p) => h('li', null, typeof p === 'string' ? p : JSON.stringify(p))))));
   }
-  if (locks && locks.__error) nodes.push(h('div', { class: 'notice warn' }, `Locks could not be read: ${locks.__error}`));
   const grid = h('div', { class: 'grid' });
-  for (const db of status.databases || []) grid.appendChild(dbCard(db, info, locks || {}));
+  for (const db of status.databases || []) grid.appendChild(dbCard(db, info));
   if (!(status.databases || []).length) grid.appendChild(h('div', { class: 'card empty-state' }, 'No D1 databases in the wrangler config.'));
   nodes.push(grid);
   ctx.mount(nodes);
@@ -31,7 +27,7 @@ export async function pageOverview(ctx) {
   }));
 }
 
-function dbCard(db, info, locks) {
+function dbCard(db, info) {
   const migs = [...(db.migrations || [])].sort((a, b) => a.version - b.version);
   const counts = { applied: 0, pending: 0, modified: 0, missing: 0 };
   for (const m of migs) if (m.state in counts) counts[m.state] += 1;
@@ -41,12 +37,13 @@ function dbCard(db, info, locks) {
   const stat = (key, label, value) => h('div', { class: `stat ${key}${value === 0 ? ' zero' : ''}` },
     h('div', { class: 'k' }, label), h('div', { class: 'v', 'data-testid': `count-${key}`, 'data-count': value }, String(value)));
 
-  const lock = locks[db.binding];
-  const lockText = lock && lock.error
-    ? h('span', { class: 'pill warn', 'data-testid': 'lock', title: String(lock.error) }, 'could not be read')
-    : lock
-    ? h('span', { class: 'pill warn', 'data-testid': 'lock' }, `🔒 ${lock.owner}${lock.expires_at ? ` · until ${fmtTime(lock.expires_at)}` : ''}`)
-    : h('span', { class: 'muted', 'data-testid': 'lock' }, 'free');
+  const lock = db.lock;
+  const expired = lock && lock.expires_at <= Date.now();
+  const lockText = !lock
+    ? h('span', { class: 'muted', 'data-testid': 'lock' }, 'free')
+    : expired
+    ? h('span', { class: 'muted', 'data-testid': 'lock' }, `free (an expired lock of ${lock.owner})`)
+    : h('span', { class: 'pill warn', 'data-testid': 'lock' }, `🔒 ${lock.owner} · until ${fmtTime(lock.expires_at)}`);
 
   const last = info.last_runs ? info.last_runs[db.binding] : null;
   let lastText = h('span', { class: 'muted' }, 'none recorded');
