@@ -295,6 +295,14 @@ pub enum MigrateCommand {
     Verify(Verify),
     /// Record a migration as applied, or as not applied, without running it.
     Mark(Mark),
+    /// After a merge, give each migration that shares its version with
+    /// another (and is not applied) the next free version.
+    ///
+    /// Renames the file and its rollback (or, with a folder per migration,
+    /// the folder); a migration applied to the target's database never
+    /// moves. With two branches' migrations applied to different targets,
+    /// run it against the one that matters (`--remote` for production).
+    Renumber(Renumber),
     /// Record migrations 1..=VERSION as applied without running them, for a
     /// database that already has that schema.
     Baseline(Baseline),
@@ -459,7 +467,7 @@ pub struct Unlock {}
 pub struct Verify {}
 
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("state").required(true).args(["applied", "pending", "checksum"]))]
+#[command(group = clap::ArgGroup::new("state").required(true).args(["applied", "pending", "checksum", "renamed"]))]
 pub struct Mark {
     /// The migration's version
     pub version: u64,
@@ -478,9 +486,22 @@ pub struct Mark {
     #[arg(long)]
     pub checksum: bool,
 
+    /// Record the name its file has now, after the file of an applied
+    /// migration was renamed (in both ledgers; nothing runs). Refused when
+    /// its statements changed too
+    #[arg(long)]
+    pub renamed: bool,
+
     /// With --checksum: record it even when git has no applied version to compare with
     #[arg(long, requires = "checksum")]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Renumber {
+    /// Say what would be renamed, and rename nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

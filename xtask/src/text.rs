@@ -1,4 +1,4 @@
-//! How values read to people: durations, and this machine's and its user's names.
+//! How values read to people: durations, line diffs, and this machine's and its user's names.
 
 use std::time::Duration;
 
@@ -31,6 +31,58 @@ pub fn username() -> Option<String> {
         .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
 }
 
+/// The lines that differ between two texts, as a unified diff's body
+/// (`-` for `then`'s lines, `+` for `now`'s, two lines of context around
+/// each change): what `verify` shows of an applied migration edited since.
+pub fn line_diff(then: &str, now: &str) -> String {
+    let a: Vec<&str> = then.lines().collect();
+    let b: Vec<&str> = now.lines().collect();
+    // The longest common subsequence, by dynamic programming: migrations
+    // are short, and this is shown only for files edited after they ran.
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = match a[i] == b[j] {
+                true => lcs[i + 1][j + 1] + 1,
+                false => lcs[i + 1][j].max(lcs[i][j + 1]),
+            };
+        }
+    }
+    let mut lines: Vec<(char, &str)> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            lines.push((' ', a[i]));
+            (i, j) = (i + 1, j + 1);
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            lines.push(('-', a[i]));
+            i += 1;
+        } else {
+            lines.push(('+', b[j]));
+            j += 1;
+        }
+    }
+    let near_change = |k: usize| {
+        lines[k.saturating_sub(2)..(k + 3).min(lines.len())]
+            .iter()
+            .any(|(mark, _)| *mark != ' ')
+    };
+    let mut out = String::new();
+    let mut skipped = false;
+    for (k, (mark, line)) in lines.iter().enumerate() {
+        if near_change(k) {
+            if skipped && !out.is_empty() {
+                out.push_str("  ...\n");
+            }
+            skipped = false;
+            out.push_str(&format!("  {mark} {line}\n"));
+        } else {
+            skipped = true;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,5 +94,17 @@ mod tests {
         assert_eq!(human_duration(Duration::from_millis(30_400)), "30 s");
         assert_eq!(human_duration(Duration::from_secs(600)), "10 min");
         assert_eq!(human_duration(Duration::from_secs(7200)), "2 h");
+    }
+
+    #[test]
+    fn a_line_diff_shows_changed_lines_with_their_context_only() {
+        let then = "-- one\nCREATE TABLE a(x);\nA\nB\nC\nD\nE\nCREATE INDEX i ON a(x);\n";
+        let now = "-- one\nCREATE TABLE a(x, y);\nA\nB\nC\nD\nE\nCREATE INDEX i ON a(x);\n";
+        let diff = line_diff(then, now);
+        assert_eq!(
+            diff,
+            "    -- one\n  - CREATE TABLE a(x);\n  + CREATE TABLE a(x, y);\n    A\n    B\n"
+        );
+        assert_eq!(line_diff("same\n", "same\n"), "");
     }
 }

@@ -7,6 +7,7 @@ pub mod history;
 mod new;
 mod notify;
 mod record;
+mod renumber;
 mod report;
 pub mod status;
 mod ui;
@@ -43,6 +44,7 @@ impl Migrate {
             MigrateCommand::Unlock(unlock) => unlock.run(&load_lenient()?.0),
             MigrateCommand::Verify(verify) => verify.run(&load()?),
             MigrateCommand::Mark(mark) => mark.run(&load()?),
+            MigrateCommand::Renumber(renumber) => renumber.run(&load_lenient()?.0),
             MigrateCommand::Baseline(baseline) => baseline.run(&load()?),
             MigrateCommand::Adopt(adopt) => adopt.run(&load()?),
             MigrateCommand::Notify(notify) => notify.run(&load_lenient()?.0, &self.global.project),

@@ -15,7 +15,7 @@ use crate::migrate::project::Project;
 use crate::migrate::schema::{quote_name, Schema};
 use crate::migrate::source::Migration;
 use crate::migrate::sql::quote_literal;
-use crate::migrate::tracking::{self, DbState, LedgerChange};
+use crate::migrate::tracking::{self, DbState};
 
 /// The versions applied in `db` by either ledger, as `entries` say.
 fn applied_versions(entries: &[plan::Entry<'_>]) -> Vec<u64> {
@@ -55,6 +55,16 @@ impl flags::Mark {
             };
             return record_checksum(project, &d1, file, self.force);
         }
+        if self.renamed {
+            let Some(file) = file else {
+                bail!(
+                    "there is no migration {} in {}: --renamed records the name of a file that exists",
+                    self.version,
+                    project.folder_of(project.selected.first().map_or("", |db| &db.binding)).display()
+                );
+            };
+            return record_rename(project, &d1, file);
+        }
         if self.applied {
             let Some(file) = file else {
                 bail!("there is no migration {} in {}: only a migration with a file can be marked applied", self.version, project.migrations_dir.display());
@@ -86,10 +96,7 @@ impl flags::Mark {
             }
             let mut versions = applied_versions(&entries);
             versions.push(file.version);
-            let ledger = LedgerChange {
-                present: project.ledger_names(&db.binding, &versions),
-                absent: Vec::new(),
-            };
+            let ledger = project.ledger_change(&db.binding, &versions);
             let applied_at = entries
                 .iter()
                 .find(|e| e.version == file.version)
@@ -178,6 +185,102 @@ impl flags::Mark {
         crate::out!("✅ {}: v{} {shown} is recorded as pending in both ledgers (its rollback was not run); `up` will run it again", db.binding, self.version);
         Ok(())
     }
+}
+
+/// `mark VERSION --renamed`: the file of an applied migration was renamed;
+/// both ledgers take its new name (our row keeps when and how long it ran).
+fn record_rename(project: &Project, d1: &dyn D1, file: &Migration) -> Result<()> {
+    let db = database_of(project, file)?;
+    let state = calls::read_state(d1, db)?;
+    let around = project.surroundings(&db.binding);
+    let files = project.files_for(&db.binding);
+    let recorded = state.recorded(&around);
+    let row = state.applied.iter().find(|a| a.version == file.version);
+    let old_name = match row {
+        Some(row) => row.name.clone(),
+        None => match plan::unknown_ledger_rows(&files, recorded)
+            .into_iter()
+            .find(|l| {
+                let digits = l.name.bytes().take_while(u8::is_ascii_digit).count();
+                l.name[..digits].parse::<u64>().ok() == Some(file.version)
+            }) {
+            Some(ledger) => ledger.name.trim_end_matches(".sql").to_owned(),
+            None => bail!(
+                "migration {} is not recorded as applied in {} under another name: nothing to rename",
+                file.version,
+                db.binding
+            ),
+        },
+    };
+    if old_name == file.name {
+        crate::out!(
+            "{}: v{} is already recorded as {}",
+            db.binding,
+            file.version,
+            file.name
+        );
+        return Ok(());
+    }
+    if let Some(sum) = row.and_then(|r| r.checksum.as_ref()) {
+        if *sum != file.checksum {
+            bail!(
+                "migration {} was applied to {} as {old_name}, and {} differs from it in more than its name \
+                 (recorded checksum {sum}, file {}): give the file back what was applied, then run this again",
+                file.version,
+                db.binding,
+                file.path.display(),
+                file.checksum
+            );
+        }
+    }
+    let ledger = quote_name(&db.wrangler_table);
+    let old_ledger: Vec<String> = state
+        .ledger
+        .iter()
+        .filter(|l| !l.is_guard() && plan::names_match(&old_name, &l.name))
+        .map(|l| quote_literal(&l.name))
+        .collect();
+    let mut batch = tracking::Batch::default();
+    if !old_ledger.is_empty() {
+        batch.push_bookkeeping(format!(
+            "UPDATE {ledger} SET name = {} WHERE name IN ({})",
+            quote_literal(&file.file_name),
+            old_ledger.join(", ")
+        ));
+    }
+    match row {
+        Some(_) => {
+            batch.push_bookkeeping(format!(
+                "UPDATE _migrations SET name = {} WHERE version = {}",
+                quote_literal(&file.name),
+                file.version
+            ));
+        }
+        None => {
+            let applied_at = state
+                .ledger
+                .iter()
+                .find(|l| plan::names_match(&old_name, &l.name))
+                .and_then(|l| l.applied_at_ms());
+            let record = tracking::record_batch(
+                state.tracking,
+                db,
+                &[(file, applied_at)],
+                &tracking::LedgerChange::default(),
+            );
+            batch.statements.extend(record.statements);
+        }
+    }
+    hint::forget(d1, db);
+    calls::run_batch(d1, db, &batch)?;
+    crate::out!(
+        "✅ {}: v{} is now recorded as {} (was {old_name}) in _migrations and {}; nothing ran",
+        db.binding,
+        file.version,
+        file.name,
+        db.wrangler_table
+    );
+    Ok(())
 }
 
 /// `mark VERSION --checksum`: records the file's checksum as it is now,
@@ -273,22 +376,10 @@ impl flags::Baseline {
                 .filter(|e| e.version <= self.version && e.applied.is_none())
                 .filter_map(|e| Some((e.file?, e.adopted.and_then(|r| r.applied_at_ms()))))
                 .collect();
-            // wrangler's rows that name no file: the old names of renamed files.
-            let stale: Vec<String> = plan::unknown_ledger_rows(&files, recorded)
-                .iter()
-                .map(|r| r.name.clone())
-                .collect();
             let mut versions = applied_versions(&entries);
             versions.extend(rows.iter().map(|(m, _)| m.version));
-            let present = project.ledger_names(&db.binding, &versions);
-            let behind = present
-                .iter()
-                .any(|name| !state.ledger.iter().any(|row| row.name == *name));
-            if !rows.is_empty() || !stale.is_empty() || behind {
-                let ledger = LedgerChange {
-                    present,
-                    absent: stale,
-                };
+            let ledger = project.ledger_change(&db.binding, &versions);
+            if !rows.is_empty() || ledger.changes(&state.ledger) {
                 work.push((db, state.tracking, rows, ledger));
             }
         }
@@ -390,10 +481,7 @@ fn adopt(project: &Project, d1: &dyn D1, db: &Database) -> Result<String> {
         .map(|(m, row)| (*m, row.applied_at_ms()))
         .collect();
     let versions: Vec<u64> = applied.iter().map(|m| m.version).collect();
-    let ledger = LedgerChange {
-        present: project.ledger_names(&db.binding, &versions),
-        absent: Vec::new(),
-    };
+    let ledger = project.ledger_change(&db.binding, &versions);
     calls::run_batch(
         d1,
         db,

@@ -44,6 +44,10 @@ pub struct MigrationReport {
     /// records it in `_migrations` too, without running it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recorded_by: Option<&'static str>,
+    /// Applied, but its file is not in this checkout (another branch): the
+    /// database keeps its SQL, and `down` to the version below it rolls it back.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub not_in_checkout: bool,
 }
 
 /// Every selected database's migrations and the problems found: one state
@@ -56,9 +60,12 @@ pub fn report(project: &Project, folder_problems: Vec<String>) -> Result<Report>
         problems: folder_problems,
     };
     for (db, state) in project.selected.iter().zip(&states) {
-        let files = project.files_for(&db.binding);
+        let mut files = project.files_for(&db.binding);
         let around = project.surroundings(&db.binding);
         let recorded = state.recorded(&around);
+        let stored = plan::stored_migrations(&db.binding, &files, recorded);
+        files.extend(&stored);
+        files.sort_by_key(|m| m.version);
         let entries = plan::status(&files, recorded);
         report
             .problems
@@ -82,6 +89,7 @@ pub fn report(project: &Project, folder_problems: Vec<String>) -> Result<Report>
                     None => entry.file.map(|f| f.checksum.clone()),
                 },
                 duration_ms: entry.applied.and_then(|a| a.duration_ms),
+                not_in_checkout: entry.file.is_some_and(|f| f.stored),
             })
             .collect();
         report.databases.push(DatabaseReport {
@@ -126,7 +134,17 @@ impl flags::Status {
             if database.migrations.is_empty() {
                 crate::out!("(no migrations for this database)");
             }
-            for m in &database.migrations {
+            for (index, m) in database.migrations.iter().enumerate() {
+                if m.not_in_checkout {
+                    let below = index
+                        .checked_sub(1)
+                        .map_or(0, |i| database.migrations[i].version);
+                    crate::out!(
+                        "📦 Applied, not in this checkout - v{}: {} (from another branch? `cargo migrate down {below} --db {}` rolls it back with the SQL stored in the database)",
+                        m.version, m.name, db.binding
+                    );
+                    continue;
+                }
                 let label = match m.state {
                     State::Applied => "✅ Applied",
                     State::Pending => "⏳ Pending",

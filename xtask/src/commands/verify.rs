@@ -23,18 +23,43 @@ impl flags::Verify {
     }
 }
 
-/// One applied migration whose file changed since, with what git says it was.
+/// One applied migration whose file changed since, with what it was.
 struct Edited<'a> {
     file: &'a Migration,
-    /// Its text when it was applied, when git has it.
+    /// Its text when it was applied, as its database stored it or git has it.
     then: Option<String>,
 }
 
 fn verify(project: &Project, d1: &dyn D1, db: &Database) -> Result<String> {
     let state = calls::read_state(d1, db)?;
-    let files = project.files_for(&db.binding);
+    let mut files = project.files_for(&db.binding);
     let around = project.surroundings(&db.binding);
     let recorded = state.recorded(&around);
+    let mut stored = plan::stored_migrations(&db.binding, &files, recorded);
+    let entries = plan::status(&files, recorded);
+    // What the database stored of the migrations this checkout lacks and of
+    // those whose files changed since: one read.
+    let wanted: Vec<u64> = stored
+        .iter()
+        .map(|m| m.version)
+        .chain(
+            entries
+                .iter()
+                .filter(|e| e.state == State::Modified && e.applied.is_some_and(|a| a.has_sql))
+                .map(|e| e.version),
+        )
+        .collect();
+    let kept = calls::stored_sql(d1, db, &wanted)?;
+    let kept_sql = |version: u64| {
+        kept.iter()
+            .find(|(v, _)| *v == version)
+            .map(|(_, sql)| sql.clone())
+    };
+    for migration in &mut stored {
+        migration.sql = kept_sql(migration.version).unwrap_or_default();
+    }
+    files.extend(&stored);
+    files.sort_by_key(|m| m.version);
     let entries = plan::status(&files, recorded);
     let mut problems: Vec<String> = plan::problems(&db.binding, &entries, &files, recorded)
         .into_iter()
@@ -50,10 +75,11 @@ fn verify(project: &Project, d1: &dyn D1, db: &Database) -> Result<String> {
         .filter(|e| e.state == State::Modified)
         .filter_map(|e| {
             let file = e.file?;
-            let then = e
-                .applied
-                .and_then(|a| a.checksum.as_deref())
-                .and_then(|sum| history::text_with_checksum(&file.path, sum));
+            let then = kept_sql(e.version).or_else(|| {
+                e.applied
+                    .and_then(|a| a.checksum.as_deref())
+                    .and_then(|sum| history::text_with_checksum(&file.path, sum))
+            });
             Some(Edited { file, then })
         })
         .collect();
@@ -75,9 +101,10 @@ fn verify(project: &Project, d1: &dyn D1, db: &Database) -> Result<String> {
                 ),
                 Err(statement) => format!(
                     "{name}: its file's statements changed since it was applied ({}): the database ran \
-                     the old ones. Restore the file (`git log -p {}`) and write the change as a new migration",
+                     the old ones. Restore the file and write the change as a new migration. What was applied \
+                     (-) against the file now (+):\n{}",
                     statement.map_or("statements were removed".to_owned(), |s| format!("now: {s}")),
-                    edit.file.path.display()
+                    crate::text::line_diff(then, &edit.file.sql).trim_end()
                 ),
             },
             None => format!(

@@ -71,6 +71,35 @@ pub fn read_state_as(call: Call, d1: &dyn D1, db: &Database) -> Result<DbState> 
     Ok(state)
 }
 
+/// The SQL `db` stored for the migrations `versions` when they were applied
+/// (those that stored none are left out). One call; none for no versions.
+pub fn stored_sql(d1: &dyn D1, db: &Database, versions: &[u64]) -> Result<Vec<(u64, String)>> {
+    if versions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = versions.iter().map(u64::to_string).collect();
+    let results = d1
+        .query(
+            Call::Read,
+            db,
+            &format!(
+                "SELECT version, sql FROM _migrations WHERE sql IS NOT NULL AND version IN ({})",
+                list.join(", ")
+            ),
+        )
+        .with_context(|| format!("cannot read the SQL {} stored", db.binding))?;
+    Ok(results
+        .first()
+        .map(|r| &r.results[..])
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|row| {
+            let version = crate::migrate::d1::text(row.get("version"))?.parse().ok()?;
+            Some((version, crate::migrate::d1::text(row.get("sql"))?))
+        })
+        .collect())
+}
+
 /// The state read of a run that writes: also creates the tracking tables and
 /// takes the lock when `work` holds. One call.
 pub fn read_state_locking(

@@ -14,6 +14,7 @@ pub mod lock;
 pub mod plan;
 pub mod project;
 pub mod rehearsal;
+pub mod renumber;
 pub mod run;
 pub mod schema;
 pub mod source;

@@ -67,7 +67,21 @@ pub struct Applied {
     /// `None` for rows written by the seed's runner, which kept no checksum.
     pub checksum: Option<String>,
     pub duration_ms: Option<i64>,
+    /// Whether the row stores the migration's SQL (rows written before it
+    /// was stored do not).
+    #[serde(default)]
+    pub has_sql: bool,
+    /// The rollback's SQL, stored with the row when it was applied.
+    #[serde(default)]
+    pub rollback_sql: Option<String>,
 }
+
+/// The `applied_at` of the rows a run writes into wrangler's ledger for
+/// files that are not migrations of that database (rollback files, other
+/// databases' migrations): wrangler then never runs them there. The date
+/// marks them as ours, never applied, so a run can add and remove them as
+/// the files come and go; a row with any other date is a migration applied.
+pub const GUARD_APPLIED_AT: &str = "1970-01-01 00:00:00";
 
 /// One row of wrangler's own ledger (`d1_migrations`, or the config's
 /// `migrations_table`): the file name it ran, and when (`YYYY-MM-DD HH:MM:SS`, UTC).
@@ -78,6 +92,18 @@ pub struct LedgerRow {
 }
 
 impl LedgerRow {
+    /// True for a row a run wrote to keep wrangler away from a file that is
+    /// not a migration of this database (see [`GUARD_APPLIED_AT`]).
+    pub fn is_guard(&self) -> bool {
+        self.applied_at == GUARD_APPLIED_AT
+    }
+
+    /// The version its name starts with, as wrangler's file names do.
+    fn version(&self) -> Option<u64> {
+        let digits = self.name.bytes().take_while(u8::is_ascii_digit).count();
+        self.name[..digits].parse().ok()
+    }
+
     /// `applied_at` as Unix milliseconds, when it reads as wrangler writes it.
     pub fn applied_at_ms(&self) -> Option<i64> {
         humantime::parse_rfc3339_weak(&self.applied_at)
@@ -96,6 +122,10 @@ impl LedgerRow {
 pub struct Surroundings<'a> {
     pub foreign: Vec<String>,
     pub elsewhere: Vec<&'a Migration>,
+    /// Versions that files routed to other databases hold in this
+    /// database's (shared, routed) folder: one sequence for all, so a ledger
+    /// row with one of them was never a migration of this database.
+    pub taken: Vec<u64>,
 }
 
 /// What a database records about its migrations: our rows and wrangler's
@@ -106,6 +136,7 @@ pub struct Recorded<'a> {
     pub ledger: &'a [LedgerRow],
     pub foreign: &'a [String],
     pub elsewhere: &'a [&'a Migration],
+    pub taken: &'a [u64],
 }
 
 /// Where a migration stands in one database.
@@ -154,7 +185,10 @@ pub fn status<'a>(files: &[&'a Migration], recorded: Recorded<'a>) -> Vec<Entry<
                 .find(|row| row.version == file.version);
             let adopted = match row {
                 Some(_) => None,
-                None => recorded.ledger.iter().find(|l| l.name == file.file_name),
+                None => recorded
+                    .ledger
+                    .iter()
+                    .find(|l| l.name == file.file_name && !l.is_guard()),
             };
             let state = match (row, adopted) {
                 (Some(row), _) if is_modified(file, row) => State::Modified,
@@ -189,16 +223,99 @@ pub fn status<'a>(files: &[&'a Migration], recorded: Recorded<'a>) -> Vec<Entry<
     entries
 }
 
-/// Names in wrangler's ledger that are neither a migration of this database
-/// nor a file wrangler must not run on it.
+/// True when wrangler's ledger name `ledger_name` is the migration our
+/// record calls `name` (`0001_a` is `0001_a.sql`, and in a folder per
+/// migration `0001_a/migration.sql`).
+pub fn names_match(name: &str, ledger_name: &str) -> bool {
+    ledger_name
+        .strip_prefix(name)
+        .is_some_and(|rest| rest == ".sql" || rest.starts_with('/'))
+}
+
+/// Rows of wrangler's ledger that say a migration was applied to this
+/// database which neither a file nor our own record accounts for: wrangler
+/// applied a file this checkout lacks (another branch), or one renamed
+/// since. Rows a run wrote to keep wrangler away from files are not among
+/// them, nor the rows older runs wrote for the same reason before they were
+/// dated (rollback files; versions of other databases' files in one
+/// routed folder).
 pub fn unknown_ledger_rows<'a>(files: &[&Migration], recorded: Recorded<'a>) -> Vec<&'a LedgerRow> {
     recorded
         .ledger
         .iter()
         .filter(|row| {
-            !files.iter().any(|f| f.file_name == row.name)
+            !row.is_guard()
+                && !files.iter().any(|f| f.file_name == row.name)
                 && !recorded.foreign.contains(&row.name)
                 && !row.name.ends_with(".rollback.sql")
+                && !recorded
+                    .applied
+                    .iter()
+                    .any(|a| names_match(&a.name, &row.name))
+                && !row.version().is_some_and(|v| recorded.taken.contains(&v))
+        })
+        .collect()
+}
+
+/// Rows of wrangler's ledger that a run wrote for files wrangler must not run
+/// here and that no longer name one: the next write removes them. Those
+/// runs wrote before guard rows were dated are known by their names (a
+/// rollback file; a version another database's file holds in one routed
+/// folder).
+pub fn stale_guards<'a>(recorded: Recorded<'a>) -> Vec<&'a LedgerRow> {
+    recorded
+        .ledger
+        .iter()
+        .filter(|row| !recorded.foreign.contains(&row.name))
+        .filter(|row| {
+            row.is_guard()
+                || row.name.ends_with(".rollback.sql")
+                || (row.version().is_some_and(|v| recorded.taken.contains(&v))
+                    && !recorded
+                        .applied
+                        .iter()
+                        .any(|a| names_match(&a.name, &row.name)))
+        })
+        .collect()
+}
+
+/// The migrations our record holds with their SQL but this checkout lacks
+/// (applied on another branch): rebuilt from the stored SQL, so `down` can
+/// roll them back and `status` can say what they are.
+pub fn stored_migrations(
+    binding: &str,
+    files: &[&Migration],
+    recorded: Recorded<'_>,
+) -> Vec<Migration> {
+    recorded
+        .applied
+        .iter()
+        .filter(|row| row.has_sql && !files.iter().any(|f| f.version == row.version))
+        .map(|row| {
+            let path = PathBuf::from(format!("{} (stored in {binding})", row.name));
+            let file_name = recorded
+                .ledger
+                .iter()
+                .find(|l| !l.is_guard() && names_match(&row.name, &l.name))
+                .map_or_else(|| format!("{}.sql", row.name), |l| l.name.clone());
+            Migration {
+                version: row.version,
+                name: row.name.clone(),
+                file_name,
+                sql: String::new(),
+                checksum: row.checksum.clone().unwrap_or_default(),
+                binding: binding.to_owned(),
+                rollback: row
+                    .rollback_sql
+                    .as_ref()
+                    .map(|sql| crate::migrate::source::Script {
+                        path: PathBuf::from(format!("{} rollback (stored in {binding})", row.name)),
+                        sql: sql.clone(),
+                        checksum: crate::migrate::source::checksum(sql),
+                    }),
+                stored: true,
+                path,
+            }
         })
         .collect()
 }
@@ -277,6 +394,24 @@ pub fn problems(
                 continue;
             }
         }
+        let renamed = entry.file.zip(entry.applied).filter(|(file, row)| {
+            file.name != row.name
+                && row
+                    .checksum
+                    .as_ref()
+                    .is_none_or(|sum| *sum == file.checksum)
+        });
+        if let (State::Modified, Some((file, row))) = (entry.state, renamed) {
+            problems.push(format!(
+                "migration {} was applied to {binding} as {}, and its file is now called {}: give it back its \
+                 name, or record the new one with `cargo migrate mark {} --renamed --db {binding}`",
+                entry.version,
+                row.name,
+                file.path.display(),
+                entry.version
+            ));
+            continue;
+        }
         match entry.state {
             State::Modified => problems.push(format!(
                 "migration {} ({}) was applied to {binding} but its file has changed since \
@@ -287,29 +422,35 @@ pub fn problems(
                 entry.file.map_or("none", |f| &f.checksum[..]),
             )),
             State::Missing => problems.push(format!(
-                "migration {} ({}) is recorded as applied in {binding} but its file is gone: \
-                 restore {}.sql, or remove its row with `DELETE FROM _migrations WHERE version = {}`",
-                entry.version, entry.name, entry.name, entry.version
+                "migration {} ({}) is recorded as applied in {binding} but its file is not in this checkout, and \
+                 the database holds no copy of its SQL (it was applied before copies were kept): switch to the \
+                 branch that has {}.sql, or restore the file",
+                entry.version, entry.name, entry.name
             )),
             _ => {}
         }
     }
-    let unknown = unknown_ledger_rows(files, recorded);
-    if !unknown.is_empty() {
-        let names: Vec<&str> = unknown.iter().map(|r| r.name.as_str()).collect();
-        let newest = entries
-            .iter()
-            .filter(|e| e.state != State::Pending)
-            .map(|e| e.version)
-            .max();
+    for row in unknown_ledger_rows(files, recorded) {
+        let renamed = row.version().and_then(|v| {
+            files
+                .iter()
+                .find(|f| f.version == v && !recorded.applied.iter().any(|a| a.version == v))
+        });
+        let why = match renamed {
+            Some(file) => format!(
+                "if {} is that migration renamed, give it back its name, or record the new one with \
+                 `cargo migrate mark {} --renamed --db {binding}` (until then it would run a second time)",
+                file.path.display(),
+                file.version
+            ),
+            None => format!(
+                "switch to the branch that has it, or restore the file (its SQL ran in {binding}; nothing \
+                 here can roll it back without it)"
+            ),
+        };
         problems.push(format!(
-            "wrangler's ledger in {binding} records {}, which no migration file of {binding} is called: \
-             restore the file{}, or if the files were renamed, record them as they are now with \
-             `cargo migrate baseline N --db {binding}` (N: the newest version {binding} has{}), \
-             which also removes wrangler's rows that name no file",
-            names.join(", "),
-            if names.len() == 1 { "" } else { "s" },
-            newest.map_or(String::new(), |v| format!(", {v} by our record")),
+            "wrangler applied {} to {binding} (at {}), but no migration file of {binding} is called that: {why}",
+            row.name, row.applied_at
         ));
     }
     let newest_applied = entries
@@ -423,6 +564,7 @@ mod tests {
                 sql: String::new(),
                 checksum: String::new(),
             }),
+            stored: false,
         }
     }
 
@@ -433,6 +575,8 @@ mod tests {
             applied_at: 1,
             checksum: Some(m.checksum.clone()),
             duration_ms: Some(1),
+            has_sql: false,
+            rollback_sql: None,
         }
     }
 
@@ -449,6 +593,7 @@ mod tests {
             ledger: &[],
             foreign: &[],
             elsewhere: &[],
+            taken: &[],
         }
     }
 
@@ -566,6 +711,7 @@ mod tests {
             ledger: &rows,
             foreign: &[],
             elsewhere: &[],
+            taken: &[],
         };
         let entries = status(&refs, recorded);
         let states: Vec<_> = entries.iter().map(|e| e.state).collect();
@@ -593,26 +739,159 @@ mod tests {
     }
 
     #[test]
-    fn a_ledger_row_naming_no_file_stops_the_run_and_says_how_to_rebase() {
+    fn a_migration_wrangler_applied_under_another_name_stops_the_run_and_says_which_case() {
         let files: Vec<_> = (1..=2).map(|v| file(v, false)).collect();
         let refs: Vec<_> = files.iter().collect();
-        let rows = vec![ledger("0001_old_name.sql"), ledger("0001_m1.rollback.sql")];
+        let rows = vec![
+            ledger("0001_old_name.sql"),
+            ledger("0001_m1.rollback.sql"),
+            ledger("0002_other_db.sql"),
+            ledger("0009_other_branch.sql"),
+        ];
         let foreign = vec!["0002_other_db.sql".to_owned()];
-        let mut with_foreign = rows.clone();
-        with_foreign.push(ledger("0002_other_db.sql"));
         let recorded = Recorded {
             applied: &[],
-            ledger: &with_foreign,
+            ledger: &rows,
             foreign: &foreign,
             elsewhere: &[],
+            taken: &[],
         };
         let err = plan_up("DB", &refs, recorded, None)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("0001_old_name.sql"), "{err}");
-        assert!(err.contains("baseline N --db DB"), "{err}");
+        assert!(
+            err.contains("wrangler applied 0001_old_name.sql")
+                && err.contains("mark 1 --renamed --db DB"),
+            "{err}"
+        );
+        assert!(
+            err.contains("0009_other_branch.sql") && err.contains("switch to the branch"),
+            "{err}"
+        );
+        // Nothing that would delete what wrangler applied is advised.
+        assert!(
+            !err.contains("baseline") && !err.contains("DELETE"),
+            "{err}"
+        );
         assert!(
             !err.contains("rollback") && !err.contains("other_db"),
+            "{err}"
+        );
+    }
+
+    fn guard(name: &str) -> LedgerRow {
+        LedgerRow {
+            name: name.into(),
+            applied_at: GUARD_APPLIED_AT.into(),
+        }
+    }
+
+    #[test]
+    fn guard_rows_are_never_applied_migrations_and_stale_ones_go_quietly() {
+        // 0002 was another database's file (so it has a guard row here), and
+        // is now routed to this one: it is pending, not adopted.
+        let files: Vec<_> = (1..=2).map(|v| file(v, false)).collect();
+        let refs: Vec<_> = files.iter().collect();
+        let applied = vec![row(&files[0])];
+        let rows = vec![
+            ledger("0001_m1.sql"),
+            guard("0002_m2.sql"),
+            guard("0007_renamed_before_it_ran.sql"),
+            guard("0003_elsewhere.sql"),
+        ];
+        let foreign = vec!["0003_elsewhere.sql".to_owned()];
+        let recorded = Recorded {
+            applied: &applied,
+            ledger: &rows,
+            foreign: &foreign,
+            elsewhere: &[],
+            taken: &[],
+        };
+        let plan = plan_up("DB", &refs, recorded, None).unwrap();
+        assert_eq!(versions(&plan.run), [2]);
+        assert!(plan.adopt.is_empty());
+        let stale: Vec<&str> = stale_guards(recorded)
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(stale, ["0002_m2.sql", "0007_renamed_before_it_ran.sql"]);
+    }
+
+    #[test]
+    fn an_undated_guard_of_an_older_run_is_known_by_a_version_another_database_holds() {
+        let files = [file(1, false)];
+        let rows = vec![ledger("0001_m1.sql"), ledger("0007_add_user_tier.sql")];
+        let applied = vec![row(&files[0])];
+        let mut recorded = Recorded {
+            applied: &applied,
+            ledger: &rows,
+            foreign: &[],
+            elsewhere: &[],
+            taken: &[7],
+        };
+        assert!(plan_up("DB", &[&files[0]], recorded, None).is_ok());
+        recorded.taken = &[];
+        assert!(plan_up("DB", &[&files[0]], recorded, None).is_err());
+    }
+
+    #[test]
+    fn a_migration_applied_on_another_branch_is_rebuilt_from_its_stored_sql() {
+        let files: Vec<_> = (1..=2).map(|v| file(v, true)).collect();
+        let mut applied: Vec<_> = files.iter().map(row).collect();
+        applied.push(Applied {
+            version: 3,
+            name: "0003_feature".into(),
+            applied_at: 1,
+            checksum: Some("sum3".into()),
+            duration_ms: Some(1),
+            has_sql: true,
+            rollback_sql: Some("DROP TABLE feature;".into()),
+        });
+        let rows = vec![ledger("0003_feature/migration.sql")];
+        let mut refs: Vec<&Migration> = files.iter().collect();
+        let recorded = Recorded {
+            applied: &applied,
+            ledger: &rows,
+            foreign: &[],
+            elsewhere: &[],
+            taken: &[],
+        };
+        // Without it, the record names a missing file.
+        assert!(plan_up("DB", &refs, recorded, None).is_err());
+        let stored = stored_migrations("DB", &refs, recorded);
+        assert_eq!(stored.len(), 1);
+        assert!(stored[0].stored);
+        assert_eq!(stored[0].file_name, "0003_feature/migration.sql");
+        refs.extend(&stored);
+        assert!(plan_up("DB", &refs, recorded, None).unwrap().run.is_empty());
+        let down = plan_down("DB", &refs, recorded, 2).unwrap();
+        assert_eq!(versions(&down), [3]);
+        assert_eq!(
+            down[0].rollback.as_ref().unwrap().sql,
+            "DROP TABLE feature;"
+        );
+        // A migration applied without a rollback file cannot be rolled back.
+        let mut without = applied.clone();
+        without[2].rollback_sql = None;
+        let recorded = Recorded {
+            applied: &without,
+            ..recorded
+        };
+        let stored = stored_migrations("DB", &files.iter().collect::<Vec<_>>(), recorded);
+        let refs: Vec<&Migration> = files.iter().chain(&stored).collect();
+        assert!(plan_down("DB", &refs, recorded, 2).is_err());
+    }
+
+    #[test]
+    fn an_applied_file_renamed_is_named_with_the_command_that_records_the_new_name() {
+        let files = [file(1, false)];
+        let mut applied = row(&files[0]);
+        applied.name = "0001_old".into();
+        let err = plan_up("DB", &[&files[0]], ours(&[applied]), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("applied to DB as 0001_old") && err.contains("mark 1 --renamed"),
             "{err}"
         );
     }
@@ -657,6 +936,7 @@ mod tests {
             ledger: &[],
             foreign: &[],
             elsewhere: &elsewhere,
+            taken: &[],
         };
         let err = plan_up("DB", &refs[..2], recorded, None)
             .unwrap_err()

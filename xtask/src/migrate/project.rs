@@ -10,6 +10,7 @@ use crate::migrate::d1::Target;
 use crate::migrate::plan::Surroundings;
 use crate::migrate::source::{self, Migration, NotifyTable, Owner, Routing};
 use crate::migrate::sql::{LintOptions, Splitter};
+use crate::migrate::tracking::LedgerChange;
 
 /// Where a project is and what of it a command works on: what the command
 /// line (or a test) says to load.
@@ -40,6 +41,9 @@ pub struct Project {
     pub migrations_dir: PathBuf,
     /// Every database's migrations, each folder in version order.
     pub migrations: Vec<Migration>,
+    /// Files whose version another file of their folder has (after a merge):
+    /// not in `migrations`, and a problem until `renumber` moves them.
+    pub duplicates: Vec<Migration>,
     /// The databases this run works on (`--db`, or all), in config order.
     pub selected: Vec<Database>,
     pub target: Target,
@@ -90,7 +94,20 @@ impl Project {
     /// folders' problems beside them (`status` shows what it can).
     pub fn load_lenient(paths: &Paths, target: Target) -> Result<(Project, Vec<String>)> {
         let (config, migrations_dir, routing) = Self::load_config(paths)?;
-        let (migrations, problems) = load_folders(&config, &migrations_dir, &routing)?;
+        // A folder named on the command line must exist (a typo is not "no
+        // migrations"); one the config implies may not, for a database
+        // whose tables something else makes.
+        if paths.migrations_dir.is_some() && !migrations_dir.is_dir() {
+            bail!(
+                "the migrations folder {} does not exist: check `--migrations-dir`, or create it with `cargo migrate new`",
+                migrations_dir.display()
+            );
+        }
+        let Folders {
+            migrations,
+            duplicates,
+            problems,
+        } = load_folders(&config, &migrations_dir, &routing)?;
         let selected = select(&config, &paths.databases)?;
         let notify = routing.notify.clone();
         let project = Project {
@@ -98,6 +115,7 @@ impl Project {
             config,
             migrations_dir,
             migrations,
+            duplicates,
             selected,
             target,
             splitter: Splitter::for_version(paths.wrangler_version.as_deref()),
@@ -158,25 +176,38 @@ impl Project {
         names
     }
 
-    /// The names wrangler's ledger of `binding` must hold when the migrations
-    /// `versions` are applied: their file names, then [`Project::foreign_sql`].
-    pub fn ledger_names(&self, binding: &str, versions: &[u64]) -> Vec<String> {
-        self.files_for(binding)
-            .iter()
-            .filter(|m| versions.contains(&m.version))
-            .map(|m| m.file_name.clone())
-            .chain(self.foreign_sql(binding))
-            .collect()
+    /// What wrangler's ledger of `binding` must hold when the migrations
+    /// `versions` are applied: their file names, and [`Project::foreign_sql`]
+    /// as its guard rows (stale ones removed).
+    pub fn ledger_change(&self, binding: &str, versions: &[u64]) -> LedgerChange {
+        LedgerChange {
+            present: self
+                .files_for(binding)
+                .iter()
+                .filter(|m| versions.contains(&m.version))
+                .map(|m| m.file_name.clone())
+                .collect(),
+            absent: Vec::new(),
+            guards: Some(self.foreign_sql(binding)),
+        }
     }
 
     /// What `binding`'s record is read against besides its own files.
     pub fn surroundings(&self, binding: &str) -> Surroundings<'_> {
+        let folder = self.folder_of(binding);
+        let routed = folder == self.migrations_dir && folder.join(source::ROUTING_FILE).is_file();
         Surroundings {
             foreign: self.foreign_sql(binding),
             elsewhere: self
                 .migrations
                 .iter()
                 .filter(|m| m.binding != binding)
+                .collect(),
+            taken: self
+                .migrations
+                .iter()
+                .filter(|m| routed && m.binding != binding && m.path.parent() == Some(folder))
+                .map(|m| m.version)
                 .collect(),
         }
     }
@@ -209,20 +240,41 @@ pub fn sharing<'a>(config: &'a Config, shared: &Path) -> Vec<&'a str> {
         .collect()
 }
 
+/// What every folder holds: see [`source::Scanned`].
+struct Folders {
+    migrations: Vec<Migration>,
+    duplicates: Vec<Migration>,
+    problems: Vec<String>,
+}
+
 /// Reads every folder the config's databases take migrations from: the
 /// shared one (routed), when any database uses it, and each `migrations_dir`.
 /// Returns what could be read and every folder's problems.
-fn load_folders(
-    config: &Config,
-    shared: &Path,
-    routing: &Routing,
-) -> Result<(Vec<Migration>, Vec<String>)> {
+fn load_folders(config: &Config, shared: &Path, routing: &Routing) -> Result<Folders> {
     let sharing = sharing(config, shared);
     let mut migrations = Vec::new();
+    let mut duplicates = Vec::new();
     let mut problems = Vec::new();
     let mut read = |dir: &Path, owner: Owner<'_>| -> Result<()> {
-        let (found, mut trouble) = source::scan(dir, owner, config)?;
+        if !dir.exists() {
+            let whose = match owner {
+                Owner::Only(binding) => binding.to_owned(),
+                Owner::Shared { bindings, .. } => bindings.join(", "),
+            };
+            tracing::info!(
+                "{} has no migrations: there is no folder {}",
+                whose,
+                dir.display()
+            );
+            return Ok(());
+        }
+        let source::Scanned {
+            migrations: found,
+            duplicates: extra,
+            problems: mut trouble,
+        } = source::scan(dir, owner, config)?;
         migrations.extend(found);
+        duplicates.extend(extra);
         if trouble.len() > 1 {
             let count = trouble.len();
             trouble = std::iter::once(format!(
@@ -248,7 +300,11 @@ fn load_folders(
             read(folder, Owner::Only(&db.binding))?;
         }
     }
-    Ok((migrations, problems))
+    Ok(Folders {
+        migrations,
+        duplicates,
+        problems,
+    })
 }
 
 fn select(config: &Config, wanted: &[String]) -> Result<Vec<Database>> {

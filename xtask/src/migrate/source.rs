@@ -28,6 +28,10 @@ pub struct Migration {
     /// The binding of the database it belongs to.
     pub binding: String,
     pub rollback: Option<Script>,
+    /// Not a file of this checkout: rebuilt from the copy its database
+    /// stored when it was applied (on another branch), so it can be rolled
+    /// back; its `sql` is left empty.
+    pub stored: bool,
 }
 
 /// A rollback file.
@@ -239,7 +243,11 @@ fn sql_files(dir: &Path) -> Result<Vec<String>> {
 /// reported at once, and only once: a file refused for its name is not
 /// blamed again for the sequence it breaks.
 pub fn load(dir: &Path, owner: Owner<'_>, config: &Config) -> Result<Vec<Migration>> {
-    let (migrations, problems) = scan(dir, owner, config)?;
+    let Scanned {
+        migrations,
+        problems,
+        ..
+    } = scan(dir, owner, config)?;
     match problems.len() {
         0 => Ok(migrations),
         1 => bail!("{}", problems[0]),
@@ -251,13 +259,20 @@ pub fn load(dir: &Path, owner: Owner<'_>, config: &Config) -> Result<Vec<Migrati
     }
 }
 
+/// What [`scan`] found in a folder.
+#[derive(Debug, Default)]
+pub struct Scanned {
+    /// One migration per version: where two files share one, the first by name.
+    pub migrations: Vec<Migration>,
+    /// The other files of a version two files share (two branches that each
+    /// added one, merged), for `renumber`.
+    pub duplicates: Vec<Migration>,
+    pub problems: Vec<String>,
+}
+
 /// [`load`], keeping every migration that could be read despite the
 /// problems, which come back beside them (for `status`, which shows what it can).
-pub fn scan(
-    dir: &Path,
-    owner: Owner<'_>,
-    config: &Config,
-) -> Result<(Vec<Migration>, Vec<String>)> {
+pub fn scan(dir: &Path, owner: Owner<'_>, config: &Config) -> Result<Scanned> {
     let names = sql_files(dir)?;
     let mut problems = Vec::new();
     let mut ups: BTreeMap<u64, Vec<(String, PathBuf)>> = BTreeMap::new();
@@ -277,7 +292,8 @@ pub fn scan(
         if files.len() > 1 {
             let list: Vec<_> = files.iter().map(|(_, p)| p.display().to_string()).collect();
             problems.push(format!(
-                "version {version} is used by more than one file: {}; renumber all but one",
+                "version {version} is used by more than one file: {} (two branches that each added one, merged?): \
+                 `cargo migrate renumber` gives those not applied the next free versions",
                 list.join(" and ")
             ));
         }
@@ -319,9 +335,11 @@ pub fn scan(
         }
     }
 
-    let mut migrations = Vec::new();
-    for (version, files) in &ups {
-        let (stem, path) = &files[0];
+    let mut scanned = Scanned::default();
+    for (version, (nth, (stem, path))) in ups
+        .iter()
+        .flat_map(|(version, files)| files.iter().enumerate().map(move |f| (version, f)))
+    {
         let (sql, checksum) = match read_sql(path) {
             Ok(read) => read,
             Err(err) => {
@@ -390,7 +408,7 @@ pub fn scan(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        migrations.push(Migration {
+        let migration = Migration {
             version: *version,
             name: stem.clone(),
             file_name,
@@ -399,10 +417,15 @@ pub fn scan(
             checksum,
             binding,
             rollback,
-        });
+            stored: false,
+        };
+        match nth {
+            0 => scanned.migrations.push(migration),
+            _ => scanned.duplicates.push(migration),
+        }
     }
-
-    Ok((migrations, problems))
+    scanned.problems = problems;
+    Ok(scanned)
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod remote;
 mod repairs;
 mod restore;
 mod safety;
+mod team;
 mod validation;
 mod worker;
 mod workflows;

@@ -209,6 +209,7 @@ mod tests {
             checksum: String::new(),
             binding: "DB".into(),
             rollback: None,
+            stored: false,
         }
     }
 

@@ -24,10 +24,10 @@ pub(super) struct DbPlan<'a> {
     /// `up` only: migrations wrangler's ledger records and `_migrations` does
     /// not, recorded (with wrangler's `applied_at`), never run.
     pub(super) adopt: Vec<(&'a Migration, Option<i64>)>,
-    /// Names wrangler's ledger must hold after the run besides those of
-    /// `migrations`: every other applied migration, and the files it must
-    /// never run here ([`Project::foreign_sql`]).
-    pub(super) ledger_base: Vec<String>,
+    /// What wrangler's ledger must hold after the run besides the names of
+    /// `migrations`: every other applied migration, and guard rows for the
+    /// files it must never run here ([`Project::foreign_sql`]).
+    pub(super) ledger_base: LedgerChange,
     /// Set when `state` is what this machine last saw rather than what was
     /// just read: the condition the first batch asserts before it writes.
     pub(super) guard: Option<String>,
@@ -44,9 +44,7 @@ impl<'a> DbPlan<'a> {
 
     /// True when wrangler's ledger lacks names it must have.
     pub(super) fn ledger_behind(&self) -> bool {
-        self.ledger_base
-            .iter()
-            .any(|name| !self.state.ledger.iter().any(|row| row.name == *name))
+        self.ledger_base.changes(&self.state.ledger)
     }
 
     /// Only bookkeeping: nothing runs, so no backup is needed.
@@ -57,17 +55,13 @@ impl<'a> DbPlan<'a> {
     /// What the batch of `group` (the `index`th of the run) does to
     /// wrangler's ledger: in every batch the base names, and the group's own.
     pub(super) fn ledger_change(&self, direction: Direction, group: &[&Migration]) -> LedgerChange {
-        let names: Vec<String> = group.iter().map(|m| m.file_name.clone()).collect();
+        let names = group.iter().map(|m| m.file_name.clone());
+        let mut change = self.ledger_base.clone();
         match direction {
-            Direction::Up => LedgerChange {
-                present: self.ledger_base.iter().cloned().chain(names).collect(),
-                absent: Vec::new(),
-            },
-            Direction::Down => LedgerChange {
-                present: self.ledger_base.clone(),
-                absent: names,
-            },
+            Direction::Up => change.present.extend(names),
+            Direction::Down => change.absent.extend(names),
         }
+        change
     }
 
     /// The batch for `group`, the `index`th of the run, without the row
@@ -261,9 +255,22 @@ pub(super) fn plan_one<'a>(
     state: DbState,
     version: Option<u64>,
 ) -> Result<DbPlan<'a>> {
-    let files = project.files_for(&db.binding);
+    let mut files = project.files_for(&db.binding);
     let around = project.surroundings(&db.binding);
     let recorded = state.recorded(&around);
+    files.extend(stored(plan::stored_migrations(
+        &db.binding,
+        &files,
+        recorded,
+    )));
+    files.sort_by_key(|m| m.version);
+    let stale: Vec<String> = plan::stale_guards(recorded)
+        .into_iter()
+        .map(|guard| {
+            tracing::info!(database = %db.binding, "{} no longer names a file that wrangler must not run here: its row in {} goes", guard.name, db.wrangler_table);
+            guard.name.clone()
+        })
+        .collect();
     let (migrations, adopt): (Vec<&'a Migration>, Vec<(&'a Migration, Option<i64>)>) =
         match direction {
             Direction::Up => {
@@ -289,7 +296,15 @@ pub(super) fn plan_one<'a>(
         .chain(adopt.iter().map(|(m, _)| m.version))
         .filter(|v| !migrations.iter().any(|m| m.version == *v))
         .collect();
-    let ledger_base = project.ledger_names(&db.binding, &staying);
+    let mut ledger_base = project.ledger_change(&db.binding, &staying);
+    ledger_base.absent.extend(stale);
+    // Applied migrations this checkout lacks keep their rows.
+    ledger_base.present.extend(
+        files
+            .iter()
+            .filter(|m| m.stored && staying.contains(&m.version))
+            .map(|m| m.file_name.clone()),
+    );
     Ok(DbPlan {
         db,
         state,
@@ -299,6 +314,36 @@ pub(super) fn plan_one<'a>(
         guard: None,
         data_loss: DataLoss::Refuse,
     })
+}
+
+/// Migrations rebuilt from their database's stored copy, kept for the rest
+/// of the process: plans borrow migrations for as long as the project they
+/// come from, and these come from no file. Each is kept once, however many
+/// runs (the web UI's) meet it.
+fn stored(migrations: Vec<Migration>) -> Vec<&'static Migration> {
+    static KEPT: std::sync::Mutex<Vec<&'static Migration>> = std::sync::Mutex::new(Vec::new());
+    let mut kept = KEPT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    migrations
+        .into_iter()
+        .map(|m| {
+            let same = |k: &&&'static Migration| {
+                k.binding == m.binding
+                    && k.version == m.version
+                    && k.name == m.name
+                    && k.checksum == m.checksum
+                    && k.file_name == m.file_name
+                    && k.rollback.as_ref().map(|r| &r.sql) == m.rollback.as_ref().map(|r| &r.sql)
+            };
+            match kept.iter().find(same) {
+                Some(k) => *k,
+                None => {
+                    let k: &'static Migration = Box::leak(Box::new(m));
+                    kept.push(k);
+                    k
+                }
+            }
+        })
+        .collect()
 }
 
 /// Reads a database the hints said has nothing to do: true when it indeed has not.

@@ -39,7 +39,7 @@ const TRANSACTION_KEYWORDS: [&str; 6] =
     ["BEGIN", "COMMIT", "END", "SAVEPOINT", "RELEASE", "ROLLBACK"];
 
 /// The text that makes wrangler rewrite a file before splitting it (case-sensitive, as wrangler matches it).
-const WRANGLER_TRANSACTION_TEXT: &str = "BEGIN TRANSACTION";
+pub(crate) const WRANGLER_TRANSACTION_TEXT: &str = "BEGIN TRANSACTION";
 
 /// One SQL statement of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,6 +5,7 @@ use anyhow::{Context, Result};
 
 use super::*;
 use crate::migrate::config::Database;
+use crate::migrate::plan::LedgerRow;
 use crate::migrate::schema::{quote_name, Schema};
 use crate::migrate::source::Migration;
 use crate::migrate::sql::{self, quote_literal};
@@ -81,10 +82,33 @@ pub fn guarded(guard: Vec<String>, batch: &Batch, db: &Database) -> Batch {
 
 /// What a batch does to wrangler's ledger: the names that must be in it
 /// afterwards (added when missing, in this order) and those that must not.
+/// `guards` are the files wrangler must never run in this database: each
+/// is present, dated [`GUARD_APPLIED_AT`]; and every other guard row (a file
+/// renamed or deleted since, or now a migration of this database) goes.
 #[derive(Debug, Clone, Default)]
 pub struct LedgerChange {
     pub present: Vec<String>,
     pub absent: Vec<String>,
+    /// `None`: the guard rows are left as they are.
+    pub guards: Option<Vec<String>>,
+}
+
+impl LedgerChange {
+    /// True when it would change `ledger`: a name to add or remove, a guard
+    /// row to add or date, or a stale guard row to remove.
+    pub fn changes(&self, ledger: &[LedgerRow]) -> bool {
+        let row = |name: &String| ledger.iter().find(|row| row.name == *name);
+        self.present.iter().any(|name| row(name).is_none())
+            || self.absent.iter().any(|name| row(name).is_some())
+            || self.guards.as_ref().is_some_and(|guards| {
+                guards
+                    .iter()
+                    .any(|name| row(name).is_none_or(|r| !r.is_guard()))
+                    || ledger
+                        .iter()
+                        .any(|r| r.is_guard() && !guards.contains(&r.name))
+            })
+    }
 }
 
 /// D1 limits a statement to 100 000 bytes: lists of names go in chunks well under that.
@@ -95,7 +119,37 @@ const NAMES_PER_STATEMENT: usize = 500;
 /// the table's default).
 fn ledger_statements(db: &Database, change: &LedgerChange) -> Vec<String> {
     let table = quote_name(&db.wrangler_table);
+    let guard_at = quote_literal(GUARD_APPLIED_AT);
     let mut statements = Vec::new();
+    if let Some(guards) = &change.guards {
+        let list: Vec<String> = guards.iter().map(|n| quote_literal(n)).collect();
+        let keep = match list.is_empty() {
+            true => String::new(),
+            false => format!(" AND name NOT IN ({})", list.join(", ")),
+        };
+        let cleanup = format!("DELETE FROM {table} WHERE applied_at = {guard_at}{keep}");
+        // Thousands of guards would make the statement too long for D1: their
+        // stale rows then stay (harmless: they only keep wrangler away).
+        if cleanup.len() < 90_000 {
+            statements.push(cleanup);
+        }
+        for names in guards.chunks(NAMES_PER_STATEMENT) {
+            let values: Vec<String> = names
+                .iter()
+                .map(|n| format!("({})", quote_literal(n)))
+                .collect();
+            // A guard written before guards were dated is dated now.
+            statements.push(format!(
+                "UPDATE {table} SET applied_at = {guard_at} WHERE name IN (SELECT column1 FROM (VALUES {}))",
+                values.join(", ")
+            ));
+            statements.push(format!(
+                "INSERT INTO {table} (name, applied_at) SELECT v.column1, {guard_at} FROM (VALUES {}) AS v \
+                 WHERE NOT EXISTS (SELECT 1 FROM {table} AS w WHERE w.name = v.column1)",
+                values.join(", ")
+            ));
+        }
+    }
     for names in change.absent.chunks(NAMES_PER_STATEMENT) {
         let list: Vec<String> = names.iter().map(|n| quote_literal(n)).collect();
         statements.push(format!(
@@ -125,6 +179,7 @@ fn prelude(tracking: Tracking, db: &Database) -> Batch {
     if let Tracking::Legacy {
         checksum,
         duration_ms,
+        sql: stored,
     } = tracking
     {
         if !checksum {
@@ -136,18 +191,85 @@ fn prelude(tracking: Tracking, db: &Database) -> Batch {
                 None,
             );
         }
+        if !stored {
+            batch.push("ALTER TABLE _migrations ADD COLUMN sql TEXT", None);
+            batch.push("ALTER TABLE _migrations ADD COLUMN rollback_sql TEXT", None);
+        }
     }
     batch
 }
 
-/// The `_migrations` row of `migration`, applied at `applied_at` (SQL).
-fn insert_row(migration: &Migration, applied_at: &str) -> String {
-    format!(
-        "INSERT INTO _migrations (version, name, applied_at, checksum, duration_ms) VALUES ({}, {}, {applied_at}, {}, NULL)",
+/// The most text one statement stores: D1 refuses statements over 100 000
+/// bytes, and quoting can double a text's length.
+const STORED_PER_STATEMENT: usize = 40_000;
+
+/// `text` as an SQL string literal that wrangler passes on unchanged: it
+/// rewrites any file holding the words `BEGIN TRANSACTION`, even in a string,
+/// so they are written as two literals joined.
+fn text_literal(text: &str) -> String {
+    let parts: Vec<String> = text
+        .split(sql::WRANGLER_TRANSACTION_TEXT)
+        .map(quote_literal)
+        .collect();
+    parts.join(" || 'BEGIN TRANS' || 'ACTION' || ")
+}
+
+/// `text` in pieces of at most [`STORED_PER_STATEMENT`] bytes, cut between characters.
+fn pieces(text: &str) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while rest.len() > STORED_PER_STATEMENT {
+        let mut cut = STORED_PER_STATEMENT;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        pieces.push(&rest[..cut]);
+        rest = &rest[cut..];
+    }
+    pieces.push(rest);
+    pieces
+}
+
+/// The `_migrations` row of `migration`, applied at `applied_at`, with its
+/// SQL and its rollback's: so `down` and `verify` work where its files are
+/// not (another branch). A text too long for one statement is stored by
+/// further statements, a piece each.
+fn insert_row(migration: &Migration, applied_at: &str) -> Vec<String> {
+    let rollback = migration.rollback.as_ref().map(|r| r.sql.as_str());
+    let small = migration.sql.len() + rollback.map_or(0, str::len) <= STORED_PER_STATEMENT;
+    let literal = |text: Option<&str>| match (small, text) {
+        (true, Some(text)) => text_literal(text),
+        _ => "NULL".to_owned(),
+    };
+    let mut statements = vec![format!(
+        "INSERT INTO _migrations (version, name, applied_at, checksum, duration_ms, sql, rollback_sql) \
+         VALUES ({}, {}, {applied_at}, {}, NULL, {}, {})",
         migration.version,
         quote_literal(&migration.name),
-        quote_literal(&migration.checksum)
-    )
+        quote_literal(&migration.checksum),
+        literal(Some(&migration.sql)),
+        literal(rollback),
+    )];
+    if !small {
+        for (column, text) in [
+            ("sql", Some(migration.sql.as_str())),
+            ("rollback_sql", rollback),
+        ] {
+            for (index, piece) in pieces(text.unwrap_or_default()).into_iter().enumerate() {
+                let value = match index {
+                    0 => text_literal(piece),
+                    _ => format!("{column} || {}", text_literal(piece)),
+                };
+                if text.is_some() {
+                    statements.push(format!(
+                        "UPDATE _migrations SET {column} = {value} WHERE version = {}",
+                        migration.version
+                    ));
+                }
+            }
+        }
+    }
+    statements
 }
 
 /// Records migrations as applied without running them: each with its
@@ -161,7 +283,9 @@ pub fn record_batch(
     let mut batch = prelude(tracking, db);
     for (migration, applied_at) in rows {
         let applied_at = applied_at.map_or(NOW_MS.to_owned(), |ms| ms.to_string());
-        batch.push(insert_row(migration, &applied_at), None);
+        for statement in insert_row(migration, &applied_at) {
+            batch.push(statement, None);
+        }
     }
     for statement in ledger_statements(db, ledger) {
         batch.push(statement, None);
@@ -182,7 +306,9 @@ pub fn up_batch(
 ) -> Result<Batch> {
     let mut batch = record_batch(tracking, db, adopt, &LedgerChange::default());
     for (index, migration) in plan.iter().enumerate() {
-        batch.push(insert_row(migration, NOW_MS), None);
+        for statement in insert_row(migration, NOW_MS) {
+            batch.push(statement, None);
+        }
         for statement in statements_of(&migration.sql, &migration.path)? {
             batch.push(statement.sql, Some((index, statement.line)));
         }

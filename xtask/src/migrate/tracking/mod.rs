@@ -24,7 +24,7 @@ pub const TABLE: &str = "_migrations";
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS _migrations (\
 version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL, \
-checksum TEXT, duration_ms INTEGER)";
+checksum TEXT, duration_ms INTEGER, sql TEXT, rollback_sql TEXT)";
 
 /// wrangler's ledger, with the columns `wrangler d1 migrations apply` gives
 /// it (on one line: it also goes into `--command` arguments).
@@ -36,6 +36,7 @@ pub fn create_ledger(db: &Database) -> String {
     )
 }
 
+pub use crate::migrate::plan::GUARD_APPLIED_AT;
 pub use crate::migrate::sql::NOW_MS;
 
 /// The shape of the tracking table in a database.
@@ -43,10 +44,13 @@ pub use crate::migrate::sql::NOW_MS;
 pub enum Tracking {
     /// No `_migrations` table yet.
     Absent,
-    /// The seed's three columns: checksum and duration_ms get added on the next write.
+    /// An older shape (the seed's three columns, or ours before the SQL was
+    /// stored): the columns it lacks get added on the next write.
     Legacy {
         checksum: bool,
         duration_ms: bool,
+        /// `sql` and `rollback_sql`: each applied migration's text.
+        sql: bool,
     },
     Current,
 }
@@ -83,6 +87,7 @@ impl DbState {
             ledger: &self.ledger,
             foreign: &around.foreign,
             elsewhere: &around.elsewhere,
+            taken: &around.taken,
         }
     }
 
@@ -99,9 +104,16 @@ impl DbState {
 }
 
 /// The columns and rows of `_migrations`: two statements, after the schema's.
+/// The rows come without the migrations' own SQL (large: only `verify`
+/// reads it), but with their rollbacks (small, and what `down` needs when
+/// the file is not in this checkout). The natural join with a row of NULLs
+/// lets one query read every shape of the table: a column the table lacks
+/// is read as NULL, one it has as itself.
 const TRACKING_QUERIES: [&str; 2] = [
     "SELECT name FROM pragma_table_info('_migrations')",
-    "SELECT * FROM _migrations ORDER BY version",
+    "SELECT version, name, applied_at, checksum, duration_ms, sql IS NOT NULL AS has_sql, rollback_sql \
+     FROM _migrations NATURAL LEFT JOIN (SELECT NULL AS checksum, NULL AS duration_ms, NULL AS sql, \
+     NULL AS rollback_sql) ORDER BY version",
 ];
 
 /// Which tracking tables a state read reads: a query naming a table that
@@ -266,14 +278,19 @@ pub fn applied_above_condition(target: u64) -> String {
 /// (see [`guarded`]), so a missing table counts as an empty one.
 pub fn unchanged_condition(state: &DbState, db: &Database) -> String {
     let mut parts = Vec::new();
-    let (checksum, duration_ms) = match state.tracking {
-        Tracking::Absent | Tracking::Current => (true, true),
+    let (checksum, duration_ms, sql) = match state.tracking {
+        Tracking::Absent | Tracking::Current => (true, true, true),
         Tracking::Legacy {
             checksum,
             duration_ms,
-        } => (checksum, duration_ms),
+            sql,
+        } => (checksum, duration_ms, sql),
     };
-    for (column, present) in [("checksum", checksum), ("duration_ms", duration_ms)] {
+    for (column, present) in [
+        ("checksum", checksum),
+        ("duration_ms", duration_ms),
+        ("rollback_sql", sql),
+    ] {
         parts.push(format!(
             "(SELECT count(*) FROM pragma_table_info('_migrations') WHERE name = '{column}') = {}",
             u8::from(present)
@@ -396,11 +413,12 @@ pub fn parse_state(results: &[StatementResult], reads: Reads) -> Result<DbState>
                 .iter()
                 .any(|row| text(row.get("name")).as_deref() == Some(column))
         };
-        state.tracking = match (has("checksum"), has("duration_ms")) {
-            (true, true) => Tracking::Current,
-            (checksum, duration_ms) => Tracking::Legacy {
+        state.tracking = match (has("checksum"), has("duration_ms"), has("rollback_sql")) {
+            (true, true, true) => Tracking::Current,
+            (checksum, duration_ms, sql) => Tracking::Legacy {
                 checksum,
                 duration_ms,
+                sql,
             },
         };
         for row in &rows.results {
@@ -413,6 +431,8 @@ pub fn parse_state(results: &[StatementResult], reads: Reads) -> Result<DbState>
                 applied_at: integer(row.get("applied_at")).unwrap_or_default(),
                 checksum: text(row.get("checksum")),
                 duration_ms: integer(row.get("duration_ms")),
+                has_sql: integer(row.get("has_sql")).is_some_and(|n| n != 0),
+                rollback_sql: text(row.get("rollback_sql")),
             });
         }
     }
@@ -467,8 +487,8 @@ mod tests {
         let state = parse_state(
             &results(json!([
                 {"results": [{"type": "table", "name": "t", "tbl_name": "t", "sql": "CREATE TABLE t(a)"}]},
-                {"results": [{"name": "version"}, {"name": "name"}, {"name": "applied_at"}, {"name": "checksum"}, {"name": "duration_ms"}]},
-                {"results": [{"version": 1, "name": "0001_a", "applied_at": 5, "checksum": "null", "duration_ms": 3}]},
+                {"results": [{"name": "version"}, {"name": "name"}, {"name": "applied_at"}, {"name": "checksum"}, {"name": "duration_ms"}, {"name": "sql"}, {"name": "rollback_sql"}]},
+                {"results": [{"version": 1, "name": "0001_a", "applied_at": 5, "checksum": "null", "duration_ms": 3, "has_sql": 1, "rollback_sql": "DROP TABLE a"}]},
                 {"results": [{"name": "0001_a.sql", "applied_at": "2026-11-30 10:00:00"}]},
                 {"results": [{"owner": "ci-7:42 migrate up", "expires_at": 1_764_500_000_000_i64}]}
             ])),
@@ -479,6 +499,11 @@ mod tests {
         assert_eq!(state.schema.create_statements(), ["CREATE TABLE t(a)"]);
         assert_eq!(state.applied[0].checksum, None);
         assert_eq!(state.applied[0].duration_ms, Some(3));
+        assert!(state.applied[0].has_sql);
+        assert_eq!(
+            state.applied[0].rollback_sql.as_deref(),
+            Some("DROP TABLE a")
+        );
         assert_eq!(state.ledger[0].name, "0001_a.sql");
         assert_eq!(
             state.lock,
@@ -508,7 +533,8 @@ mod tests {
             state.tracking,
             Tracking::Legacy {
                 checksum: false,
-                duration_ms: false
+                duration_ms: false,
+                sql: false
             }
         );
         assert_eq!(state.applied[0].version, 2);
@@ -563,6 +589,8 @@ mod tests {
                 applied_at: 1,
                 checksum: Some("abc".into()),
                 duration_ms: None,
+                has_sql: false,
+                rollback_sql: None,
             }],
             ledger: vec![LedgerRow {
                 name: "0007_it's.sql".into(),
@@ -641,6 +669,7 @@ mod tests {
             tracking: Tracking::Legacy {
                 checksum: false,
                 duration_ms: false,
+                sql: false,
             },
             ..state
         };
@@ -681,6 +710,7 @@ mod tests {
                 sql: "DROP TABLE IF EXISTS t;".into(),
                 checksum: "def".into(),
             }),
+            stored: false,
         }
     }
 
@@ -693,11 +723,13 @@ mod tests {
         let ledger = LedgerChange {
             present: vec!["0000_done.sql".into(), "0001_it's.sql".into()],
             absent: Vec::new(),
+            guards: None,
         };
         let batch = up_batch(
             Tracking::Legacy {
                 checksum: false,
                 duration_ms: false,
+                sql: false,
             },
             &db("d1_migrations"),
             &[],
@@ -742,11 +774,12 @@ mod tests {
         )
         .unwrap();
         let text = batch.to_sql(crate::migrate::sql::Splitter::UpperCaseEnd);
+        // Recorded with its SQL and rollback, which are not run.
         assert!(
-            text.contains("VALUES (1, '0001_a', 1796032800000, 'abc', NULL)"),
+            text.contains("VALUES (1, '0001_a', 1796032800000, 'abc', NULL, 'CREATE TABLE t(a);', 'DROP TABLE IF EXISTS t;')"),
             "{text}"
         );
-        assert!(!text.contains("CREATE TABLE t(a)"), "{text}");
+        assert!(!text.contains("\nCREATE TABLE t(a)"), "{text}");
     }
 
     #[test]
@@ -755,6 +788,7 @@ mod tests {
         let ledger = LedgerChange {
             present: Vec::new(),
             absent: vec!["0001_a.sql".into()],
+            guards: None,
         };
         let text = down_batch(&db("d1_migrations"), &[&m], &ledger)
             .unwrap()

@@ -1,0 +1,95 @@
+//! `migrate renumber`: after a merge, moves the migrations that share a
+//! version with another (and are not applied) to the next free versions.
+
+use anyhow::{Context, Result};
+
+use crate::flags;
+use crate::migrate::calls;
+use crate::migrate::config::Database;
+use crate::migrate::project::Project;
+use crate::migrate::renumber;
+use crate::migrate::source::Migration;
+
+impl flags::Renumber {
+    pub fn run(self, project: &Project) -> Result<()> {
+        if project.duplicates.is_empty() {
+            crate::out!("Nothing to renumber: no two migrations share a version.");
+            return Ok(());
+        }
+        let shared = |m: &Migration| {
+            project
+                .duplicates
+                .iter()
+                .any(|d| d.version == m.version && d.path.parent() == m.path.parent())
+        };
+        let all: Vec<&Migration> = project
+            .migrations
+            .iter()
+            .chain(&project.duplicates)
+            .collect();
+        // Only the databases of files that share a version are read.
+        let databases: Vec<Database> = project
+            .config
+            .databases
+            .iter()
+            .filter(|db| all.iter().any(|m| m.binding == db.binding && shared(m)))
+            .cloned()
+            .collect();
+        let d1 = crate::wrangler::Wrangler::for_project(project)?;
+        let states = calls::read_states(&d1, &databases)?;
+        let applied = |m: &Migration| {
+            databases
+                .iter()
+                .zip(&states)
+                .find(|(db, _)| db.binding == m.binding)
+                .is_some_and(|(_, state)| {
+                    state
+                        .applied
+                        .iter()
+                        .any(|a| a.version == m.version && a.name == m.name)
+                        || state
+                            .ledger
+                            .iter()
+                            .any(|l| !l.is_guard() && l.name == m.file_name)
+                })
+        };
+        let moves = renumber::plan(&all, applied)?;
+        for step in &moves {
+            for (from, to) in &step.renames {
+                if !self.dry_run {
+                    if to.exists() {
+                        anyhow::bail!(
+                            "cannot rename {} to {}: that name is taken (nothing else was renamed after it)",
+                            from.display(),
+                            to.display()
+                        );
+                    }
+                    std::fs::rename(from, to).with_context(|| {
+                        format!("cannot rename {} to {}", from.display(), to.display())
+                    })?;
+                }
+                crate::out!(
+                    "{} {} → {} ({}: version {} → {})",
+                    if self.dry_run {
+                        "would rename"
+                    } else {
+                        "renamed"
+                    },
+                    from.display(),
+                    to.file_name().map_or(to.display().to_string(), |n| n
+                        .to_string_lossy()
+                        .into_owned()),
+                    step.binding,
+                    step.from_version,
+                    step.to_version
+                );
+            }
+        }
+        if !self.dry_run {
+            crate::out!(
+                "Each version now has one file; `cargo migrate status` shows the moved ones as pending. Commit the renames."
+            );
+        }
+        Ok(())
+    }
+}
