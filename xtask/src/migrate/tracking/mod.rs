@@ -783,6 +783,56 @@ mod tests {
     }
 
     #[test]
+    fn a_migration_too_long_for_one_statement_is_stored_whole_in_pieces() {
+        // 250 000 bytes of seed rows (D1 takes at most 100 000 a statement),
+        // with quotes that double when quoted and the words wrangler rewrites.
+        let row = "INSERT INTO t VALUES ('it''s ünïcödé');\n";
+        let sql = format!(
+            "-- BEGIN TRANSACTION is only a comment\nCREATE TABLE t(a);\n{}",
+            row.repeat(250_000 / row.len())
+        );
+        let mut m = migration("0001_seed", &sql);
+        m.rollback.as_mut().unwrap().sql = "DROP TABLE t; -- BEGIN TRANSACTION".into();
+        let batch = up_batch(
+            Tracking::Current,
+            &db("d1_migrations"),
+            &[],
+            &[&m],
+            &LedgerChange::default(),
+        )
+        .unwrap();
+        let bookkeeping: Vec<&str> = batch
+            .statements
+            .iter()
+            .filter(|s| s.origin.is_none())
+            .map(|s| s.sql.as_str())
+            .collect();
+        assert!(bookkeeping.iter().all(|s| s.len() < 100_000));
+        assert!(bookkeeping.iter().all(|s| !s.contains("BEGIN TRANSACTION")));
+        // wrangler's splitter (both of them) cuts the batch where SQLite does.
+        let all: Vec<&str> = batch.statements.iter().map(|s| s.sql.as_str()).collect();
+        for splitter in [
+            crate::migrate::sql::Splitter::UpperCaseEnd,
+            crate::migrate::sql::Splitter::AnyCaseEnd,
+        ] {
+            assert_eq!(crate::migrate::sql::check_batch(&all, splitter), Ok(()));
+        }
+        let connection = rusqlite::Connection::open_in_memory().unwrap();
+        for statement in &bookkeeping {
+            connection.execute_batch(statement).unwrap();
+        }
+        let (stored, rollback): (String, String) = connection
+            .query_row(
+                "SELECT sql, rollback_sql FROM _migrations WHERE version = 1",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(stored, sql);
+        assert_eq!(rollback, "DROP TABLE t; -- BEGIN TRANSACTION");
+    }
+
+    #[test]
     fn down_batch_deletes_rows_in_both_ledgers() {
         let m = migration("0001_a", "");
         let ledger = LedgerChange {
