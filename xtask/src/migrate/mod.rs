@@ -9,6 +9,7 @@ pub mod d1;
 pub mod events;
 pub mod hint;
 pub mod history;
+pub mod layout;
 pub mod local_d1;
 pub mod lock;
 pub mod plan;
