@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
+use crate::migrate::layout;
+
 /// One `[[d1_databases]]` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Database {
@@ -26,6 +28,12 @@ pub struct Database {
     /// then takes its migrations from that folder alone, in their own version
     /// sequence, without routing. `None`: the project's shared folder.
     pub migrations_dir: Option<PathBuf>,
+    /// `migrations_pattern` relative to `migrations_dir` (its
+    /// `migrations_dir/` prefix removed, as wrangler reads it), checked as
+    /// wrangler checks it: e.g. `*/migration.sql` for drizzle-kit or Prisma
+    /// folders. `None`: wrangler's default, the `.sql` files directly in
+    /// the folder. See [`crate::migrate::layout`].
+    pub migrations_pattern: Option<String>,
     /// The name local D1 keeps this database under (wrangler's order:
     /// `preview_database_id`, `database_id`, then the binding).
     pub local_id: String,
@@ -81,6 +89,7 @@ struct RawDatabase {
     preview_database_id: Option<String>,
     migrations_table: Option<String>,
     migrations_dir: Option<String>,
+    migrations_pattern: Option<String>,
 }
 
 /// wrangler's ledger when the config names no `migrations_table`.
@@ -148,6 +157,17 @@ impl Config {
                 .clone()
                 .or_else(|| entry.database_id.clone())
                 .unwrap_or_else(|| entry.binding.clone());
+            let migrations_pattern = layout::resolve_pattern(
+                entry.migrations_dir.as_deref(),
+                entry.migrations_pattern.as_deref(),
+            )
+            .with_context(|| {
+                format!(
+                    "{}: the D1 database with binding {}",
+                    path.display(),
+                    entry.binding
+                )
+            })?;
             let migrations_dir = entry
                 .migrations_dir
                 .map(|folder| {
@@ -164,6 +184,7 @@ impl Config {
                     .migrations_table
                     .unwrap_or_else(|| DEFAULT_WRANGLER_TABLE.to_owned()),
                 migrations_dir,
+                migrations_pattern,
                 local_id,
             });
         }
@@ -273,6 +294,55 @@ database_name = "auth-staging"
         assert_eq!(Config::find_in(dir.path()), path);
         let config = Config::load(&path, None).unwrap();
         assert_eq!(config.databases[0].name, "main");
+    }
+
+    #[test]
+    fn reads_migrations_pattern_relative_to_migrations_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "wrangler.jsonc",
+            r#"{
+  "d1_databases": [
+    { "binding": "DB", "database_name": "main", "migrations_dir": "./drizzle", "migrations_pattern": "drizzle/*/migration.sql" },
+    { "binding": "AUTH", "database_name": "auth" },
+  ],
+}"#,
+        );
+        let config = Config::load(&path, None).unwrap();
+        assert_eq!(
+            config.database("DB").unwrap().migrations_pattern.as_deref(),
+            Some("*/migration.sql")
+        );
+        assert_eq!(config.database("AUTH").unwrap().migrations_pattern, None);
+    }
+
+    #[test]
+    fn a_migrations_pattern_wrangler_refuses_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            (
+                "binding = \"DB\"\ndatabase_name = \"main\"\nmigrations_pattern = \"migrations/*.sql\"\n",
+                "needs a `migrations_dir`",
+            ),
+            (
+                "binding = \"DB\"\ndatabase_name = \"main\"\nmigrations_dir = \"migrations\"\nmigrations_pattern = \"schema/*.sql\"\n",
+                "must start with `migrations/`",
+            ),
+        ];
+        for (entry, expected) in cases {
+            let path = write(
+                dir.path(),
+                "wrangler.toml",
+                &format!("[[d1_databases]]\n{entry}"),
+            );
+            let err = Config::load(&path, None).unwrap_err();
+            let text = format!("{err:#}");
+            assert!(
+                text.contains(expected) && text.contains("binding DB"),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -213,6 +213,7 @@ mod tests {
             renamed_by: None,
             wrangler_table: "d1_migrations".into(),
             migrations_dir: None,
+            migrations_pattern: None,
             local_id: "3b9e7f1a-2c4d-4e6f-8a0b-c1d2e3f4a5b6".into(),
         };
         assert_eq!(

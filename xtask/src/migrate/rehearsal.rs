@@ -220,6 +220,7 @@ fn rehearsal_database(db: &Database) -> Database {
         id: Some(id.clone()),
         local_id: id,
         migrations_dir: None,
+        migrations_pattern: None,
         ..db.clone()
     }
 }

@@ -441,6 +441,7 @@ mod tests {
             renamed_by: None,
             wrangler_table: "d1_migrations".into(),
             migrations_dir: None,
+            migrations_pattern: None,
             local_id: binding.to_string(),
         }
     }

@@ -478,6 +478,7 @@ mod tests {
             renamed_by: None,
             wrangler_table: ledger.into(),
             migrations_dir: None,
+            migrations_pattern: None,
             local_id: "DB".into(),
         }
     }
