@@ -1,22 +1,24 @@
-//! Stopping a run cleanly: Ctrl-C (SIGINT), SIGTERM, or a closed stdout (`|
-//! head`). The first of them is recorded; from then on no new wrangler call
+//! Stopping a run cleanly: Ctrl-C (SIGINT), SIGTERM, SIGHUP (the terminal
+//! was closed), or a closed stdout (`| head`). The first of them is recorded; from then on no new wrangler call
 //! starts except those that give locks back, a call in flight is ended (its
 //! whole process group) unless it is an apply, which is let finish so that
 //! the database is never left guessing, and the run reports what each
-//! database holds and exits non-zero. A second Ctrl-C or SIGTERM exits at once.
+//! database holds and exits non-zero. A second signal exits at once.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 /// What stopped the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
     Interrupt,
     Terminate,
+    /// The terminal went away (SIGHUP).
+    Hangup,
     /// Whoever read our output went away.
     ClosedPipe,
 }
@@ -27,7 +29,19 @@ impl Stop {
         match self {
             Stop::Interrupt => 130,
             Stop::Terminate => 143,
+            Stop::Hangup => 129,
             Stop::ClosedPipe => 141,
+        }
+    }
+
+    /// The signal that passes this stop on to a program we started (a
+    /// closed stdout is passed on as SIGTERM: the program's own stdout is
+    /// its own business).
+    pub fn signal(self) -> i32 {
+        match self {
+            Stop::Interrupt => SIGINT,
+            Stop::Terminate | Stop::ClosedPipe => SIGTERM,
+            Stop::Hangup => SIGHUP,
         }
     }
 
@@ -36,16 +50,21 @@ impl Stop {
             Stop::Interrupt => 1,
             Stop::Terminate => 2,
             Stop::ClosedPipe => 3,
+            Stop::Hangup => 4,
         }
     }
 }
 
 static STOPPED: AtomicU8 = AtomicU8::new(0);
 
-/// Installs the handlers for SIGINT and SIGTERM.
+/// Installs the handlers for SIGINT, SIGTERM and SIGHUP.
 pub fn install() -> Result<()> {
     let signalled = Arc::new(AtomicBool::new(false));
-    for (signal, stop) in [(SIGINT, Stop::Interrupt), (SIGTERM, Stop::Terminate)] {
+    for (signal, stop) in [
+        (SIGINT, Stop::Interrupt),
+        (SIGTERM, Stop::Terminate),
+        (SIGHUP, Stop::Hangup),
+    ] {
         // The second signal exits at once (with the first one's status).
         signal_hook::flag::register_conditional_shutdown(
             signal,
@@ -83,6 +102,7 @@ pub fn requested() -> Option<Stop> {
         1 => Some(Stop::Interrupt),
         2 => Some(Stop::Terminate),
         3 => Some(Stop::ClosedPipe),
+        4 => Some(Stop::Hangup),
         _ => None,
     }
 }
@@ -104,6 +124,7 @@ impl fmt::Display for Interrupted {
         f.write_str(match self.0 {
             Stop::Interrupt => "interrupted (Ctrl-C): stopped before the next step",
             Stop::Terminate => "terminated (SIGTERM): stopped before the next step",
+            Stop::Hangup => "the terminal was closed (SIGHUP): stopped before the next step",
             Stop::ClosedPipe => "the output was closed: stopped before the next step",
         })
     }
