@@ -34,8 +34,9 @@ use xtask::migrate::project::Project;
 ///
 /// Prints one line on stdout: the address with a token made at this start
 /// (`http://127.0.0.1:PORT/?token=TOKEN`). Opening it sets a cookie; scripts
-/// send `Authorization: Bearer TOKEN`. Ctrl-C stops the server (a run in
-/// progress stops as it would at the command line, giving its locks back).
+/// send `Authorization: Bearer TOKEN`. Ctrl-C, SIGTERM or SIGHUP stops the
+/// server (a run in progress stops as it would at the command line, giving
+/// its locks back).
 #[derive(Debug, Parser)]
 #[command(name = "migrate-ui")]
 struct Args {
@@ -52,6 +53,12 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    // The process layer's reaper is this program run again (it ends the
+    // server's wrangler calls if the server is killed outright).
+    if std::env::args().nth(1).as_deref() == Some(xtask::process::reaper::SUBCOMMAND) {
+        xtask::process::reaper::run();
+        return ExitCode::SUCCESS;
+    }
     let args = Args::parse();
     xtask::output::init_logging(args.global.project.log_format);
     if let Err(err) = interrupt::install() {
@@ -93,8 +100,8 @@ fn serve(args: Args) -> Result<()> {
             let router = axum::Router::new().fallback(move |request: axum::extract::Request| {
                 Arc::clone(&handler).handle(request)
             });
-            // Ctrl-C (or SIGTERM) stops it: no new connection is taken, and the
-            // open ones get a few seconds to end.
+            // Ctrl-C (or SIGTERM, SIGHUP) stops it: no new connection is
+            // taken, and the open ones get a few seconds to end.
             let server = axum::serve(listener, router).with_graceful_shutdown(stopped());
             let server = tokio::spawn(std::future::IntoFuture::into_future(server));
             stopped().await;
