@@ -12,6 +12,39 @@ pub fn own(expression: duct::Expression) -> duct::Expression {
     })
 }
 
+/// `expression` started so that the kernel sends it SIGTERM when the thread
+/// of ours that starts it ends (Linux), as when we are killed outright:
+/// for a program that must not outlive us even when the reaper could not
+/// start. The thread must be one that lives as long as the program should
+/// (the main thread, waiting for it).
+pub fn ends_with_us(expression: duct::Expression) -> duct::Expression {
+    #[cfg(target_os = "linux")]
+    {
+        let parent = std::process::id();
+        expression.before_spawn(move |command| {
+            // SAFETY: the closure runs between fork and exec, and calls only
+            // prctl(2) and getppid(2), which are async-signal-safe.
+            unsafe {
+                std::os::unix::process::CommandExt::pre_exec(command, move || {
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    // We died before the request took effect: do not start.
+                    if u32::try_from(libc::getppid()).ok() != Some(parent) {
+                        return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+                    }
+                    Ok(())
+                });
+            }
+            Ok(())
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        expression
+    }
+}
+
 /// Ends a process group: SIGTERM, up to two seconds while `alive`, then
 /// SIGKILL to whatever of the group is left.
 pub fn end_group(group: u32, alive: impl Fn() -> bool) {

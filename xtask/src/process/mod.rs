@@ -41,6 +41,8 @@ pub struct Cmd {
     program: OsString,
     args: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
+    /// Variables of ours it does not inherit.
+    env_removed: Vec<OsString>,
     dir: Option<PathBuf>,
 }
 
@@ -60,6 +62,7 @@ impl Cmd {
             program: program.into().into_os_string(),
             args: Vec::new(),
             env: Vec::new(),
+            env_removed: Vec::new(),
             dir: None,
         }
     }
@@ -76,6 +79,12 @@ impl Cmd {
 
     pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Cmd {
         self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Leaves the variable `key` of our environment out of its own.
+    pub fn env_remove(mut self, key: impl Into<OsString>) -> Cmd {
+        self.env_removed.push(key.into());
         self
     }
 
@@ -102,6 +111,9 @@ impl Cmd {
     /// The duct expression: no stdin, in a process group of its own.
     fn expression(&self) -> duct::Expression {
         let mut expression = duct::cmd(&self.program, &self.args).stdin_null();
+        for key in &self.env_removed {
+            expression = expression.env_remove(key);
+        }
         for (key, value) in &self.env {
             expression = expression.env(key, value);
         }
@@ -125,24 +137,46 @@ impl Cmd {
         })
     }
 
-    /// Runs an interactive program in the foreground, as `cargo run` does:
-    /// in this process's group (so the terminal's Ctrl-C reaches it, and it
-    /// stops itself cleanly), its stdin, stdout and stderr ours, without a
-    /// time limit. Returns its exit code (128 + the signal that ended it).
+    /// Runs a long-lived interactive program (the web UI's server) until it
+    /// exits, its stdout and stderr ours, without a time limit. Returns its
+    /// exit code (128 + the signal that ended it).
+    ///
+    /// It leads a process group of its own, as every command here does, so
+    /// a terminal's Ctrl-C reaches this process alone: the first stop asked
+    /// of us ([`crate::interrupt`]: Ctrl-C, SIGTERM, SIGHUP) is passed on to
+    /// its whole group as that same signal, once, and we wait while it stops
+    /// itself cleanly (a second signal ends us at once, and it with us). It
+    /// never outlives us: when we die, even by SIGKILL, the reaper kills its
+    /// group, and on Linux the kernel sends it SIGTERM as well.
     pub fn foreground(&self) -> Result<i32> {
         let shown = self.printable();
         tracing::debug!(command = %shown, "running in the foreground");
-        let mut expression = duct::cmd(&self.program, &self.args).unchecked();
-        for (key, value) in &self.env {
-            expression = expression.env(key, value);
-        }
-        if let Some(dir) = &self.dir {
-            expression = expression.dir(dir);
-        }
-        let output = expression.run().map_err(|err| match err.kind() {
-            std::io::ErrorKind::NotFound => anyhow::Error::new(NotFound(shown.clone())),
-            _ => anyhow::Error::new(err).context(format!("cannot run `{shown}`")),
-        })?;
+        let handle = group::ends_with_us(self.expression())
+            .unchecked()
+            .start()
+            .map_err(|err| match err.kind() {
+                std::io::ErrorKind::NotFound => anyhow::Error::new(NotFound(shown.clone())),
+                _ => anyhow::Error::new(err).context(format!("cannot run `{shown}`")),
+            })?;
+        let group = handle.pids().first().copied().unwrap_or_default();
+        let _watched = reaper::watch(group);
+        let mut passed_on = false;
+        let output: Output = loop {
+            if let Some(output) = handle
+                .try_wait()
+                .with_context(|| format!("lost track of `{shown}`"))?
+            {
+                break output.clone();
+            }
+            if let (false, Some(stop)) = (passed_on, crate::interrupt::requested()) {
+                tracing::debug!(command = %shown, ?stop, "passing the stop on");
+                signal_group(group, stop.signal());
+                passed_on = true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        // Whatever it left in its group goes with it.
+        signal_group(group, libc::SIGKILL);
         use std::os::unix::process::ExitStatusExt;
         Ok(output
             .status
@@ -155,11 +189,29 @@ impl Cmd {
     /// to stderr as it comes (stdout stays the report's). Fails unless it
     /// exits with success.
     pub fn stream(&self, timeout: Duration, on_stop: OnStop) -> Result<()> {
-        let output = self.wait(self.expression().stdout_to_stderr(), timeout, on_stop)?;
+        self.streamed(self.expression().stdout_to_stderr(), timeout, on_stop)
+            .map(drop)
+    }
+
+    /// [`Cmd::stream`] that keeps what it prints on stdout (a build's JSON
+    /// messages) and returns it; its stderr still goes to ours as it comes.
+    pub fn stream_keeping_stdout(&self, timeout: Duration, on_stop: OnStop) -> Result<String> {
+        let output = self.streamed(self.expression().stdout_capture(), timeout, on_stop)?;
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// [`Cmd::wait`], failing unless it exits with success.
+    fn streamed(
+        &self,
+        expression: duct::Expression,
+        timeout: Duration,
+        on_stop: OnStop,
+    ) -> Result<Output> {
+        let output = self.wait(expression, timeout, on_stop)?;
         if !output.status.success() {
             bail!("`{}` failed ({})", self.printable(), output.status);
         }
-        Ok(())
+        Ok(output)
     }
 
     /// Starts `expression` (this command, its output directed) and waits for it.
