@@ -1,6 +1,6 @@
 //! The whole command line, in one place.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -198,15 +198,17 @@ pub enum NotifyWhen {
 }
 
 impl Global {
-    /// These options as arguments again (for a program that takes the same).
+    /// These options as arguments again (for a program that takes the same),
+    /// their paths made absolute against this process's folder: the program
+    /// finds the same files wherever it runs.
     pub fn to_args(&self) -> Vec<std::ffi::OsString> {
         let flags = &self.project;
         let mut args: Vec<std::ffi::OsString> = Vec::new();
         if let Some(config) = &flags.config {
-            args.extend(["--config".into(), config.into()]);
+            args.extend(["--config".into(), absolute(config)]);
         }
         if let Some(dir) = &flags.migrations_dir {
-            args.extend(["--migrations-dir".into(), dir.into()]);
+            args.extend(["--migrations-dir".into(), absolute(dir)]);
         }
         if let Some(env) = &flags.env {
             args.extend(["--env".into(), env.into()]);
@@ -239,6 +241,14 @@ impl Global {
             Target::Local
         }
     }
+}
+
+/// `path` as this process reads it, made absolute (a path that cannot be,
+/// when the current folder is gone, is passed on as it is).
+fn absolute(path: &Path) -> std::ffi::OsString {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .into_os_string()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

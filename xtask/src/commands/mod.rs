@@ -10,7 +10,7 @@ mod record;
 mod renumber;
 mod report;
 pub mod status;
-mod ui;
+pub(crate) mod ui;
 mod unlock;
 pub mod verify;
 

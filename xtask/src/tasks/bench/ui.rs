@@ -7,11 +7,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use xshell::cmd;
 
 use super::{generate, median, Bench};
-use crate::migrate::project::workspace_root;
-use crate::process::{self, Cmd};
+use crate::process::Cmd;
 
 /// The overview's target: at most this many times `status`.
 const TARGET: f64 = 1.5;
@@ -20,13 +18,8 @@ impl Bench {
     /// Measures the overview and `status` `runs` times each on a project of
     /// `size` migrations, all applied; returns the report's Markdown.
     pub(super) fn ui_overview(&self, size: usize, runs: usize) -> Result<String> {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let sh = process::shell()?;
-        sh.change_dir(workspace_root());
         eprintln!("building the web UI …");
-        Cmd::from(cmd!(sh, "{cargo} build --quiet --package migrate-ui"))
-            .stream(Duration::from_secs(1800), process::OnStop::End)?;
-        let server = self.xtask.with_file_name("migrate-ui");
+        let server = crate::commands::ui::build()?;
         let template = self.scratch.path().join(format!("ui-template-{size}"));
         generate(&template, size)?;
         let project = self.fresh(&template, &format!("ui-{size}"))?;
