@@ -169,7 +169,81 @@ pub fn slack(notice: &Notice) -> Value {
         blocks
             .push(json!({"type": "section", "text": {"type": "mrkdwn", "text": cut(&part, 2900)}}));
     }
-    json!({"text": cut(&subject(notice), 3000), "blocks": blocks})
+    json!({"text": cut(&summary(notice), 3000), "blocks": blocks})
+}
+
+/// Slack's top-level `text`: all that a phone's notification (and a screen
+/// reader) shows, since neither reads the blocks. One paragraph: the
+/// subject; each database that failed, where, what it holds and what to run
+/// next; the others in a few words.
+fn summary(notice: &Notice) -> String {
+    let version = |v: Option<u64>| v.map_or("unknown".to_owned(), |v| v.to_string());
+    let mut parts = vec![format!("{}.", subject(notice))];
+    let failed_steps: Vec<&str> = notice
+        .steps
+        .iter()
+        .filter(|step| step.status == "failed")
+        .map(|step| step.name.as_str())
+        .collect();
+    if !failed_steps.is_empty() {
+        parts.push(format!("Failed step: {}.", failed_steps.join(", ")));
+    }
+    let any_failed = notice.databases.iter().any(|db| db.outcome == "failed");
+    if let (Some(error), false) = (&notice.error, any_failed) {
+        parts.push(format!("{}.", cut(error.trim_end_matches('.'), 300)));
+    }
+    // The failed first: a phone shows the start alone.
+    let (failed, others): (Vec<_>, Vec<_>) = notice
+        .databases
+        .iter()
+        .partition(|db| db.outcome == "failed");
+    for db in failed.into_iter().chain(others) {
+        let mut part = match db.name.is_empty() {
+            true => format!("{} {}", db.binding, db.outcome),
+            false => format!("{} ({}) {}", db.binding, db.name, db.outcome),
+        };
+        match db.outcome {
+            "failed" => {
+                if let Some(f) = &db.failure {
+                    part.push_str(&format!(
+                        " at migration {} ({}), {}:{}: {}",
+                        f.version,
+                        f.name,
+                        f.file.display(),
+                        f.line,
+                        cut(&f.error, 300)
+                    ));
+                } else if let Some(error) = &db.error {
+                    part.push_str(&format!(": {}", cut(error, 300)));
+                }
+                part.push_str(&match db.holds {
+                    Some("untouched") => {
+                        format!("; it is as it was (version {})", version(db.version_now))
+                    }
+                    Some("kept") => format!(
+                        "; it keeps the migrations before the failure (version {})",
+                        version(db.version_now)
+                    ),
+                    _ => "; what it holds now is unknown".to_owned(),
+                });
+                if let Some(next) = db.next.first() {
+                    part.push_str(&format!(". Next, {}: `{}`", next.what, next.command));
+                }
+            }
+            "succeeded" => part.push_str(&format!(
+                ", version {} → {}",
+                version(db.version_before),
+                version(db.version_now)
+            )),
+            _ => part.push_str(&format!(" at version {}", version(db.version_now))),
+        }
+        parts.push(format!("{part}."));
+    }
+    parts.push(match &notice.run_url {
+        Some(url) => format!("Run {} on {}: {url}", notice.run_id, notice.host),
+        None => format!("Run {} on {}.", notice.run_id, notice.host),
+    });
+    parts.join(" ").replace('\n', " ")
 }
 
 /// Discord's webhook message: the email's text, cut to Discord's limit.
@@ -206,7 +280,19 @@ mod tests {
     fn the_slack_message_has_a_fallback_text_and_the_failing_statement() {
         let notice = super::super::notice::tests::failed_run();
         let message = slack(&notice);
-        assert!(message["text"].as_str().unwrap().contains("failed on AUTH"));
+        // What a phone shows: one paragraph that says what to do.
+        let text = message["text"].as_str().unwrap();
+        for needle in [
+            "failed on AUTH",
+            "AUTH (nanotype-auth) failed at migration 5 (add_permissions_table)",
+            "migrations/0005_add_permissions_table.sql:3: no such table: missing",
+            "it is as it was (version 4)",
+            "`cargo migrate up --remote --db AUTH`",
+            "READ_REPLICA",
+        ] {
+            assert!(text.contains(needle), "{needle:?} is not in {text:?}");
+        }
+        assert!(!text.contains('\n'), "{text:?}");
         let blocks = message["blocks"].to_string();
         assert!(
             blocks.contains("0005_add_permissions_table.sql:3"),

@@ -128,7 +128,21 @@ fn a_failing_migration_tells_every_channel_what_failed_and_what_to_run_next() {
     let slack = receivers.posts(SLACK_PATH);
     assert_eq!(slack.len(), 1);
     let message: Value = serde_json::from_str(slack[0]["body"].as_str().unwrap()).unwrap();
-    assert!(message["text"].as_str().unwrap().contains("failed on AUTH"));
+    // The top-level text is all a phone shows: one paragraph naming the
+    // database, where it broke and what to run next.
+    let text = message["text"].as_str().unwrap_or_default();
+    for needle in [
+        "failed on AUTH",
+        "AUTH (nanotype-auth) failed at migration 7",
+        "0007_notes.sql:3: no such table: missing_table",
+        "`cargo migrate up --db AUTH`",
+    ] {
+        assert!(
+            text.contains(needle),
+            "Slack's text lacks {needle:?}: {text:?}"
+        );
+    }
+    assert!(!text.contains('\n'), "one paragraph: {text:?}");
     assert!(message["blocks"].to_string().contains("0007_notes.sql:3"));
 
     // What was sent (the Slack URL's path is its token, and the receiver
