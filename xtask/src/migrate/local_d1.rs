@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use hmac::{Hmac, Mac};
+use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags, MAIN_DB};
 use sha2::{Digest, Sha256};
 
@@ -61,6 +62,31 @@ fn open(path: &Path, flags: OpenFlags) -> Result<Connection> {
     Ok(connection)
 }
 
+/// Opens a database file at rest (a backup) to read it: read-only and
+/// `immutable`, so that SQLite takes no lock and writes nothing beside it,
+/// not even the `-wal` and `-shm` files a read-only connection to a WAL
+/// database leaves behind (a backup copies the live file's WAL header).
+pub fn open_at_rest(path: &Path) -> Result<Connection> {
+    // A URI, with every byte that could mean something in one escaped.
+    let mut uri = String::from("file:");
+    for &byte in path.as_os_str().as_encoded_bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'.' | b'_' | b'-' | b'~' => {
+                uri.push(char::from(byte))
+            }
+            _ => uri.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    uri.push_str("?immutable=1");
+    Connection::open_with_flags(
+        &uri,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .with_context(|| format!("cannot open {}", path.display()))
+}
+
 /// Copies the live database `live` into the new file `backup` with SQLite's
 /// online backup. A database local D1 has not created yet is backed up as an
 /// empty one.
@@ -75,24 +101,37 @@ pub fn back_up(live: &Path, backup: &Path) -> Result<()> {
 }
 
 /// Replaces the live database `live` with the backup file `backup`, page for
-/// page, in one write transaction on `live`.
+/// page, in one write transaction on `live` (which keeps its own journal
+/// mode). The backup is only read ([`open_at_rest`]).
 pub fn restore(backup: &Path, live: &Path) -> Result<()> {
     if let Some(dir) = live.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
+    let source = open_at_rest(backup)?;
     let mut target = open(
         live,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
     )?;
-    target
-        .restore(MAIN_DB, backup, None::<fn(rusqlite::backup::Progress)>)
-        .with_context(|| {
-            format!(
-                "cannot restore {} into {}",
-                backup.display(),
-                live.display()
-            )
-        })
+    let failed = || {
+        format!(
+            "cannot restore {} into {}",
+            backup.display(),
+            live.display()
+        )
+    };
+    // Every page in one step: a writer on `live` gets its busy timeout, and
+    // then the restore fails rather than waiting on it for ever.
+    let step = Backup::new(&source, &mut target)
+        .and_then(|copy| copy.step(-1))
+        .with_context(failed)?;
+    match step {
+        StepResult::Done => Ok(()),
+        _ => Err(anyhow::anyhow!(
+            "{} is in use (a `wrangler dev`, another run?): try again once it is not",
+            live.display()
+        ))
+        .with_context(failed),
+    }
 }
 
 /// Runs `sql` (no rows) on a local database file, outside wrangler: for
@@ -106,6 +145,12 @@ pub fn execute(path: &Path, sql: &str) -> Result<()> {
 /// True when the SQLite file at `path` has a table called `table`.
 pub fn has_table(path: &Path, table: &str) -> Result<bool> {
     let connection = open(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    table_in(&connection, table)
+        .with_context(|| format!("cannot read the schema of {}", path.display()))
+}
+
+/// True when the database of `connection` has a table called `table`.
+pub fn table_in(connection: &Connection, table: &str) -> rusqlite::Result<bool> {
     connection
         .query_row(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
@@ -113,7 +158,6 @@ pub fn has_table(path: &Path, table: &str) -> Result<bool> {
             |row| row.get::<_, i64>(0),
         )
         .map(|n| n > 0)
-        .with_context(|| format!("cannot read the schema of {}", path.display()))
 }
 
 /// Creates the SQLite file `path` from an export's SQL.
@@ -253,6 +297,36 @@ mod tests {
         assert_eq!(found, 2);
         assert!(has_table(&live, "notes").unwrap());
         assert!(!is_sqlite_file(&dir.path().join("nothing")));
+    }
+
+    #[test]
+    fn a_backup_in_wal_mode_is_read_and_restored_without_files_beside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let live = dir.path().join("live.sqlite");
+        Connection::open(&live)
+            .unwrap()
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; CREATE TABLE t(x); INSERT INTO t VALUES (7);",
+            )
+            .unwrap();
+        // A folder of its own, as `backups/` is; a name a URI must escape.
+        let folder = dir.path().join("backups");
+        std::fs::create_dir(&folder).unwrap();
+        let backup = folder.join("b ?#%.sqlite");
+        back_up(&live, &backup).unwrap();
+        let header = std::fs::read(&backup).unwrap();
+        assert_eq!(header[18..20], [2, 2], "a copy of a WAL database is one");
+        let x: i64 = open_at_rest(&backup)
+            .unwrap()
+            .query_row("SELECT x FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(x, 7);
+        restore(&backup, &live).unwrap();
+        let names: Vec<String> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["b ?#%.sqlite"]);
     }
 
     #[test]

@@ -13,7 +13,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -94,17 +94,32 @@ pub fn read_sql(path: &Path, text: &str) -> Result<Manifest> {
     Ok(manifest)
 }
 
-/// Names the local backup file at `path` inside it.
+/// Names the local backup file at `path` inside it, and leaves it in
+/// rollback-journal mode: a copy of local D1's file has its WAL header, and a
+/// WAL database gets `-wal` and `-shm` files beside it whenever it is opened.
 pub fn stamp_sqlite(path: &Path, manifest: &Manifest) -> Result<()> {
     let connection =
         Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let json = serde_json::to_string(manifest)?;
+    let mode: String = connection
+        .query_row("PRAGMA journal_mode = DELETE", [], |row| row.get(0))
+        .with_context(|| format!("cannot take {} out of WAL mode", path.display()))?;
+    if !mode.eq_ignore_ascii_case("delete") {
+        bail!(
+            "cannot take {} out of WAL mode (it stays {mode})",
+            path.display()
+        );
+    }
     connection
         .execute_batch(&format!(
             "CREATE TABLE {TABLE} (manifest TEXT NOT NULL); INSERT INTO {TABLE} VALUES ({});",
             crate::migrate::sql::quote_literal(&json)
         ))
-        .with_context(|| format!("cannot name the backup {}", path.display()))
+        .with_context(|| format!("cannot name the backup {}", path.display()))?;
+    connection
+        .close()
+        .map_err(|(_, err)| err)
+        .with_context(|| format!("cannot close {}", path.display()))
 }
 
 /// The manifest of a local backup file, once it is shown whole.
@@ -130,8 +145,7 @@ pub fn read_sqlite(path: &Path) -> Result<Manifest> {
             pages * page_size
         );
     }
-    let connection = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .with_context(|| format!("cannot open {}", path.display()))?;
+    let connection = crate::migrate::local_d1::open_at_rest(path)?;
     let check: String = connection
         .query_row("PRAGMA quick_check", [], |row| row.get(0))
         .with_context(|| format!("cannot check {}", path.display()))?;
