@@ -139,3 +139,57 @@ fn a_remote_export_cut_short_is_refused() {
     let run = p.migrate_with(&args, &env).ok();
     assert_line(&run.stdout, &["✅ AUTH: restored from", "at v5"]);
 }
+
+/// Everything in the backup folder, sorted.
+fn folder(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Asserts that `dir` holds `count` local backups and nothing else: no
+/// `-wal`, `-shm` or `-journal` beside them, and none still named `v-`;
+/// and that each is in rollback-journal mode, so that no reader of it ever
+/// makes them.
+fn assert_backups_only(dir: &std::path::Path, count: usize, after: &str) {
+    let names = folder(dir);
+    assert_eq!(names.len(), count, "after {after}: {names:?}");
+    for name in &names {
+        assert!(
+            name.ends_with(".sqlite") && !name.contains("-v-"),
+            "after {after}: {name} in {names:?}"
+        );
+        let header = std::fs::read(dir.join(name)).unwrap();
+        assert_eq!(
+            (header[18], header[19]),
+            (1, 1),
+            "after {after}: {name} is in WAL mode"
+        );
+    }
+}
+
+#[test]
+fn the_backup_folder_holds_nothing_but_backups() {
+    let p = Project::seed();
+    p.migrate(&["up", "4", "--no-backup"]).ok();
+    let dir = p.path("backups");
+    // `backup` learns each version from the copy itself (written `v-` first).
+    p.migrate(&["backup"]).ok();
+    assert_backups_only(&dir, 2, "backup");
+    let list = p.migrate(&["backup", "--list"]).ok();
+    assert_backups_only(&dir, 2, "backup --list");
+    assert_line(&list.stdout, &["at v4, local"]);
+    // `up` backs up each database it changes, at a version it knows.
+    p.migrate(&["up", "5"]).ok();
+    assert_backups_only(&dir, 3, "up");
+    // A restore reads a backup and backs up what it replaces.
+    let auth_backup = backups_of(&dir, AUTH)[0].clone();
+    restore(&p, &auth_backup, &[]).ok();
+    assert_eq!(p.versions(AUTH), [2, 4]);
+    assert_backups_only(&dir, 4, "restore");
+    p.migrate(&["backup", "--list", "--db", AUTH]).ok();
+    assert_backups_only(&dir, 4, "the last backup --list");
+}

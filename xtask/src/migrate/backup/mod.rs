@@ -45,6 +45,10 @@ impl Backup {
 /// The extensions a backup's files have.
 const EXTENSIONS: [&str; 3] = ["sqlite", "sql", "bookmark"];
 
+/// What SQLite may leave beside a database file (`x.sqlite-wal`): never
+/// beside a backup written or read now, but earlier versions left them.
+const SIDE_FILES: [&str; 3] = ["-wal", "-shm", "-journal"];
+
 /// The backup folder and its retention.
 #[derive(Debug, Clone)]
 pub struct Backups {
@@ -216,24 +220,39 @@ impl Backups {
         )
     }
 
-    /// Deletes all but the newest `keep` backups of `binding` (each with all its files).
+    /// Deletes all but the newest `keep` backups of `binding` (each with all
+    /// its files), and SQLite's side files of `binding`'s backups that are
+    /// gone (or were renamed: a `v-` backup once named after its version).
     fn prune(&self, binding: &str) {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return;
         };
         let prefix = format!("{binding}-");
+        let ours = |stem: &str| {
+            stem.strip_prefix(&prefix)
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        };
         let mut stems: Vec<(Option<SystemTime>, String)> = Vec::new();
         for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
             let name = path
                 .file_name()
                 .and_then(|n| n.to_str())
                 .unwrap_or_default();
+            let database = SIDE_FILES
+                .iter()
+                .find_map(|side| name.strip_suffix(side))
+                .filter(|database| database.ends_with(".sqlite"));
+            if let Some(database) = database {
+                if ours(database) && !self.dir.join(database).exists() {
+                    std::fs::remove_file(&path).ok();
+                }
+                continue;
+            }
             let Some((stem, extension)) = name.rsplit_once('.') else {
                 continue;
             };
             if !EXTENSIONS.contains(&extension)
-                || !stem.starts_with(&prefix)
-                || !stem[prefix.len()..].starts_with(|c: char| c.is_ascii_digit())
+                || !ours(stem)
                 || stems.iter().any(|(_, s)| s == stem)
             {
                 continue;
@@ -248,6 +267,9 @@ impl Backups {
             tracing::debug!(backup = %old, "removing an old backup");
             for extension in EXTENSIONS {
                 std::fs::remove_file(self.dir.join(format!("{old}.{extension}"))).ok();
+            }
+            for side in SIDE_FILES {
+                std::fs::remove_file(self.dir.join(format!("{old}.sqlite{side}"))).ok();
             }
         }
     }
@@ -344,12 +366,12 @@ pub fn refuses_virtual_tables(err: &anyhow::Error) -> bool {
 
 /// The newest migration a local backup file records in `_migrations` (0 for none).
 fn local_d1_version(path: &Path) -> Result<u64> {
-    if !local_d1::has_table(path, "_migrations")? {
+    let connection = local_d1::open_at_rest(path)?;
+    if !local_d1::table_in(&connection, "_migrations")
+        .with_context(|| format!("cannot read the schema of {}", path.display()))?
+    {
         return Ok(0);
     }
-    let connection =
-        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .with_context(|| format!("cannot open {}", path.display()))?;
     connection
         .query_row(
             "SELECT coalesce(max(version), 0) FROM _migrations",
@@ -436,16 +458,19 @@ mod tests {
     }
 
     #[test]
-    fn prune_keeps_the_newest_per_database() {
+    fn prune_keeps_the_newest_per_database_and_no_side_files_of_the_others() {
         let dir = tempfile::tempdir().unwrap();
         let names = [
             "AUTH-20260101T000000Z-v1.sqlite",
+            "AUTH-20260101T000000Z-v1.sqlite-wal",
+            "AUTH-20260101T000000Z-v-.sqlite-shm",
             "AUTH-20260102T000000Z-v2.sql",
             "AUTH-20260102T000000Z-v2.bookmark",
             "AUTH-20260102T010000Z-v2.bookmark",
             "AUTH-20260103T000000Z-v3.sql",
             "AUTH_X-20260101T000000Z-v1.sql",
             "READ_REPLICA-20260101T000000Z-v1.sql",
+            "READ_REPLICA-20260101T000000Z-v-.sqlite-wal",
         ];
         for (n, name) in names.iter().enumerate() {
             let path = dir.path().join(name);
@@ -473,6 +498,7 @@ mod tests {
             [
                 "AUTH-20260103T000000Z-v3.sql",
                 "AUTH_X-20260101T000000Z-v1.sql",
+                "READ_REPLICA-20260101T000000Z-v-.sqlite-wal",
                 "READ_REPLICA-20260101T000000Z-v1.sql"
             ]
         );
