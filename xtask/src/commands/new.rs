@@ -4,6 +4,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::flags;
 
+use crate::migrate::layout;
 use crate::migrate::project::{self, Paths, Project};
 use crate::migrate::source::{self, Owner};
 
@@ -57,25 +58,31 @@ impl flags::New {
                 bindings: &sharing,
             },
         };
+        let layout = project::layout_of(own.as_deref().and_then(|b| config.database(b)))?;
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
-        let has_sql = dir
-            .read_dir()
-            .map(|d| {
-                d.flatten()
-                    .any(|e| e.file_name().to_string_lossy().ends_with(".sql"))
-            })
-            .unwrap_or(false);
-        let existing = if has_sql {
-            source::load(&dir, owner, &config)
-                .context("fix the migrations folder before adding to it")?
-        } else {
-            Vec::new()
+        let existing = source::load(&dir, &layout, owner, &config)
+            .context("fix the migrations folder before adding to it")?;
+        let next = layout.next_migration(&dir, &description, std::time::SystemTime::now())?;
+        // The seed's rule in a routed shared folder: one sequence, no gaps.
+        let version = match layout.pattern() {
+            layout::DEFAULT_PATTERN => existing.last().map_or(1, |m| m.version + 1),
+            _ => next.version,
         };
-        let version = existing.last().map_or(1, |m| m.version + 1);
-        let stem = format!("{version:04}_{description}");
-        let up = dir.join(format!("{stem}.sql"));
-        let down = dir.join(format!("{stem}.rollback.sql"));
+        let (up, down) = match layout.pattern() {
+            layout::DEFAULT_PATTERN => {
+                let stem = format!("{version:04}_{description}");
+                (
+                    dir.join(format!("{stem}.sql")),
+                    dir.join(format!("{stem}.rollback.sql")),
+                )
+            }
+            _ => (next.path, next.rollback),
+        };
+        if let Some(folder) = up.parent() {
+            std::fs::create_dir_all(folder)
+                .with_context(|| format!("cannot create {}", folder.display()))?;
+        }
         let header = match database.as_ref().filter(|_| own.is_none()) {
             Some(binding) => format!(
                 "-- Migration {version:04}: {}\n-- database: {binding}\n\n",
@@ -103,7 +110,7 @@ impl flags::New {
         }
         let binding = match &database {
             Some(binding) => binding.clone(),
-            None => source::load(&dir, owner, &config)
+            None => source::load(&dir, &layout, owner, &config)
                 .ok()
                 .and_then(|all| {
                     all.into_iter()

@@ -312,6 +312,7 @@ pub fn stored_migrations(
                         path: PathBuf::from(format!("{} rollback (stored in {binding})", row.name)),
                         sql: sql.clone(),
                         checksum: crate::migrate::source::checksum(sql),
+                        ledger_name: None,
                     }),
                 stored: true,
                 path,
@@ -563,6 +564,7 @@ mod tests {
                 path: PathBuf::new(),
                 sql: String::new(),
                 checksum: String::new(),
+                ledger_name: None,
             }),
             stored: false,
         }

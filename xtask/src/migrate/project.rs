@@ -3,10 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::migrate::config::{Config, Database, DEFAULT_MIGRATIONS_DIR};
 use crate::migrate::d1::Target;
+use crate::migrate::layout::Layout;
 use crate::migrate::plan::Surroundings;
 use crate::migrate::source::{self, Migration, NotifyTable, Owner, Routing};
 use crate::migrate::sql::{LintOptions, Splitter};
@@ -156,18 +157,11 @@ impl Project {
     /// rollback files, and migrations routed to another database. Recorded
     /// in wrangler's ledger so that it never runs them there.
     pub fn foreign_sql(&self, binding: &str) -> Vec<String> {
-        let folder = self.folder_of(binding);
         let mut names: Vec<String> = self
-            .migrations
-            .iter()
-            .filter(|m| m.path.parent() == Some(folder))
+            .in_folder_of(binding)
             .flat_map(|m| {
                 let routed_elsewhere = (m.binding != binding).then(|| m.file_name.clone());
-                let rollback = m
-                    .rollback
-                    .as_ref()
-                    .and_then(|r| r.path.file_name())
-                    .map(|n| n.to_string_lossy().into_owned());
+                let rollback = m.rollback.as_ref().and_then(|r| r.ledger_name.clone());
                 routed_elsewhere.into_iter().chain(rollback)
             })
             .collect();
@@ -193,6 +187,14 @@ impl Project {
     }
 
     /// What `binding`'s record is read against besides its own files.
+    /// The migrations (of every database) in the folder `binding` takes its own from.
+    pub fn in_folder_of<'a>(&'a self, binding: &str) -> impl Iterator<Item = &'a Migration> {
+        let folder = self.folder_of(binding).to_path_buf();
+        self.migrations
+            .iter()
+            .filter(move |m| self.folder_of(&m.binding) == folder)
+    }
+
     pub fn surroundings(&self, binding: &str) -> Surroundings<'_> {
         let folder = self.folder_of(binding);
         let routed = folder == self.migrations_dir && folder.join(source::ROUTING_FILE).is_file();
@@ -204,9 +206,8 @@ impl Project {
                 .filter(|m| m.binding != binding)
                 .collect(),
             taken: self
-                .migrations
-                .iter()
-                .filter(|m| routed && m.binding != binding && m.path.parent() == Some(folder))
+                .in_folder_of(binding)
+                .filter(|m| routed && m.binding != binding)
                 .map(|m| m.version)
                 .collect(),
         }
@@ -219,6 +220,18 @@ impl Project {
             ..LintOptions::default()
         }
     }
+}
+
+/// How the folder of `db` (`None`: the shared folder) is read: its
+/// `migrations_pattern`, or wrangler's default.
+pub fn layout_of(db: Option<&Database>) -> Result<Layout> {
+    let pattern = db.and_then(|db| db.migrations_pattern.as_deref());
+    Layout::new(pattern).with_context(|| {
+        format!(
+            "the migrations_pattern of {}",
+            db.map_or("the shared folder", |db| db.binding.as_str())
+        )
+    })
 }
 
 /// `db`'s folder: its `migrations_dir`, or the shared one.
@@ -255,7 +268,7 @@ fn load_folders(config: &Config, shared: &Path, routing: &Routing) -> Result<Fol
     let mut migrations = Vec::new();
     let mut duplicates = Vec::new();
     let mut problems = Vec::new();
-    let mut read = |dir: &Path, owner: Owner<'_>| -> Result<()> {
+    let mut read = |dir: &Path, db: Option<&Database>, owner: Owner<'_>| -> Result<()> {
         if !dir.exists() {
             let whose = match owner {
                 Owner::Only(binding) => binding.to_owned(),
@@ -272,7 +285,7 @@ fn load_folders(config: &Config, shared: &Path, routing: &Routing) -> Result<Fol
             migrations: found,
             duplicates: extra,
             problems: mut trouble,
-        } = source::scan(dir, owner, config)?;
+        } = source::scan(dir, &layout_of(db)?, owner, config)?;
         migrations.extend(found);
         duplicates.extend(extra);
         if trouble.len() > 1 {
@@ -292,12 +305,12 @@ fn load_folders(config: &Config, shared: &Path, routing: &Routing) -> Result<Fol
             routing,
             bindings: &sharing,
         };
-        read(shared, owner)?;
+        read(shared, None, owner)?;
     }
     for db in &config.databases {
         let folder = folder_of(db, shared);
         if !same(folder, shared) {
-            read(folder, Owner::Only(&db.binding))?;
+            read(folder, Some(db), Owner::Only(&db.binding))?;
         }
     }
     Ok(Folders {

@@ -131,6 +131,7 @@ mod tests {
                 path: path.with_file_name(format!("{stem}.rollback.sql")),
                 sql: String::new(),
                 checksum: String::new(),
+                ledger_name: None,
             }),
             path,
             sql: String::new(),

@@ -11,14 +11,17 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::migrate::config::Config;
+use crate::migrate::layout::{self, Layout};
 
 /// One migration: its up SQL and, when present, its rollback.
 #[derive(Debug, Clone)]
 pub struct Migration {
     pub version: u64,
-    /// The file stem, e.g. `0002_api_keys`: what the tracking table records.
+    /// The file stem, e.g. `0002_api_keys` (with a folder per migration, the
+    /// folder: `20260705012128_init`): what the tracking table records.
     pub name: String,
-    /// The file's name, e.g. `0002_api_keys.sql`: what wrangler's ledger records.
+    /// The path relative to its folder, e.g. `0002_api_keys.sql` or
+    /// `20260705012128_init/migration.sql`: what wrangler's ledger records.
     pub file_name: String,
     pub path: PathBuf,
     /// The file's text, BOM removed, line endings as written.
@@ -40,6 +43,10 @@ pub struct Script {
     pub path: PathBuf,
     pub sql: String,
     pub checksum: String,
+    /// Its name in wrangler's ledger when wrangler would run it as a
+    /// migration (the folder's pattern matches it: `*.sql` does), so that
+    /// it gets a guard row; `None` when wrangler never sees it.
+    pub ledger_name: Option<String>,
 }
 
 /// `migrate.toml` in the shared migrations folder: how its migrations are
@@ -183,71 +190,29 @@ pub fn checksum(text: &str) -> String {
         .collect()
 }
 
-/// What a file name says it is.
-#[derive(Debug, PartialEq, Eq)]
-enum FileKind {
-    Up,
-    Rollback,
-}
-
-/// Parses a migration file name the way wrangler's `d1 migrations apply`
-/// reads it: the version is the number the name starts with, and the rest is
-/// a free description (`0001_Initial.sql`, `0013_1001tl-source-ids.sql`,
-/// `0000_lush_the_hood.sql`). `.rollback.sql` marks a rollback.
-fn parse_name(file_name: &str) -> Result<(u64, String, FileKind), String> {
-    let (stem, kind) = if let Some(stem) = file_name.strip_suffix(".rollback.sql") {
-        (stem, FileKind::Rollback)
-    } else if let Some(stem) = file_name.strip_suffix(".sql") {
-        (stem, FileKind::Up)
-    } else {
-        return Err("not a .sql file".into());
-    };
-    let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
-    if digits == 0 {
-        return Err(
-            "does not start with a version number: name migrations like 0007_add_users.sql, \
-             or move the file out of the migrations folder"
-                .into(),
-        );
-    }
-    let version = stem[..digits]
-        .parse::<u64>()
-        .map_err(|_| "starts with a version number too large to be one".to_owned())?;
-    Ok((version, stem.to_owned(), kind))
-}
-
-/// The `.sql` files wrangler would run from `dir`: files (not folders, so
-/// drizzle's `meta/` and our `schema/` are left out) whose names end in `.sql`
-/// and do not start with a dot, sorted.
-fn sql_files(dir: &Path) -> Result<Vec<String>> {
-    let entries = std::fs::read_dir(dir).with_context(|| {
-        format!(
-            "cannot read the migrations folder {}: pass `--migrations-dir DIR`, set `migrations_dir` in the wrangler config, \
-             or create it with `cargo migrate new`",
-            dir.display()
-        )
-    })?;
-    let mut names = Vec::new();
-    for entry in entries {
-        let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".sql") && !name.starts_with('.') && entry.path().is_file() {
-            names.push(name);
-        }
-    }
-    names.sort();
-    Ok(names)
+/// A migration file as listed, before it is read.
+struct Found {
+    stem: String,
+    path: PathBuf,
+    ledger_name: String,
+    /// Its rollback file, with its ledger name when wrangler would run it.
+    rollback: Option<(PathBuf, Option<String>)>,
 }
 
 /// Reads and validates one folder of migrations. Every problem found is
 /// reported at once, and only once: a file refused for its name is not
 /// blamed again for the sequence it breaks.
-pub fn load(dir: &Path, owner: Owner<'_>, config: &Config) -> Result<Vec<Migration>> {
+pub fn load(
+    dir: &Path,
+    layout: &Layout,
+    owner: Owner<'_>,
+    config: &Config,
+) -> Result<Vec<Migration>> {
     let Scanned {
         migrations,
         problems,
         ..
-    } = scan(dir, owner, config)?;
+    } = scan(dir, layout, owner, config)?;
     match problems.len() {
         0 => Ok(migrations),
         1 => bail!("{}", problems[0]),
@@ -272,25 +237,58 @@ pub struct Scanned {
 
 /// [`load`], keeping every migration that could be read despite the
 /// problems, which come back beside them (for `status`, which shows what it can).
-pub fn scan(dir: &Path, owner: Owner<'_>, config: &Config) -> Result<Scanned> {
-    let names = sql_files(dir)?;
+pub fn scan(dir: &Path, layout: &Layout, owner: Owner<'_>, config: &Config) -> Result<Scanned> {
+    let listed = layout.list(dir).with_context(|| {
+        format!(
+            "cannot read the migrations folder {}: pass `--migrations-dir DIR`, set `migrations_dir` in the wrangler config, \
+             or create it with `cargo migrate new`",
+            dir.display()
+        )
+    })?;
     let mut problems = Vec::new();
-    let mut ups: BTreeMap<u64, Vec<(String, PathBuf)>> = BTreeMap::new();
-    let mut rollbacks: BTreeMap<String, PathBuf> = BTreeMap::new();
-    for name in &names {
-        let path = dir.join(name);
-        match parse_name(name) {
-            Ok((version, stem, FileKind::Up)) => ups.entry(version).or_default().push((stem, path)),
-            Ok((_, stem, FileKind::Rollback)) => {
-                rollbacks.insert(stem, path);
+    // Per version, each file: (its stem, its path, its ledger name, its rollback).
+    let mut ups: BTreeMap<u64, Vec<Found>> = BTreeMap::new();
+    for file in listed {
+        // Our schema snapshots are no migrations, whatever a wide pattern matches.
+        if file.name.starts_with("schema/") {
+            continue;
+        }
+        match (file.kind, file.version) {
+            (layout::Kind::Up { rollback }, layout::Version::Number(version)) => {
+                let rollback_name = rollback.as_ref().map(|_| layout.rollback_name(&file.name));
+                ups.entry(version).or_default().push(Found {
+                    stem: file.stem,
+                    path: file.path,
+                    ledger_name: file.name,
+                    rollback: rollback.map(|path| {
+                        let seen = rollback_name.filter(|name| layout.matches(name));
+                        (path, seen)
+                    }),
+                });
             }
-            Err(why) => problems.push(format!("{}: {why}", path.display())),
+            (layout::Kind::Up { .. }, layout::Version::Missing) => problems.push(format!(
+                "{}: does not start with a version number: name migrations like 0007_add_users.sql, \
+                 or move the file out of the migrations folder",
+                file.path.display()
+            )),
+            (layout::Kind::Up { .. }, layout::Version::TooLarge) => problems.push(format!(
+                "{}: starts with a version number too large to be one",
+                file.path.display()
+            )),
+            (layout::Kind::Rollback { of: Some(_) }, _) => {}
+            (layout::Kind::Rollback { of: None }, _) => problems.push(format!(
+                "{} has no matching {}: rename it or remove it",
+                file.path.display(),
+                match layout.pattern() {
+                    layout::DEFAULT_PATTERN => format!("{}.sql", file.stem),
+                    _ => format!("migration {}", file.stem),
+                }
+            )),
         }
     }
-
     for (version, files) in &ups {
         if files.len() > 1 {
-            let list: Vec<_> = files.iter().map(|(_, p)| p.display().to_string()).collect();
+            let list: Vec<_> = files.iter().map(|f| f.path.display().to_string()).collect();
             problems.push(format!(
                 "version {version} is used by more than one file: {} (two branches that each added one, merged?): \
                  `cargo migrate renumber` gives those not applied the next free versions",
@@ -307,7 +305,7 @@ pub fn scan(dir: &Path, owner: Owner<'_>, config: &Config) -> Result<Scanned> {
         if !gapless {
             break;
         }
-        let path = &files[0].1;
+        let path = &files[0].path;
         let expected = match previous {
             None if *version <= 1 => *version,
             None => 1,
@@ -325,21 +323,12 @@ pub fn scan(dir: &Path, owner: Owner<'_>, config: &Config) -> Result<Scanned> {
         }
         previous = Some((*version, path));
     }
-    for (stem, path) in &rollbacks {
-        let has_up = ups.values().flatten().any(|(up, _)| up == stem);
-        if !has_up {
-            problems.push(format!(
-                "{} has no matching {stem}.sql: rename it or remove it",
-                path.display()
-            ));
-        }
-    }
-
     let mut scanned = Scanned::default();
-    for (version, (nth, (stem, path))) in ups
+    for (version, (nth, found)) in ups
         .iter()
         .flat_map(|(version, files)| files.iter().enumerate().map(move |f| (version, f)))
     {
+        let (stem, path) = (&found.stem, &found.path);
         let (sql, checksum) = match read_sql(path) {
             Ok(read) => read,
             Err(err) => {
@@ -347,15 +336,17 @@ pub fn scan(dir: &Path, owner: Owner<'_>, config: &Config) -> Result<Scanned> {
                 continue;
             }
         };
-        let rollback = match rollbacks
-            .get(stem)
-            .map(|path| read_sql(path).map(|r| (path, r)))
+        let rollback = match found
+            .rollback
+            .as_ref()
+            .map(|(path, seen)| read_sql(path).map(|r| (path, seen, r)))
         {
             None => None,
-            Some(Ok((path, (sql, checksum)))) => Some(Script {
+            Some(Ok((path, seen, (sql, checksum)))) => Some(Script {
                 path: path.clone(),
                 sql,
                 checksum,
+                ledger_name: seen.clone(),
             }),
             Some(Err(err)) => {
                 problems.push(format!("{err:#}"));
@@ -404,10 +395,7 @@ pub fn scan(dir: &Path, owner: Owner<'_>, config: &Config) -> Result<Scanned> {
                 continue;
             }
         };
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let file_name = found.ledger_name.clone();
         let migration = Migration {
             version: *version,
             name: stem.clone(),
@@ -483,7 +471,12 @@ contains = ["api_keys", "rooms", "permissions", "user_tier"]"#,
     fn load_seed(files: &[(&str, &[u8])]) -> Result<Vec<Migration>> {
         let dir = folder(files);
         std::fs::write(dir.path().join(ROUTING_FILE), "default = \"READ_REPLICA\"").unwrap();
-        load(dir.path(), shared(&seed_routing(), SEED), &config(SEED))
+        load(
+            dir.path(),
+            &Layout::default(),
+            shared(&seed_routing(), SEED),
+            &config(SEED),
+        )
     }
 
     fn load_err(files: &[(&str, &[u8])]) -> String {
@@ -515,10 +508,17 @@ contains = ["api_keys", "rooms", "permissions", "user_tier"]"#,
     fn single_database_needs_no_routing_but_two_do() {
         let dir = folder(&[("0001_a.sql", b"SELECT 1;")]);
         let routing = Routing::default();
-        let found = load(dir.path(), shared(&routing, &["DB"]), &config(&["DB"])).unwrap();
+        let found = load(
+            dir.path(),
+            &Layout::default(),
+            shared(&routing, &["DB"]),
+            &config(&["DB"]),
+        )
+        .unwrap();
         assert_eq!(found[0].binding, "DB");
         let err = load(
             dir.path(),
+            &Layout::default(),
             shared(&routing, &["A", "B"]),
             &config(&["A", "B"]),
         )
@@ -536,7 +536,13 @@ contains = ["api_keys", "rooms", "permissions", "user_tier"]"#,
             ("0002_b.sql", b"SELECT 1;\nSELECT 2;\n"),
         ]);
         let routing = Routing::default();
-        let found = load(dir.path(), shared(&routing, &["DB"]), &config(&["DB"])).unwrap();
+        let found = load(
+            dir.path(),
+            &Layout::default(),
+            shared(&routing, &["DB"]),
+            &config(&["DB"]),
+        )
+        .unwrap();
         assert_eq!(found[0].checksum, found[1].checksum);
         assert_eq!(found[0].sql, "SELECT 1;\r\nSELECT 2;\r\n");
         assert_eq!(
@@ -633,9 +639,21 @@ contains = ["api_keys", "rooms", "permissions", "user_tier"]"#,
         assert!(load_seed(files).is_err());
         let dir = folder(files);
         let routing = Routing::default();
-        let found = load(dir.path(), shared(&routing, &["DB"]), &config(&["DB"])).unwrap();
+        let found = load(
+            dir.path(),
+            &Layout::default(),
+            shared(&routing, &["DB"]),
+            &config(&["DB"]),
+        )
+        .unwrap();
         assert_eq!(found.len(), 2);
-        let found = load(dir.path(), Owner::Only("DB"), &config(&["DB"])).unwrap();
+        let found = load(
+            dir.path(),
+            &Layout::default(),
+            Owner::Only("DB"),
+            &config(&["DB"]),
+        )
+        .unwrap();
         assert_eq!(found[1].version, 3);
     }
 
@@ -646,14 +664,26 @@ contains = ["api_keys", "rooms", "permissions", "user_tier"]"#,
             ("0001_b.sql", b"-- database: AUTH\nSELECT 1;"),
             ("migrate.toml", b"default = \"READ_REPLICA\""),
         ]);
-        let err = load(dir.path(), Owner::Only("READ_REPLICA"), &config(SEED)).unwrap_err();
+        let err = load(
+            dir.path(),
+            &Layout::default(),
+            Owner::Only("READ_REPLICA"),
+            &config(SEED),
+        )
+        .unwrap_err();
         let err = format!("{err:#}");
         assert!(
             err.contains("0001_b.sql") && err.contains("database: AUTH"),
             "{err}"
         );
         std::fs::write(dir.path().join("0001_b.sql"), "SELECT 2;").unwrap();
-        let found = load(dir.path(), Owner::Only("READ_REPLICA"), &config(SEED)).unwrap();
+        let found = load(
+            dir.path(),
+            &Layout::default(),
+            Owner::Only("READ_REPLICA"),
+            &config(SEED),
+        )
+        .unwrap();
         assert!(found.iter().all(|m| m.binding == "READ_REPLICA"));
     }
 }

@@ -710,6 +710,7 @@ mod tests {
                 path: "x.rollback.sql".into(),
                 sql: "DROP TABLE IF EXISTS t;".into(),
                 checksum: "def".into(),
+                ledger_name: None,
             }),
             stored: false,
         }

@@ -440,6 +440,7 @@ mod tests {
             .collect();
         let migrations = crate::migrate::source::load(
             &dir.path().join("migrations"),
+            &crate::migrate::layout::Layout::default(),
             crate::migrate::source::Owner::Shared {
                 routing: &routing,
                 bindings: &bindings,
