@@ -67,12 +67,12 @@ fn ci_runs_the_readme_test_command_on_pushes_and_pull_requests() {
         ci_script.contains("cargo test")
             && ci_script.contains("clippy --all-targets -- -D warnings")
     );
-    // Both run the flow and interop tests again with the newest wrangler.
+    // Both run the flow, interop and team tests again with the newest wrangler.
     for (name, text) in [("ci.yml", runs.join("\n")), (".ci/run", ci_script)] {
         assert!(
             text.contains("npm ci --prefix compat/wrangler-latest")
                 && text.contains("MIGRATE_TEST_WRANGLER=")
-                && text.contains("--test e2e -- flow:: interop::"),
+                && text.contains("--test e2e -- flow:: interop:: team::"),
             "{name} runs the tests with the newest wrangler:\n{text}"
         );
     }
