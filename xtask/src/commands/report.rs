@@ -64,7 +64,14 @@ impl Human {
                     if *dry_run { " (dry run)" } else { "" },
                 );
                 for step in steps {
-                    say!("  v{} {}", step.version, step.name);
+                    match step.stored {
+                        true => say!(
+                            "  v{} {} (its file is not in this checkout: the copy its database stored runs)",
+                            step.version,
+                            step.name
+                        ),
+                        false => say!("  v{} {}", step.version, step.name),
+                    }
                     if *dry_run {
                         say!("  ---- {} ----", step.path.display());
                         for line in step.sql.lines() {

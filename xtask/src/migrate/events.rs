@@ -20,6 +20,10 @@ pub struct Step {
     pub path: PathBuf,
     /// That file's SQL.
     pub sql: String,
+    /// Its file is not in this checkout: the SQL is the copy its database
+    /// stored when the migration was applied.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stored: bool,
 }
 
 /// Where a failed batch broke, when a replay found it.

@@ -132,11 +132,11 @@ pub(super) fn acquire<'o>(
                 .iter()
                 .map(|m| (m.version, m.file_name.clone()))
                 .collect();
-            let foreign = project.foreign_sql(&db.binding);
+            let around = project.surroundings(&db.binding);
             format!(
                 "{} OR {}",
                 tracking::pending_condition(&versions),
-                tracking::ledger_behind_condition(db, &files, &foreign)
+                tracking::ledger_behind_condition(db, &files, &around.foreign, &around.taken)
             )
         }
         Direction::Down => tracking::applied_above_condition(version.unwrap_or(0)),

@@ -193,6 +193,7 @@ impl<'a> DbPlan<'a> {
                     name: m.name.clone(),
                     path: direction.path(m),
                     sql: direction.script(m).to_owned(),
+                    stored: m.stored,
                 })
                 .collect(),
             adopt: self

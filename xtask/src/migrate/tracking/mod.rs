@@ -226,17 +226,20 @@ pub fn pending_condition(versions: &[u64]) -> String {
     )
 }
 
-/// The condition under which wrangler's ledger lacks a name it must have:
-/// the file name of a migration `_migrations` records (of `files`, by
-/// version), or one of `foreign`, the files wrangler must never run here.
+/// The condition under which wrangler's ledger is not as a run leaves it:
+/// it lacks the file name of a migration `_migrations` records (of `files`,
+/// by version), or a guard row for one of `foreign` (the files wrangler must
+/// never run here), or it holds a guard row no file needs any more: dated as
+/// one, a rollback file's, or one older runs wrote for a version of
+/// `taken` (see [`crate::migrate::plan::stale_guards`]).
 pub fn ledger_behind_condition(
     db: &Database,
     files: &[(u64, String)],
     foreign: &[String],
+    taken: &[u64],
 ) -> String {
     let ledger = quote_name(&db.wrangler_table);
-    let missing =
-        |name: &str| format!("NOT EXISTS (SELECT 1 FROM {ledger} AS w WHERE w.name = {name})");
+    let guard_at = quote_literal(GUARD_APPLIED_AT);
     let mut parts = Vec::new();
     if !files.is_empty() {
         let values: Vec<String> = files
@@ -244,26 +247,44 @@ pub fn ledger_behind_condition(
             .map(|(version, name)| format!("({version}, {})", quote_literal(name)))
             .collect();
         parts.push(format!(
-            "EXISTS (SELECT 1 FROM (VALUES {}) AS f JOIN _migrations AS m ON m.version = f.column1 WHERE {})",
-            values.join(", "),
-            missing("f.column2")
+            "EXISTS (SELECT 1 FROM (VALUES {}) AS f JOIN _migrations AS m ON m.version = f.column1 \
+             WHERE NOT EXISTS (SELECT 1 FROM {ledger} AS w WHERE w.name = f.column2))",
+            values.join(", ")
         ));
     }
-    if !foreign.is_empty() {
-        let values: Vec<String> = foreign
-            .iter()
-            .map(|n| format!("({})", quote_literal(n)))
-            .collect();
-        parts.push(format!(
-            "EXISTS (SELECT 1 FROM (VALUES {}) AS f WHERE {})",
-            values.join(", "),
-            missing("f.column1")
+    let not_foreign = match foreign.is_empty() {
+        true => String::new(),
+        false => {
+            let values: Vec<String> = foreign
+                .iter()
+                .map(|n| format!("({})", quote_literal(n)))
+                .collect();
+            parts.push(format!(
+                "EXISTS (SELECT 1 FROM (VALUES {}) AS f WHERE NOT EXISTS \
+                 (SELECT 1 FROM {ledger} AS w WHERE w.name = f.column1 AND w.applied_at = {guard_at}))",
+                values.join(", ")
+            ));
+            let list: Vec<String> = foreign.iter().map(|n| quote_literal(n)).collect();
+            format!(" AND w.name NOT IN ({})", list.join(", "))
+        }
+    };
+    let mut stale = vec![
+        format!("w.applied_at = {guard_at}"),
+        "w.name LIKE '%.rollback.sql'".to_owned(),
+    ];
+    if !taken.is_empty() {
+        let versions: Vec<String> = taken.iter().map(u64::to_string).collect();
+        stale.push(format!(
+            "(CAST(w.name AS INTEGER) IN ({}) AND NOT EXISTS (SELECT 1 FROM _migrations AS m \
+             WHERE w.name = m.name || '.sql' OR substr(w.name, 1, length(m.name) + 1) = m.name || '/'))",
+            versions.join(", ")
         ));
     }
-    match parts.is_empty() {
-        true => "0".to_owned(),
-        false => format!("({})", parts.join(" OR ")),
-    }
+    parts.push(format!(
+        "EXISTS (SELECT 1 FROM {ledger} AS w WHERE ({}){not_foreign})",
+        stale.join(" OR ")
+    ));
+    format!("({})", parts.join(" OR "))
 }
 
 /// The condition under which `down TARGET` has work in a database.
@@ -855,19 +876,51 @@ mod tests {
     }
 
     #[test]
-    fn the_ledger_is_behind_when_an_applied_migration_or_a_foreign_file_is_missing() {
+    fn the_ledger_is_behind_when_an_applied_migration_or_a_guard_row_is_missing_or_stale() {
         let db = db("d1_migrations");
-        let none = ledger_behind_condition(&db, &[], &[]);
-        assert_eq!(none, "0");
-        let condition = ledger_behind_condition(
-            &db,
-            &[(1, "0001_a.sql".into())],
-            &["0001_a.rollback.sql".into()],
+        let connection = rusqlite::Connection::open_in_memory().unwrap();
+        connection
+            .execute_batch(&format!(
+                "{CREATE_TABLE}; {}; INSERT INTO _migrations (version, name, applied_at) VALUES (1, '0001_a', 1)",
+                create_ledger(&db)
+            ))
+            .unwrap();
+        let behind = |foreign: &[&str], taken: &[u64]| -> bool {
+            let foreign: Vec<String> = foreign.iter().map(|n| n.to_string()).collect();
+            let condition =
+                ledger_behind_condition(&db, &[(1, "0001_a.sql".into())], &foreign, taken);
+            connection
+                .query_row(&format!("SELECT {condition}"), [], |row| row.get(0))
+                .unwrap()
+        };
+        let run = |sql: &str| connection.execute_batch(sql).unwrap();
+        assert!(behind(&[], &[]), "0001_a.sql is missing");
+        run("INSERT INTO d1_migrations (name) VALUES ('0001_a.sql')");
+        assert!(!behind(&[], &[]));
+        assert!(behind(&["0002_b.sql"], &[]), "a guard row is missing");
+        run("INSERT INTO d1_migrations (name) VALUES ('0002_b.sql')");
+        assert!(behind(&["0002_b.sql"], &[]), "a guard row is not dated");
+        run(
+            "UPDATE d1_migrations SET applied_at = '1970-01-01 00:00:00' WHERE name = '0002_b.sql'",
+        );
+        assert!(!behind(&["0002_b.sql"], &[]));
+        assert!(behind(&[], &[]), "a dated guard row no file needs");
+        run("DELETE FROM d1_migrations WHERE name = '0002_b.sql'");
+        run("INSERT INTO d1_migrations (name) VALUES ('0001_a.rollback.sql'), ('0007_old.sql')");
+        assert!(behind(&[], &[]), "an old rollback row no file needs");
+        assert!(
+            behind(&["0001_a.rollback.sql"], &[]),
+            "an old guard row, not dated"
+        );
+        run("UPDATE d1_migrations SET applied_at = '1970-01-01 00:00:00' WHERE name = '0001_a.rollback.sql'");
+        assert!(!behind(&["0001_a.rollback.sql"], &[]));
+        assert!(
+            behind(&["0001_a.rollback.sql"], &[7]),
+            "an older run's row for a version another database's file holds"
         );
         assert!(
-            condition.contains("JOIN _migrations AS m ON m.version = f.column1"),
-            "{condition}"
+            !behind(&["0001_a.rollback.sql"], &[1]),
+            "0001_a.sql is applied here"
         );
-        assert!(condition.contains("('0001_a.rollback.sql')"), "{condition}");
     }
 }
