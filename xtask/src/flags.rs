@@ -491,8 +491,8 @@ pub struct Mark {
     pub pending: bool,
 
     /// Record the checksum of its file as it is now, after a cosmetic edit:
-    /// refused when its statements differ from those applied (found in git
-    /// by the recorded checksum)
+    /// refused when its statements differ from those applied (the copy its
+    /// database stored, or git's by the recorded checksum)
     #[arg(long)]
     pub checksum: bool,
 
@@ -502,7 +502,7 @@ pub struct Mark {
     #[arg(long)]
     pub renamed: bool,
 
-    /// With --checksum: record it even when git has no applied version to compare with
+    /// With --checksum: record it even when neither the database nor git has the applied text to compare with
     #[arg(long, requires = "checksum")]
     pub force: bool,
 }

@@ -284,7 +284,8 @@ fn record_rename(project: &Project, d1: &dyn D1, file: &Migration) -> Result<()>
 }
 
 /// `mark VERSION --checksum`: records the file's checksum as it is now,
-/// when the edit since it was applied changed no statement.
+/// when the edit since it was applied changed no statement (compared with
+/// the text its database stored, or git's).
 fn record_checksum(project: &Project, d1: &dyn D1, file: &Migration, force: bool) -> Result<()> {
     let db = database_of(project, file)?;
     let state = calls::read_state(d1, db)?;
@@ -301,7 +302,11 @@ fn record_checksum(project: &Project, d1: &dyn D1, file: &Migration, force: bool
             crate::out!("{}: v{} {} already has this checksum", db.binding, file.version, file.name);
             return Ok(());
         }
-        Some(sum) => match history::text_with_checksum(&file.path, sum) {
+        Some(sum) => match calls::stored_sql(d1, db, &[file.version])?
+            .pop()
+            .map(|(_, sql)| sql)
+            .or_else(|| history::text_with_checksum(&file.path, sum))
+        {
             Some(then) => {
                 if let Err(statement) = history::same_statements(&then, &file.sql) {
                     bail!(

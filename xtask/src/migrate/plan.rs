@@ -291,6 +291,8 @@ pub fn stored_migrations(
         .applied
         .iter()
         .filter(|row| row.has_sql && !files.iter().any(|f| f.version == row.version))
+        // A file renumbered or routed elsewhere is no other branch's: it is named for what it is.
+        .filter(|row| moved(binding, row, files, recorded).is_none())
         .map(|row| {
             let path = PathBuf::from(format!("{} (stored in {binding})", row.name));
             let file_name = recorded

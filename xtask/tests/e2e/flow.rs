@@ -360,9 +360,27 @@ fn db_filter_and_seed_table_upgrade() {
     let columns = p.columns(RR, "_migrations");
     assert_eq!(
         columns,
-        ["version", "name", "applied_at", "checksum", "duration_ms"]
+        [
+            "version",
+            "name",
+            "applied_at",
+            "checksum",
+            "duration_ms",
+            "sql",
+            "rollback_sql"
+        ]
     );
     assert_eq!(p.versions(RR), [1]);
+    let stored = p.query(RR, "SELECT sql, rollback_sql FROM _migrations");
+    let file = |name: &str| std::fs::read_to_string(p.path(name)).unwrap();
+    assert_eq!(
+        stored[0]["sql"].as_str(),
+        Some(file("migrations/0001_read_replica_schema.sql").as_str())
+    );
+    assert_eq!(
+        stored[0]["rollback_sql"].as_str(),
+        Some(file("migrations/0001_read_replica_schema.rollback.sql").as_str())
+    );
 }
 
 /// The committed `migrations/schema/` snapshots are what the migrations make:

@@ -95,7 +95,11 @@ const STATES = {
 };
 
 export const stateOf = (st) => STATES[st] || { icon: '•', label: st ? String(st) : 'unknown' };
-export const statusText = (m) => `${stateOf(m.state).icon} ${stateOf(m.state).label} - v${m.version}: ${m.name}`;
+// A migration applied on another branch: its database keeps its SQL, and
+// rolling back to the version below it undoes it.
+export const statusText = (m) => (m.not_in_checkout
+  ? `📦 Applied, not in this checkout - v${m.version}: ${m.name}`
+  : `${stateOf(m.state).icon} ${stateOf(m.state).label} - v${m.version}: ${m.name}`);
 export const outcomeIcon = (o) => (o === 'succeeded' ? '✅' : o === 'failed' ? '❌' : o === 'untouched' ? '⏸️' : '•');
 export const isRecorded = (m) => m.state === 'applied' || m.state === 'modified' || m.state === 'missing';
 
