@@ -53,7 +53,7 @@ impl flags::Check {
                 Severity::Warning,
                 &format!(
                     "{count} migration{} no rollback file, so `down` cannot undo {}: {} \
-                     (write NAME.rollback.sql beside each)",
+                     (write NAME.rollback.sql beside each, or rollback.sql in the folder of each)",
                     if count == 1 { " has" } else { "s have" },
                     if count == 1 { "it" } else { "them" },
                     without_rollback.join(", ")

@@ -533,7 +533,7 @@ pub fn plan_down<'a>(
     let without: Vec<String> = plan
         .iter()
         .filter(|m| m.rollback.is_none())
-        .map(|m| format!("{}.rollback.sql", m.name))
+        .map(|m| m.rollback_name())
         .collect();
     if !without.is_empty() {
         bail!(

@@ -37,6 +37,20 @@ pub struct Migration {
     pub stored: bool,
 }
 
+impl Migration {
+    /// Where its rollback goes, relative to its folder: `NNNN_name.rollback.sql`
+    /// beside a file, `rollback.sql` in a migration's own folder.
+    pub fn rollback_name(&self) -> String {
+        match self.file_name.rsplit_once('/') {
+            Some((folder, "migration.sql")) => format!("{folder}/{}", layout::FOLDER_ROLLBACK),
+            Some((folder, file)) => {
+                format!("{folder}/{}.rollback.sql", file.trim_end_matches(".sql"))
+            }
+            None => format!("{}.rollback.sql", self.name),
+        }
+    }
+}
+
 /// A rollback file.
 #[derive(Debug, Clone)]
 pub struct Script {
@@ -631,6 +645,29 @@ contains = ["api_keys", "rooms", "permissions", "user_tier"]"#,
         assert!(err.contains("0002_b.rollback.sql"), "{err}");
         let err = load_err(&[("0001_a.sql", b"SELECT '\xff';")]);
         assert!(err.contains("UTF-8") && err.contains("0001_a.sql"), "{err}");
+    }
+
+    #[test]
+    fn a_rollback_is_named_beside_its_file_or_in_its_folder() {
+        let dir = folder(&[
+            ("0001_a.sql", b"SELECT 1;"),
+            ("20260101000000_b/migration.sql", b"SELECT 1;"),
+        ]);
+        let routing = Routing::default();
+        let flat = load(
+            dir.path(),
+            &Layout::default(),
+            shared(&routing, &["DB"]),
+            &config(&["DB"]),
+        )
+        .unwrap();
+        assert_eq!(flat[0].rollback_name(), "0001_a.rollback.sql");
+        let nested = Layout::new(Some("*/migration.sql")).unwrap();
+        let found = load(dir.path(), &nested, Owner::Only("DB"), &config(&["DB"])).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].file_name, "20260101000000_b/migration.sql");
+        assert_eq!(found[0].name, "20260101000000_b");
+        assert_eq!(found[0].rollback_name(), "20260101000000_b/rollback.sql");
     }
 
     #[test]
