@@ -186,7 +186,6 @@ impl Project {
         }
     }
 
-    /// What `binding`'s record is read against besides its own files.
     /// The migrations (of every database) in the folder `binding` takes its own from.
     pub fn in_folder_of<'a>(&'a self, binding: &str) -> impl Iterator<Item = &'a Migration> {
         let folder = self.folder_of(binding).to_path_buf();
@@ -195,6 +194,7 @@ impl Project {
             .filter(move |m| self.folder_of(&m.binding) == folder)
     }
 
+    /// What `binding`'s record is read against besides its own files.
     pub fn surroundings(&self, binding: &str) -> Surroundings<'_> {
         let folder = self.folder_of(binding);
         let routed = folder == self.migrations_dir && folder.join(source::ROUTING_FILE).is_file();
