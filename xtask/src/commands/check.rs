@@ -31,7 +31,7 @@ impl flags::Check {
             };
             crate::out!("{at}: {label}: {message}");
         };
-        let mut without_rollback = Vec::new();
+        let mut without_rollback = std::collections::BTreeMap::new();
         for migration in &project.migrations {
             let scripts = std::iter::once((&migration.path, &migration.sql))
                 .chain(migration.rollback.as_ref().map(|r| (&r.path, &r.sql)));
@@ -42,14 +42,17 @@ impl flags::Check {
                 }
             }
             if migration.rollback.is_none() {
-                without_rollback.push(migration.name.as_str());
+                without_rollback
+                    .entry(project.folder_of(&migration.binding))
+                    .or_insert_with(Vec::new)
+                    .push(migration.name.as_str());
             }
         }
-        // One line for them all: generated folders often have no rollbacks at all.
-        if !without_rollback.is_empty() {
+        // One line for each folder: generated folders often have no rollbacks at all.
+        for (folder, without_rollback) in without_rollback {
             let count = without_rollback.len();
             report(
-                &project.migrations_dir.display().to_string(),
+                &folder.display().to_string(),
                 Severity::Warning,
                 &format!(
                     "{count} migration{} no rollback file, so `down` cannot undo {}: {} \
