@@ -493,6 +493,16 @@ contains = ["api_keys", "rooms", "permissions", "user_tier"]"#,
         )
     }
 
+    /// One database's shared folder, without routing.
+    fn load_db(dir: &Path) -> Result<Vec<Migration>> {
+        load(
+            dir,
+            &Layout::default(),
+            shared(&Routing::default(), &["DB"]),
+            &config(&["DB"]),
+        )
+    }
+
     fn load_err(files: &[(&str, &[u8])]) -> String {
         format!("{:#}", load_seed(files).unwrap_err())
     }
@@ -522,13 +532,7 @@ contains = ["api_keys", "rooms", "permissions", "user_tier"]"#,
     fn single_database_needs_no_routing_but_two_do() {
         let dir = folder(&[("0001_a.sql", b"SELECT 1;")]);
         let routing = Routing::default();
-        let found = load(
-            dir.path(),
-            &Layout::default(),
-            shared(&routing, &["DB"]),
-            &config(&["DB"]),
-        )
-        .unwrap();
+        let found = load_db(dir.path()).unwrap();
         assert_eq!(found[0].binding, "DB");
         let err = load(
             dir.path(),
@@ -549,14 +553,7 @@ contains = ["api_keys", "rooms", "permissions", "user_tier"]"#,
             ("0001_a.sql", b"\xEF\xBB\xBFSELECT 1;\r\nSELECT 2;\r\n"),
             ("0002_b.sql", b"SELECT 1;\nSELECT 2;\n"),
         ]);
-        let routing = Routing::default();
-        let found = load(
-            dir.path(),
-            &Layout::default(),
-            shared(&routing, &["DB"]),
-            &config(&["DB"]),
-        )
-        .unwrap();
+        let found = load_db(dir.path()).unwrap();
         assert_eq!(found[0].checksum, found[1].checksum);
         assert_eq!(found[0].sql, "SELECT 1;\r\nSELECT 2;\r\n");
         assert_eq!(
@@ -653,14 +650,7 @@ contains = ["api_keys", "rooms", "permissions", "user_tier"]"#,
             ("0001_a.sql", b"SELECT 1;"),
             ("20260101000000_b/migration.sql", b"SELECT 1;"),
         ]);
-        let routing = Routing::default();
-        let flat = load(
-            dir.path(),
-            &Layout::default(),
-            shared(&routing, &["DB"]),
-            &config(&["DB"]),
-        )
-        .unwrap();
+        let flat = load_db(dir.path()).unwrap();
         assert_eq!(flat[0].rollback_name(), "0001_a.rollback.sql");
         let nested = Layout::new(Some("*/migration.sql")).unwrap();
         let found = load(dir.path(), &nested, Owner::Only("DB"), &config(&["DB"])).unwrap();
@@ -675,14 +665,7 @@ contains = ["api_keys", "rooms", "permissions", "user_tier"]"#,
         let files: &[(&str, &[u8])] = &[("0001_a.sql", b"SELECT 1;"), ("0003_c.sql", b"SELECT 1;")];
         assert!(load_seed(files).is_err());
         let dir = folder(files);
-        let routing = Routing::default();
-        let found = load(
-            dir.path(),
-            &Layout::default(),
-            shared(&routing, &["DB"]),
-            &config(&["DB"]),
-        )
-        .unwrap();
+        let found = load_db(dir.path()).unwrap();
         assert_eq!(found.len(), 2);
         let found = load(
             dir.path(),
