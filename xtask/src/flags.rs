@@ -303,7 +303,8 @@ pub enum MigrateCommand {
     /// Exits non-zero with a readable diff when someone changed the schema by
     /// hand, or when an applied migration's file was edited.
     Verify(Verify),
-    /// Record a migration as applied, or as not applied, without running it.
+    /// Record a migration as applied or as not applied, or its file's new
+    /// name or checksum, without running it.
     Mark(Mark),
     /// After a merge, give each migration that shares its version with
     /// another (and is not applied) the next free version.

@@ -63,21 +63,24 @@ impl flags::New {
             .with_context(|| format!("cannot create {}", dir.display()))?;
         let existing = source::load(&dir, &layout, owner, &config)
             .context("fix the migrations folder before adding to it")?;
-        let next = layout.next_migration(&dir, &description, std::time::SystemTime::now())?;
-        // The seed's rule in a routed shared folder: one sequence, no gaps.
-        let version = match layout.pattern() {
-            layout::DEFAULT_PATTERN => existing.last().map_or(1, |m| m.version + 1),
-            _ => next.version,
-        };
-        let (up, down) = match layout.pattern() {
+        // The default layout keeps the seed's rule in a routed shared folder
+        // (one sequence, no gaps); a pattern's layout says where its
+        // migrations go (a folder each, numbered like the others).
+        let (version, up, down) = match layout.pattern() {
             layout::DEFAULT_PATTERN => {
+                let version = existing.last().map_or(1, |m| m.version + 1);
                 let stem = format!("{version:04}_{description}");
                 (
+                    version,
                     dir.join(format!("{stem}.sql")),
                     dir.join(format!("{stem}.rollback.sql")),
                 )
             }
-            _ => (next.path, next.rollback),
+            _ => {
+                let next =
+                    layout.next_migration(&dir, &description, std::time::SystemTime::now())?;
+                (next.version, next.path, next.rollback)
+            }
         };
         if let Some(folder) = up.parent() {
             std::fs::create_dir_all(folder)

@@ -71,8 +71,8 @@ impl flags::Mark {
             };
             let db = database_of(project, file)?;
             let state = calls::read_state(&d1, db)?;
-            let files = project.files_for(&db.binding);
             let around = project.surroundings(&db.binding);
+            let files = project.files_recorded(&db.binding, state.recorded(&around));
             let entries = plan::status(&files, state.recorded(&around));
             if let Some(entry) = entries.iter().find(|e| {
                 e.version == file.version && e.state != State::Pending && e.adopted.is_none()
@@ -200,10 +200,8 @@ fn record_rename(project: &Project, d1: &dyn D1, file: &Migration) -> Result<()>
         Some(row) => row.name.clone(),
         None => match plan::unknown_ledger_rows(&files, recorded)
             .into_iter()
-            .find(|l| {
-                let digits = l.name.bytes().take_while(u8::is_ascii_digit).count();
-                l.name[..digits].parse::<u64>().ok() == Some(file.version)
-            }) {
+            .find(|l| l.version() == Some(file.version))
+        {
             Some(ledger) => ledger.name.trim_end_matches(".sql").to_owned(),
             None => bail!(
                 "migration {} is not recorded as applied in {} under another name: nothing to rename",
@@ -367,8 +365,8 @@ impl flags::Baseline {
             .map(|db| project.surroundings(&db.binding))
             .collect();
         for ((db, state), around) in project.selected.iter().zip(&states).zip(&surroundings) {
-            let files = project.files_for(&db.binding);
             let recorded = state.recorded(around);
+            let files = project.files_recorded(&db.binding, recorded);
             let entries = plan::status(&files, recorded);
             if let Some(bad) = entries
                 .iter()

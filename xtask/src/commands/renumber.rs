@@ -16,11 +16,14 @@ impl flags::Renumber {
             crate::out!("Nothing to renumber: no two migrations share a version.");
             return Ok(());
         }
+        // A file that shares its version with a duplicate of its folder (with a
+        // folder per migration, each file has a folder of its own: the
+        // database's folder is what they share).
         let shared = |m: &Migration| {
-            project
-                .duplicates
-                .iter()
-                .any(|d| d.version == m.version && d.path.parent() == m.path.parent())
+            project.duplicates.iter().any(|d| {
+                d.version == m.version
+                    && project.folder_of(&d.binding) == project.folder_of(&m.binding)
+            })
         };
         let all: Vec<&Migration> = project
             .migrations

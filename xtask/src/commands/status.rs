@@ -60,12 +60,9 @@ pub fn report(project: &Project, folder_problems: Vec<String>) -> Result<Report>
         problems: folder_problems,
     };
     for (db, state) in project.selected.iter().zip(&states) {
-        let mut files = project.files_for(&db.binding);
         let around = project.surroundings(&db.binding);
         let recorded = state.recorded(&around);
-        let stored = plan::stored_migrations(&db.binding, &files, recorded);
-        files.extend(&stored);
-        files.sort_by_key(|m| m.version);
+        let files = project.files_recorded(&db.binding, recorded);
         let entries = plan::status(&files, recorded);
         report
             .problems

@@ -99,7 +99,7 @@ impl LedgerRow {
     }
 
     /// The version its name starts with, as wrangler's file names do.
-    fn version(&self) -> Option<u64> {
+    pub fn version(&self) -> Option<u64> {
         let digits = self.name.bytes().take_while(u8::is_ascii_digit).count();
         self.name[..digits].parse().ok()
     }
@@ -232,13 +232,27 @@ pub fn names_match(name: &str, ledger_name: &str) -> bool {
         .is_some_and(|rest| rest == ".sql" || rest.starts_with('/'))
 }
 
+/// True when `_migrations` records the migration `row` names.
+fn recorded_by_us(row: &LedgerRow, recorded: Recorded<'_>) -> bool {
+    recorded
+        .applied
+        .iter()
+        .any(|a| names_match(&a.name, &row.name))
+}
+
+/// True for a row an older run wrote to keep wrangler away from a file,
+/// before guard rows were dated: known by its name (a rollback file; a
+/// version another database's file holds in one routed folder).
+fn older_guard(row: &LedgerRow, recorded: Recorded<'_>) -> bool {
+    row.name.ends_with(".rollback.sql")
+        || (row.version().is_some_and(|v| recorded.taken.contains(&v))
+            && !recorded_by_us(row, recorded))
+}
+
 /// Rows of wrangler's ledger that say a migration was applied to this
 /// database which neither a file nor our own record accounts for: wrangler
 /// applied a file this checkout lacks (another branch), or one renamed
-/// since. Rows a run wrote to keep wrangler away from files are not among
-/// them, nor the rows older runs wrote for the same reason before they were
-/// dated (rollback files; versions of other databases' files in one
-/// routed folder).
+/// since. Guard rows are not among them, dated or older.
 pub fn unknown_ledger_rows<'a>(files: &[&Migration], recorded: Recorded<'a>) -> Vec<&'a LedgerRow> {
     recorded
         .ledger
@@ -247,41 +261,27 @@ pub fn unknown_ledger_rows<'a>(files: &[&Migration], recorded: Recorded<'a>) -> 
             !row.is_guard()
                 && !files.iter().any(|f| f.file_name == row.name)
                 && !recorded.foreign.contains(&row.name)
-                && !row.name.ends_with(".rollback.sql")
-                && !recorded
-                    .applied
-                    .iter()
-                    .any(|a| names_match(&a.name, &row.name))
-                && !row.version().is_some_and(|v| recorded.taken.contains(&v))
+                && !older_guard(row, recorded)
+                && !recorded_by_us(row, recorded)
         })
         .collect()
 }
 
-/// Rows of wrangler's ledger that a run wrote for files wrangler must not run
-/// here and that no longer name one: the next write removes them. Those
-/// runs wrote before guard rows were dated are known by their names (a
-/// rollback file; a version another database's file holds in one routed
-/// folder).
+/// Guard rows (dated, or [older](older_guard)) that no longer name a file
+/// wrangler must not run here: the next write removes them.
 pub fn stale_guards<'a>(recorded: Recorded<'a>) -> Vec<&'a LedgerRow> {
     recorded
         .ledger
         .iter()
         .filter(|row| !recorded.foreign.contains(&row.name))
-        .filter(|row| {
-            row.is_guard()
-                || row.name.ends_with(".rollback.sql")
-                || (row.version().is_some_and(|v| recorded.taken.contains(&v))
-                    && !recorded
-                        .applied
-                        .iter()
-                        .any(|a| names_match(&a.name, &row.name)))
-        })
+        .filter(|row| row.is_guard() || older_guard(row, recorded))
         .collect()
 }
 
-/// The migrations our record holds with their SQL but this checkout lacks
-/// (applied on another branch): rebuilt from the stored SQL, so `down` can
-/// roll them back and `status` can say what they are.
+/// The migrations our record holds with their SQL (or at least their
+/// rollback's: a very long migration keeps only that) but this checkout
+/// lacks (applied on another branch): rebuilt from what is stored, so
+/// `down` can roll them back and `status` can say what they are.
 pub fn stored_migrations(
     binding: &str,
     files: &[&Migration],
@@ -290,7 +290,8 @@ pub fn stored_migrations(
     recorded
         .applied
         .iter()
-        .filter(|row| row.has_sql && !files.iter().any(|f| f.version == row.version))
+        .filter(|row| row.has_sql || row.rollback_sql.is_some())
+        .filter(|row| !files.iter().any(|f| f.version == row.version))
         // A file renumbered or routed elsewhere is no other branch's: it is named for what it is.
         .filter(|row| moved(binding, row, files, recorded).is_none())
         .map(|row| {

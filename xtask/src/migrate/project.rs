@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use crate::migrate::config::{Config, Database, DEFAULT_MIGRATIONS_DIR};
 use crate::migrate::d1::Target;
 use crate::migrate::layout::Layout;
-use crate::migrate::plan::Surroundings;
+use crate::migrate::plan::{self, Recorded, Surroundings};
 use crate::migrate::source::{self, Migration, NotifyTable, Owner, Routing};
 use crate::migrate::sql::{LintOptions, Splitter};
 use crate::migrate::tracking::LedgerChange;
@@ -133,6 +133,17 @@ impl Project {
             .collect()
     }
 
+    /// `binding`'s migrations as its `recorded` state sees them: its files,
+    /// and those it applied on another branch, rebuilt from what it stored
+    /// ([`plan::stored_migrations`]), in version order.
+    pub fn files_recorded(&self, binding: &str, recorded: Recorded<'_>) -> Vec<&Migration> {
+        let mut files = self.files_for(binding);
+        let stored = plan::stored_migrations(binding, &files, recorded);
+        files.extend(kept(stored));
+        files.sort_by_key(|m| m.version);
+        files
+    }
+
     /// The newest migration version of the selected databases (0 for none).
     pub fn newest_version(&self) -> u64 {
         self.selected
@@ -232,6 +243,36 @@ pub fn layout_of(db: Option<&Database>) -> Result<Layout> {
             db.map_or("the shared folder", |db| db.binding.as_str())
         )
     })
+}
+
+/// Migrations rebuilt from their database's stored copy, kept for the rest
+/// of the process: plans and reports borrow migrations for as long as the
+/// project they come from, and these come from no file. Each is kept once, however many
+/// runs (the web UI's) meet it.
+fn kept(migrations: Vec<Migration>) -> Vec<&'static Migration> {
+    static KEPT: std::sync::Mutex<Vec<&'static Migration>> = std::sync::Mutex::new(Vec::new());
+    let mut kept = KEPT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    migrations
+        .into_iter()
+        .map(|m| {
+            let same = |k: &&&'static Migration| {
+                k.binding == m.binding
+                    && k.version == m.version
+                    && k.name == m.name
+                    && k.checksum == m.checksum
+                    && k.file_name == m.file_name
+                    && k.rollback.as_ref().map(|r| &r.sql) == m.rollback.as_ref().map(|r| &r.sql)
+            };
+            match kept.iter().find(same) {
+                Some(k) => *k,
+                None => {
+                    let k: &'static Migration = Box::leak(Box::new(m));
+                    kept.push(k);
+                    k
+                }
+            }
+        })
+        .collect()
 }
 
 /// `db`'s folder: its `migrations_dir`, or the shared one.

@@ -581,3 +581,35 @@ fn a_database_migrated_before_sql_was_stored_keeps_working() {
     }
     p.migrate(&["status"]).ok();
 }
+
+#[test]
+fn nested_folders_that_meet_in_a_merge_are_renumbered_as_folders() {
+    let p = Project::corpus("drizzle-folders");
+    p.migrate(&["up", "--no-backup"]).ok();
+    // The merged branch's folder has the applied one's timestamp and comes
+    // first by name: the applied one still stays.
+    p.write(
+        "drizzle/20260801090000_a_reports/migration.sql",
+        "CREATE TABLE `reports` (`id` integer PRIMARY KEY NOT NULL);\n",
+    );
+    p.write(
+        "drizzle/20260801090000_a_reports/rollback.sql",
+        "DROP TABLE `reports`;\n",
+    );
+    p.migrate(&["status"]).fails();
+    let run = p.migrate(&["renumber"]).ok();
+    assert_line(
+        &run.stdout,
+        &["20260801090000_a_reports", "20260801090001_a_reports"],
+    );
+    assert!(p
+        .path("drizzle/20260801090000_seed_tags/migration.sql")
+        .is_file());
+    assert!(p
+        .path("drizzle/20260801090001_a_reports/rollback.sql")
+        .is_file());
+    p.migrate(&["up", "--no-backup"]).ok();
+    assert!(p.tables("DB").contains(&"reports".to_owned()));
+    p.migrate(&["status"]).ok();
+    wrangler_has_nothing_to_apply(&p, "DB");
+}

@@ -256,15 +256,9 @@ pub(super) fn plan_one<'a>(
     state: DbState,
     version: Option<u64>,
 ) -> Result<DbPlan<'a>> {
-    let mut files = project.files_for(&db.binding);
     let around = project.surroundings(&db.binding);
     let recorded = state.recorded(&around);
-    files.extend(stored(plan::stored_migrations(
-        &db.binding,
-        &files,
-        recorded,
-    )));
-    files.sort_by_key(|m| m.version);
+    let files = project.files_recorded(&db.binding, recorded);
     let stale: Vec<String> = plan::stale_guards(recorded)
         .into_iter()
         .map(|guard| {
@@ -315,36 +309,6 @@ pub(super) fn plan_one<'a>(
         guard: None,
         data_loss: DataLoss::Refuse,
     })
-}
-
-/// Migrations rebuilt from their database's stored copy, kept for the rest
-/// of the process: plans borrow migrations for as long as the project they
-/// come from, and these come from no file. Each is kept once, however many
-/// runs (the web UI's) meet it.
-fn stored(migrations: Vec<Migration>) -> Vec<&'static Migration> {
-    static KEPT: std::sync::Mutex<Vec<&'static Migration>> = std::sync::Mutex::new(Vec::new());
-    let mut kept = KEPT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    migrations
-        .into_iter()
-        .map(|m| {
-            let same = |k: &&&'static Migration| {
-                k.binding == m.binding
-                    && k.version == m.version
-                    && k.name == m.name
-                    && k.checksum == m.checksum
-                    && k.file_name == m.file_name
-                    && k.rollback.as_ref().map(|r| &r.sql) == m.rollback.as_ref().map(|r| &r.sql)
-            };
-            match kept.iter().find(same) {
-                Some(k) => *k,
-                None => {
-                    let k: &'static Migration = Box::leak(Box::new(m));
-                    kept.push(k);
-                    k
-                }
-            }
-        })
-        .collect()
 }
 
 /// Reads a database the hints said has nothing to do: true when it indeed has not.

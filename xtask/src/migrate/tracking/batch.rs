@@ -230,13 +230,32 @@ fn pieces(text: &str) -> Vec<&str> {
     pieces
 }
 
+/// The longest text stored with a row. A longer one (a migration that loads
+/// data) is not kept: each further piece rewrites the whole text so far, so
+/// the cost grows with the square of its length. Its rollback, kept apart,
+/// is usually short and still stored.
+const STORED_MAX: usize = 1024 * 1024;
+
 /// The `_migrations` row of `migration`, applied at `applied_at`, with its
-/// SQL and its rollback's: so `down` and `verify` work where its files are
-/// not (another branch). A text too long for one statement is stored by
-/// further statements, a piece each.
+/// SQL and its rollback's (each when under [`STORED_MAX`]): so `down` and
+/// `verify` work where its files are not (another branch). A text too long
+/// for one statement is stored by further statements, a piece each.
 fn insert_row(migration: &Migration, applied_at: &str) -> Vec<String> {
-    let rollback = migration.rollback.as_ref().map(|r| r.sql.as_str());
-    let small = migration.sql.len() + rollback.map_or(0, str::len) <= STORED_PER_STATEMENT;
+    fn kept(text: &str) -> Option<&str> {
+        (text.len() <= STORED_MAX).then_some(text)
+    }
+    let texts = [
+        ("sql", kept(&migration.sql)),
+        (
+            "rollback_sql",
+            migration.rollback.as_ref().and_then(|r| kept(&r.sql)),
+        ),
+    ];
+    let small = texts
+        .iter()
+        .map(|(_, t)| t.map_or(0, str::len))
+        .sum::<usize>()
+        <= STORED_PER_STATEMENT;
     let literal = |text: Option<&str>| match (small, text) {
         (true, Some(text)) => text_literal(text),
         _ => "NULL".to_owned(),
@@ -247,26 +266,23 @@ fn insert_row(migration: &Migration, applied_at: &str) -> Vec<String> {
         migration.version,
         quote_literal(&migration.name),
         quote_literal(&migration.checksum),
-        literal(Some(&migration.sql)),
-        literal(rollback),
+        literal(texts[0].1),
+        literal(texts[1].1),
     )];
-    if !small {
-        for (column, text) in [
-            ("sql", Some(migration.sql.as_str())),
-            ("rollback_sql", rollback),
-        ] {
-            for (index, piece) in pieces(text.unwrap_or_default()).into_iter().enumerate() {
-                let value = match index {
-                    0 => text_literal(piece),
-                    _ => format!("{column} || {}", text_literal(piece)),
-                };
-                if text.is_some() {
-                    statements.push(format!(
-                        "UPDATE _migrations SET {column} = {value} WHERE version = {}",
-                        migration.version
-                    ));
-                }
-            }
+    if small {
+        return statements;
+    }
+    for (column, text) in texts {
+        let Some(text) = text else { continue };
+        for (index, piece) in pieces(text).into_iter().enumerate() {
+            let value = match index {
+                0 => text_literal(piece),
+                _ => format!("{column} || {}", text_literal(piece)),
+            };
+            statements.push(format!(
+                "UPDATE _migrations SET {column} = {value} WHERE version = {}",
+                migration.version
+            ));
         }
     }
     statements

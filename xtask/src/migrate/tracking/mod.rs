@@ -853,6 +853,37 @@ mod tests {
             .unwrap();
         assert_eq!(stored, sql);
         assert_eq!(rollback, "DROP TABLE t; -- BEGIN TRANSACTION");
+
+        // Over a mebibyte (a data load), the migration's own text is not
+        // kept (each piece rewrites all before it); its rollback still is.
+        m.version = 2;
+        m.sql = format!("CREATE TABLE u(a);\n{}", row.repeat(1_200_000 / row.len()));
+        let batch = up_batch(
+            Tracking::Current,
+            &db("d1_migrations"),
+            &[],
+            &[&m],
+            &LedgerChange::default(),
+        )
+        .unwrap();
+        let bookkeeping: Vec<&str> = batch
+            .statements
+            .iter()
+            .filter(|s| s.origin.is_none())
+            .map(|s| s.sql.as_str())
+            .collect();
+        for statement in &bookkeeping {
+            connection.execute_batch(statement).unwrap();
+        }
+        let (stored, rollback): (Option<String>, String) = connection
+            .query_row(
+                "SELECT sql, rollback_sql FROM _migrations WHERE version = 2",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(stored, None);
+        assert_eq!(rollback, "DROP TABLE t; -- BEGIN TRANSACTION");
     }
 
     #[test]
