@@ -64,8 +64,25 @@ async function shot(name) {
   await page.screenshot({ path: path.join(SHOTS, name), fullPage: true });
 }
 
-/** What `_migrations` holds in the local database, as wrangler reads it. */
-function appliedVersions(binding) {
+/**
+ * What `_migrations` holds in the local database, as wrangler reads it.
+ * The page reloads its overview after a run, and two wrangler processes on
+ * one local database can meet SQLITE_BUSY (wrangler 4.86 reports it as
+ * "internal error"), so a busy read is tried again, as the tool itself does.
+ */
+async function appliedVersions(binding) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readVersions(binding);
+    } catch (err) {
+      const busy = /SQLITE_BUSY|database is locked|internal error/i.test(err.message);
+      if (!busy || attempt === 5) throw err;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
+}
+
+function readVersions(binding) {
   const args = [WRANGLER, 'd1', 'execute', binding, '--local', '--json',
     '--command', 'SELECT version FROM _migrations ORDER BY version'];
   return new Promise((resolve, reject) => {
