@@ -11,6 +11,7 @@
 //! - [`wrangler`] (the D1 of real databases), [`process`] (every program
 //!   started), [`http`], [`interrupt`] and [`output`].
 
+pub mod cloudflare;
 pub mod commands;
 pub mod flags;
 pub mod http;

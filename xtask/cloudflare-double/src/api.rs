@@ -413,10 +413,33 @@ impl App {
             );
             return (error_reply(&e), kind);
         }
+        if let Some(secs) = verdict.throttle_secs {
+            let mut reply = error_reply(&ApiError::new(
+                429,
+                971,
+                format!(
+                    "Please wait and consider throttling your request speed (injected fault: {kind} #{})",
+                    verdict.nth
+                ),
+            ));
+            reply.headers.push(("Retry-After".into(), secs.to_string()));
+            return (reply, kind);
+        }
         let reply = match self.api(req, segs, &query) {
             Ok(reply) => reply,
             Err(e) => error_reply(&e),
         };
+        if verdict.lose {
+            let e = ApiError::new(
+                500,
+                7500,
+                format!(
+                    "Internal server error (injected fault: {kind} #{} was carried out, its answer lost)",
+                    verdict.nth
+                ),
+            );
+            return (error_reply(&e), kind);
+        }
         (reply, kind)
     }
 

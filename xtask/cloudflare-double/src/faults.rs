@@ -1,4 +1,6 @@
-//! Fault injection: the Nth request of a kind fails with HTTP 500 or is answered late.
+//! Fault injection: the Nth request of a kind fails with HTTP 500, is
+//! answered late, is throttled (HTTP 429 with `Retry-After`), or is carried
+//! out and then answered with HTTP 500 (its answer "lost").
 
 use std::collections::HashMap;
 use std::fmt;
@@ -150,19 +152,34 @@ pub struct Verdict {
     pub nth: u64,
     pub fail: bool,
     pub delay_ms: u64,
+    /// Answer HTTP 429 with `Retry-After` this many seconds (not carried out).
+    pub throttle_secs: Option<u64>,
+    /// Carry it out, then answer HTTP 500 as if the answer were lost.
+    pub lose: bool,
 }
 
 /// The configured faults and the per-kind counters.
 #[derive(Debug, Default)]
 pub struct Faults {
     faults: Vec<Fault>,
+    /// `KIND:N:SECS` (the seconds in `delay_ms`).
+    throttle: Vec<Fault>,
+    lose: Vec<Fault>,
     counters: Mutex<HashMap<String, u64>>,
 }
 
 impl Faults {
     pub fn new(faults: Vec<Fault>) -> Faults {
+        Faults::with(faults, Vec::new(), Vec::new())
+    }
+
+    /// Failures and delays, throttles (`delay_ms` holds the seconds of
+    /// `Retry-After`), and answers lost after the request was carried out.
+    pub fn with(faults: Vec<Fault>, throttle: Vec<Fault>, lose: Vec<Fault>) -> Faults {
         Faults {
             faults,
+            throttle,
+            lose,
             counters: Mutex::new(HashMap::new()),
         }
     }
@@ -183,6 +200,8 @@ impl Faults {
             nth,
             fail: false,
             delay_ms: 0,
+            throttle_secs: None,
+            lose: false,
         };
         for f in mine {
             match f.delay_ms {
@@ -190,6 +209,13 @@ impl Faults {
                 None => verdict.fail = true,
             }
         }
+        let this = |f: &&Fault| f.kind == kind && f.nth == nth;
+        verdict.throttle_secs = self
+            .throttle
+            .iter()
+            .find(this)
+            .map(|f| f.delay_ms.unwrap_or(0));
+        verdict.lose = self.lose.iter().any(|f| this(&f));
         verdict
     }
 }
@@ -237,10 +263,25 @@ mod tests {
             Verdict {
                 nth: 1,
                 fail: false,
-                delay_ms: 5
+                delay_ms: 5,
+                throttle_secs: None,
+                lose: false,
             }
         );
         assert!(faults.hit("query").fail);
         assert!(!faults.hit("query").fail);
+    }
+
+    #[test]
+    fn throttles_and_lost_answers_count_with_the_rest() {
+        let faults = Faults::with(
+            Vec::new(),
+            vec![Fault::parse_delay("query:2:3").expect("fault")],
+            vec![Fault::parse_fail("import-ingest:1").expect("fault")],
+        );
+        assert_eq!(faults.hit("query").throttle_secs, None);
+        assert_eq!(faults.hit("query").throttle_secs, Some(3));
+        assert!(faults.hit("import-ingest").lose);
+        assert!(!faults.hit("import-ingest").lose);
     }
 }

@@ -92,6 +92,12 @@ pub struct Options {
     /// The Nth request of KIND is answered after MS milliseconds (repeatable).
     #[arg(long = "delay", value_name = "KIND:N:MS", value_parser = delay_fault)]
     pub delay: Vec<Fault>,
+    /// The Nth request of KIND gets HTTP 429 with `Retry-After: SECS`, and is not carried out (repeatable).
+    #[arg(long = "throttle", value_name = "KIND:N:SECS", value_parser = delay_fault)]
+    pub throttle: Vec<Fault>,
+    /// The Nth request of KIND is carried out, then answered with HTTP 500, as if its answer were lost (repeatable).
+    #[arg(long = "lose", value_name = "KIND:N", value_parser = fail_fault)]
+    pub lose: Vec<Fault>,
     /// Every import's poll step reports an error and the import is not applied.
     #[arg(long)]
     pub fail_import_poll: bool,
@@ -109,6 +115,8 @@ impl std::fmt::Debug for Options {
             .field("databases", &self.databases)
             .field("fail", &self.fail)
             .field("delay", &self.delay)
+            .field("throttle", &self.throttle)
+            .field("lose", &self.lose)
             .field("fail_import_poll", &self.fail_import_poll)
             .field("quiet", &self.quiet)
             .finish()
@@ -125,6 +133,8 @@ impl Options {
             databases: Vec::new(),
             fail: Vec::new(),
             delay: Vec::new(),
+            throttle: Vec::new(),
+            lose: Vec::new(),
             fail_import_poll: false,
             quiet: false,
         }
@@ -228,7 +238,7 @@ pub fn serve(options: Options) -> anyhow::Result<Double> {
         format!("http://{addr}"),
         data_dir.clone(),
         store,
-        faults::Faults::new(faults),
+        faults::Faults::with(faults, options.throttle.clone(), options.lose.clone()),
         options.fail_import_poll,
     ));
     let server = Arc::new(server);

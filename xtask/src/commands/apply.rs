@@ -2,7 +2,6 @@
 //! [`Options`], the run ([`crate::migrate::run`]) on the project's wrangler,
 //! and its events printed ([`super::report`]).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
@@ -18,7 +17,6 @@ use crate::migrate::run::{
     self, Backing, Batching, DataLoss, Direction, Locking, Mode, Options, Seeding,
 };
 use crate::notify::Collector;
-use crate::wrangler::Wrangler;
 
 impl flags::Up {
     pub fn run(self, project: &Project, global: &ProjectFlags) -> Result<()> {
@@ -94,10 +92,10 @@ pub fn execute(
 ) -> Result<()> {
     let collector = Collector::default();
     let observer = Fanout(vec![caller.watcher, &Log, &collector]);
-    let result = Wrangler::for_project(project).and_then(|d1| {
+    let result = crate::cloudflare::d1_for(project).and_then(|d1| {
         run::run(
             project,
-            Arc::new(d1),
+            d1,
             direction,
             version,
             &flags.options(&project.config),

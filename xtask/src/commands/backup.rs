@@ -27,7 +27,7 @@ impl flags::Backup {
         if self.list {
             return list(project, &backups);
         }
-        let d1 = crate::wrangler::Wrangler::for_project(project)?;
+        let d1 = crate::cloudflare::d1_for(project)?;
         let results = calls::in_parallel(&project.selected, |db| {
             let backup = backups.take(&d1, db, None, None)?;
             Ok(match backup.bookmark {
@@ -195,7 +195,7 @@ impl flags::Restore {
             _ => shown.clone(),
         };
         confirm(db, &described, self.yes)?;
-        let d1 = crate::wrangler::Wrangler::for_project(project)?;
+        let d1 = crate::cloudflare::d1_for(project)?;
         // What is about to be replaced is backed up first, so a wrong restore can be undone.
         let before = match self.no_backup {
             true => None,

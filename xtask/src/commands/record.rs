@@ -28,7 +28,7 @@ fn applied_versions(entries: &[plan::Entry<'_>]) -> Vec<u64> {
 
 impl flags::Mark {
     pub fn run(self, project: &Project) -> Result<()> {
-        let d1 = crate::wrangler::Wrangler::for_project(project)?;
+        let d1 = crate::cloudflare::d1_for(project)?;
         let files: Vec<&Migration> = project
             .selected
             .iter()
@@ -356,7 +356,7 @@ impl flags::Baseline {
                 self.version
             );
         }
-        let d1 = crate::wrangler::Wrangler::for_project(project)?;
+        let d1 = crate::cloudflare::d1_for(project)?;
         let states = calls::read_states(&d1, &project.selected)?;
         let mut work = Vec::new();
         let surroundings: Vec<_> = project
@@ -432,7 +432,7 @@ impl flags::Baseline {
 
 impl flags::Adopt {
     pub fn run(self, project: &Project) -> Result<()> {
-        let d1 = crate::wrangler::Wrangler::for_project(project)?;
+        let d1 = crate::cloudflare::d1_for(project)?;
         let results = calls::in_parallel(&project.selected, |db| adopt(project, &d1, db));
         calls::report_each(&project.selected, results, |failed| {
             format!("could not adopt {failed} (nothing was recorded there)")

@@ -38,7 +38,7 @@ impl flags::Renumber {
             .filter(|db| all.iter().any(|m| m.binding == db.binding && shared(m)))
             .cloned()
             .collect();
-        let d1 = crate::wrangler::Wrangler::for_project(project)?;
+        let d1 = crate::cloudflare::d1_for(project)?;
         let states = calls::read_states(&d1, &databases)?;
         let applied = |m: &Migration| {
             databases

@@ -53,7 +53,7 @@ pub struct MigrationReport {
 /// Every selected database's migrations and the problems found: one state
 /// read per database, in parallel. `folder_problems` come first.
 pub fn report(project: &Project, folder_problems: Vec<String>) -> Result<Report> {
-    let d1 = crate::wrangler::Wrangler::for_project(project)?;
+    let d1 = crate::cloudflare::d1_for(project)?;
     let states = calls::read_states(&d1, &project.selected)?;
     let mut report = Report {
         databases: Vec::new(),

@@ -11,7 +11,7 @@ use crate::migrate::tracking::{self, NOW_MS};
 
 impl flags::Unlock {
     pub fn run(self, project: &Project) -> Result<()> {
-        let d1 = crate::wrangler::Wrangler::for_project(project)?;
+        let d1 = crate::cloudflare::d1_for(project)?;
         let query = format!(
             "SELECT owner, acquired_at, {NOW_MS} AS now FROM _migrations_lock; DELETE FROM _migrations_lock"
         );

@@ -15,7 +15,7 @@ use crate::migrate::source::Migration;
 
 impl flags::Verify {
     pub fn run(self, project: &Project) -> Result<()> {
-        let d1 = crate::wrangler::Wrangler::for_project(project)?;
+        let d1 = crate::cloudflare::d1_for(project)?;
         let results = calls::in_parallel(&project.selected, |db| verify(project, &d1, db));
         calls::report_each(&project.selected, results, |failed| {
             format!("the schema of {failed} does not match the migrations (see above for what changed and what to do)")

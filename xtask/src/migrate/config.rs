@@ -65,10 +65,13 @@ pub struct Config {
     /// `--env NAME`, passed on to wrangler too.
     pub env: Option<String>,
     pub databases: Vec<Database>,
+    /// `account_id` (the environment's, else the top level's).
+    pub account_id: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct RawConfig {
+    account_id: Option<String>,
     #[serde(default)]
     d1_databases: Vec<RawDatabase>,
     #[serde(default)]
@@ -77,6 +80,7 @@ struct RawConfig {
 
 #[derive(Deserialize)]
 struct RawEnv {
+    account_id: Option<String>,
     #[serde(default)]
     d1_databases: Vec<RawDatabase>,
 }
@@ -125,10 +129,10 @@ impl Config {
             _ => toml::from_str(&text)
                 .with_context(|| format!("{} is not valid TOML", path.display()))?,
         };
-        let entries = match env {
-            None => raw.d1_databases,
+        let (entries, account_id) = match env {
+            None => (raw.d1_databases, raw.account_id),
             Some(name) => match raw.env.into_iter().find(|(key, _)| key == name) {
-                Some((_, section)) => section.d1_databases,
+                Some((_, section)) => (section.d1_databases, section.account_id.or(raw.account_id)),
                 None => bail!(
                     "{} has no [env.{name}] section: `--env` must name one of its environments",
                     path.display()
@@ -201,6 +205,7 @@ impl Config {
             path,
             env: env.map(str::to_owned),
             databases,
+            account_id,
         })
     }
 

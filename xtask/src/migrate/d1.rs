@@ -1,6 +1,7 @@
 //! What the engine asks of D1, as a trait: the real databases answer through
-//! wrangler ([`crate::wrangler::Wrangler`]); SQLite files answer for tests of
-//! the engine's logic ([`crate::migrate::sqlite_d1::SqliteD1`]).
+//! wrangler ([`crate::wrangler::Wrangler`]) or, remotely, the D1 REST API
+//! ([`crate::cloudflare::Api`]); SQLite files answer for tests of the
+//! engine's logic ([`crate::migrate::sqlite_d1::SqliteD1`]).
 
 use std::fmt;
 use std::path::Path;
@@ -66,6 +67,21 @@ impl fmt::Display for D1Error {
 
 impl std::error::Error for D1Error {}
 
+/// In an error's chain: the call failed for a reason that may pass (no
+/// answer, HTTP 429 or 5xx, D1 overloaded) after the tries it was allowed.
+/// A write that failed so may or may not have run: read the database to
+/// know, and then it may be tried again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transient(pub String);
+
+impl fmt::Display for Transient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Transient {}
+
 /// One statement's rows, as D1 returns them.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct StatementResult {
@@ -117,4 +133,43 @@ pub trait D1: Send + Sync {
     /// The same D1, on the local databases kept beside another config file
     /// (a rehearsal's throwaway copies).
     fn local_copy(&self, config: &Path) -> Arc<dyn D1>;
+}
+
+/// A shared D1 is a D1 (what [`crate::cloudflare::d1_for`] returns).
+impl<T: D1 + ?Sized> D1 for Arc<T> {
+    fn target(&self) -> Target {
+        (**self).target()
+    }
+
+    fn splitter(&self) -> Splitter {
+        (**self).splitter()
+    }
+
+    fn config_dir(&self) -> &Path {
+        (**self).config_dir()
+    }
+
+    fn query(&self, call: Call, db: &Database, sql: &str) -> Result<Vec<StatementResult>> {
+        (**self).query(call, db, sql)
+    }
+
+    fn execute_file(&self, db: &Database, file: &Path) -> Result<Vec<StatementResult>> {
+        (**self).execute_file(db, file)
+    }
+
+    fn export(&self, db: &Database, output: &Path) -> Result<()> {
+        (**self).export(db, output)
+    }
+
+    fn bookmark(&self, db: &Database) -> Result<String> {
+        (**self).bookmark(db)
+    }
+
+    fn restore_bookmark(&self, db: &Database, bookmark: &str) -> Result<()> {
+        (**self).restore_bookmark(db, bookmark)
+    }
+
+    fn local_copy(&self, config: &Path) -> Arc<dyn D1> {
+        (**self).local_copy(config)
+    }
 }

@@ -453,6 +453,7 @@ mod tests {
             path: PathBuf::from("/project/wrangler.toml"),
             env: None,
             databases: bindings.iter().map(|b| database(b)).collect(),
+            account_id: None,
         }
     }
 

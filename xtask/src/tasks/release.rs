@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
+use crate::cloudflare::Remote;
 use crate::commands::{notify_after, notify_context, notify_settings, paths, Human, Log};
 use crate::flags;
 use crate::migrate::backup::Backups;
-use crate::migrate::d1::Target;
+use crate::migrate::d1::{Target, D1};
 use crate::migrate::events::Fanout;
 use crate::migrate::project::{Paths, Project};
 use crate::migrate::run::{
@@ -168,6 +169,8 @@ impl flags::Release {
         // wrangler's `[build] command` (before `deploy` and `dev`) builds the
         // worker again: it must build it for this project too.
         let wrangler = Arc::new(Wrangler::for_project(&project)?.passing(project_env(paths)));
+        let remote = Remote::choose(&project, (*wrangler).clone())?;
+        let d1 = remote.d1();
         crate::out!(
             "Releasing to {target} D1 and {}",
             match target {
@@ -176,7 +179,9 @@ impl flags::Release {
             }
         );
         // What the release needs, before twenty minutes of building.
-        steps.run("preflight", || preflight(&project, &wrangler, target))?;
+        steps.run("preflight", || {
+            preflight(&project, &wrangler, &remote, target)
+        })?;
         steps.run("check", || {
             flags::Check {
                 strict: false,
@@ -203,7 +208,7 @@ impl flags::Release {
         let mut session = steps.run("plan", || {
             let session = Session::open(
                 &project,
-                wrangler.clone(),
+                d1.clone(),
                 Direction::Up,
                 None,
                 &options,
@@ -264,7 +269,7 @@ impl flags::Release {
             Err(err) if !migrating => Err(err),
             Err(err) if self.rollback_on_failure => {
                 crate::out!("The release failed after the migrations ran; rolling the databases back (--rollback-on-failure).");
-                roll_back(&project, wrangler.clone(), &before).with_context(|| format!("{err:#}; and rolling back failed too"))?;
+                roll_back(&project, d1.clone(), &before).with_context(|| format!("{err:#}; and rolling back failed too"))?;
                 Err(err.context("the databases were rolled back to where the release found them"))
             }
             Err(err) => Err(err.context(
@@ -278,7 +283,12 @@ impl flags::Release {
 /// Checks what the release needs before it builds anything: node and
 /// wrangler; remotely, the credentials and that every database exists (one
 /// `wrangler d1 list`, which also proves the token works).
-fn preflight(project: &Project, wrangler: &Wrangler, target: Target) -> Result<()> {
+fn preflight(
+    project: &Project,
+    wrangler: &Wrangler,
+    remote: &Remote,
+    target: Target,
+) -> Result<()> {
     if target == Target::Remote {
         let missing: Vec<&str> = ["CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID"]
             .into_iter()
@@ -299,7 +309,7 @@ fn preflight(project: &Project, wrangler: &Wrangler, target: Target) -> Result<(
         None => bail!("node was not found (wrangler runs on it): install Node.js 20 or newer"),
     }
     if target == Target::Remote {
-        let names = wrangler
+        let names = remote
             .database_names()
             .context("cannot list the account's D1 databases")?;
         let absent: Vec<String> = project
@@ -458,7 +468,7 @@ fn absolute(path: &std::path::Path) -> PathBuf {
 }
 
 /// Rolls each database back to the version the release found it at.
-fn roll_back(project: &Project, d1: Arc<Wrangler>, before: &[(String, u64)]) -> Result<()> {
+fn roll_back(project: &Project, d1: Arc<dyn D1>, before: &[(String, u64)]) -> Result<()> {
     let options = Options {
         mode: Mode::Apply,
         batching: Batching::PerDatabase,

@@ -181,6 +181,11 @@ impl Wrangler {
         })
     }
 
+    /// How long one call may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Its version, when known.
     pub fn version(&self) -> Option<&str> {
         self.version.as_deref()

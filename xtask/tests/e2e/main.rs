@@ -15,6 +15,7 @@ mod interrupts;
 mod notify;
 mod release;
 mod remote;
+mod remote_api;
 mod repairs;
 mod restore;
 mod safety;

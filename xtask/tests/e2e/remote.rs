@@ -1,15 +1,19 @@
 //! Remote mode, end to end: the real `xtask` binary and the real wrangler,
 //! whose real remote code path talks to the Cloudflare API double on 127.0.0.1.
+//! With a token and an account the xtask speaks the API itself; the tests
+//! of wrangler's own failures ask for the wrangler path
+//! (`MIGRATE_REMOTE_VIA=wrangler`). The direct path's retries are in
+//! `remote_api.rs`.
 
 use crate::common::*;
 use cloudflare_double::{serve, Double, Fault, Options};
 
-const TOKEN: &str = "remote-test-token-8c1f2e";
+pub(crate) const TOKEN: &str = "remote-test-token-8c1f2e";
 const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
-const RR: &str = "READ_REPLICA";
-const AUTH: &str = "AUTH";
+pub(crate) const RR: &str = "READ_REPLICA";
+pub(crate) const AUTH: &str = "AUTH";
 
-fn double(options: Options) -> Double {
+pub(crate) fn double(options: Options) -> Double {
     serve(Options {
         quiet: true,
         ..options
@@ -26,11 +30,16 @@ fn env(double: &Double) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn remote(p: &Project, double: &Double, args: &[&str]) -> Run {
+pub(crate) fn remote(p: &Project, double: &Double, args: &[&str]) -> Run {
     remote_with(p, double, args, &[])
 }
 
-fn remote_with(p: &Project, double: &Double, args: &[&str], extra: &[(&str, &str)]) -> Run {
+pub(crate) fn remote_with(
+    p: &Project,
+    double: &Double,
+    args: &[&str],
+    extra: &[(&str, &str)],
+) -> Run {
     let env = env(double);
     let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     all.extend_from_slice(extra);
@@ -208,7 +217,10 @@ fn a_remote_run_plans_on_the_last_read_and_its_guard_refuses_a_stale_one() {
 
     // Known and current: one import and one read after it per database.
     let wrapper = p.wrapper("");
-    let calls = [("MIGRATE_WRANGLER", wrapper.to_str().unwrap())];
+    let calls = [
+        ("MIGRATE_WRANGLER", wrapper.to_str().unwrap()),
+        ("MIGRATE_REMOTE_VIA", "wrangler"),
+    ];
     let run = remote_with(&p, &cloud, &["up", "--db", AUTH, "--no-backup"], &calls).ok();
     assert!(
         run.stdout.contains("✅ AUTH: applied 2 migrations"),
@@ -263,10 +275,12 @@ fn a_wrong_or_missing_token_is_a_clear_error_that_never_shows_the_token() {
     );
 }
 
-/// Runs `up --remote` against a double with `fault`, checks every database
-/// holds what the run said of it and is consistent, then re-runs on a
-/// healthy double over the same data.
+/// Runs `up --remote` through wrangler against a double with `fault`,
+/// checks every database holds what the run said of it and is consistent,
+/// then re-runs on a healthy double over the same data.
 fn fault_case(name: &str, fault: impl Fn(&mut Options), expect: &str, extra: &[(&str, &str)]) {
+    let extra = [&[("MIGRATE_REMOTE_VIA", "wrangler")], extra].concat();
+    let extra = &extra[..];
     let data = tempfile::tempdir().unwrap();
     let p = Project::seed();
     let said;
@@ -373,12 +387,15 @@ fn a_failed_read_after_the_import_says_the_batch_ran() {
 
 #[test]
 fn a_response_slower_than_the_timeout_is_stopped_and_settled() {
-    let delay = Fault::parse_delay("import-poll:1:30000").unwrap();
+    // Every wrangler call of the run gets the timeout: long enough for a
+    // node start on a loaded machine (the read and the lock's release that
+    // follow the stopped call must not time out too).
+    let delay = Fault::parse_delay("import-poll:1:60000").unwrap();
     fault_case(
         "slow poll",
         move |o: &mut Options| o.delay.push(delay.clone()),
-        "did not finish within 6 s",
-        &[("MIGRATE_WRANGLER_TIMEOUT", "6")],
+        "did not finish within 15 s",
+        &[("MIGRATE_WRANGLER_TIMEOUT", "15")],
     );
 }
 

@@ -14,7 +14,6 @@ use xtask::migrate::d1::Target;
 use xtask::migrate::plan::Direction;
 use xtask::migrate::project::{Paths, Project};
 use xtask::migrate::sql::{self, LintOptions};
-use xtask::wrangler::Wrangler;
 
 use crate::runs::Busy;
 use crate::server::{error, App, Call, Reply};
@@ -192,8 +191,8 @@ fn schema(app: &App, call: &Call) -> Answer {
         .to_owned();
     let (project, _) = load(app, Some(std::slice::from_ref(&binding)))?;
     let db = project.selected[0].clone();
-    let d1 = Wrangler::for_project(&project).map_err(failed)?;
-    let mut er = crate::schema::er(&d1, &db).map_err(failed)?;
+    let d1 = xtask::cloudflare::d1_for(&project).map_err(failed)?;
+    let mut er = crate::schema::er(d1.as_ref(), &db).map_err(failed)?;
     // `verify`'s own report, as it prints it.
     let lines = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
     let sink = std::rc::Rc::clone(&lines);

@@ -11,7 +11,7 @@ use super::Direction;
 use crate::interrupt::Interrupted;
 use crate::migrate::calls;
 use crate::migrate::config::Database;
-use crate::migrate::d1::{Call, D1Error, StatementResult, Target, D1};
+use crate::migrate::d1::{Call, D1Error, StatementResult, Target, Transient, D1};
 use crate::migrate::events::{BackupRef, Event, FailedAt, Holds, Observer, Ran};
 use crate::migrate::hint;
 use crate::migrate::lock;
@@ -359,6 +359,16 @@ fn settle(
     if all_done {
         return Failure::Committed(anyhow::anyhow!(
             "{err:#}; but reading {} again showed the batch did run",
+            db.binding
+        ));
+    }
+    // A passing failure (no answer, an overloaded D1) of a batch that did
+    // not run: the database is read and planned again, and the batch sent
+    // once more. Should a lost import still finish, the batch sent again is
+    // refused as a whole by the ledger's keys: nothing runs twice.
+    if let Some(transient) = err.chain().find_map(|c| c.downcast_ref::<Transient>()) {
+        return Failure::Retry(format!(
+            "the call failed ({transient}) and reading {} again showed the batch did not run",
             db.binding
         ));
     }

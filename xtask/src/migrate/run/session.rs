@@ -103,6 +103,15 @@ impl<'p> Session<'p> {
     /// Runs a [`Session::open_hinted`] session; a database whose batch was
     /// refused is read (and locked) and planned again, then run as usual.
     pub(super) fn apply_hinted(mut self) -> Result<()> {
+        self.report_plan();
+        self.back_up()?;
+        self.apply()
+    }
+
+    /// Runs the plan. A database whose batch was refused by its guard, or
+    /// failed for a passing reason before it ran, is read (and locked) and
+    /// planned again, then run once more.
+    pub fn apply(self) -> Result<()> {
         let opening = Opening {
             project: self.project,
             d1: self.d1.clone(),
@@ -113,8 +122,6 @@ impl<'p> Session<'p> {
             // The databases planned again are locked by the same run.
             request: self.request.clone(),
         };
-        self.report_plan();
-        self.back_up()?;
         let first: Vec<(String, Vec<u64>)> = self
             .work()
             .iter()
@@ -157,7 +164,16 @@ impl<'p> Session<'p> {
             }
             return tally.finish(direction, observer);
         }
-        tally.merge(again.run());
+        let mut last = again.run();
+        // Asked to try a second time again: that is a failure now.
+        for binding in std::mem::take(&mut last.retry) {
+            last.problem(
+                observer,
+                &binding,
+                "it failed again when planned a second time (see above)".to_owned(),
+            );
+        }
+        tally.merge(last);
         tally.finish(direction, observer)
     }
 
@@ -275,12 +291,6 @@ impl<'p> Session<'p> {
             seeding,
             self.observer,
         )
-    }
-
-    /// Runs the plan, checks the result and reports per database.
-    pub fn apply(self) -> Result<()> {
-        let (direction, observer) = (self.direction, self.observer);
-        self.run().finish(direction, observer)
     }
 
     /// Runs the plan and reports per database, except those whose guard

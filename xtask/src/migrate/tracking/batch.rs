@@ -349,12 +349,28 @@ pub fn up_batch(
     Ok(batch)
 }
 
+/// A statement that fails the batch it opens (`NOT NULL constraint failed:
+/// _migrations.name`) unless every migration of `plan` is recorded: a
+/// rollback sent twice (a lost answer, then a retry) runs once at most, as
+/// an `up` sent twice does through the ledger's primary key.
+fn applied_guard(plan: &[&Migration]) -> String {
+    let values: Vec<String> = plan.iter().map(|m| format!("({})", m.version)).collect();
+    format!(
+        "INSERT INTO _migrations (version, name, applied_at) SELECT column1, NULL, 0 FROM (VALUES {}) \
+         WHERE column1 NOT IN (SELECT version FROM _migrations)",
+        values.join(", ")
+    )
+}
+
 /// Rolls back `plan` (newest first), deleting each row with its rollback;
 /// last, wrangler's ledger.
 pub fn down_batch(db: &Database, plan: &[&Migration], ledger: &LedgerChange) -> Result<Batch> {
     let mut batch = Batch::default();
     batch.push(CREATE_TABLE, None);
     batch.push(create_ledger(db), None);
+    if !plan.is_empty() {
+        batch.push(applied_guard(plan), None);
+    }
     for (index, migration) in plan.iter().enumerate() {
         let rollback = migration
             .rollback
