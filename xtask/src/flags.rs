@@ -108,6 +108,13 @@ pub struct Bench {
     /// (on the first size; builds the UI first)
     #[arg(long)]
     pub ui: bool,
+
+    /// Measure remote `status` and `up` instead, through the Cloudflare API
+    /// double on 127.0.0.1 (built first): the direct D1 API path, the
+    /// wrangler path, and wrangler's own `d1 migrations`, against one
+    /// `wrangler d1 execute --remote` call (on the first size)
+    #[arg(long, conflicts_with = "ui")]
+    pub remote: bool,
 }
 
 /// Apply, roll back and inspect the D1 migrations in `migrations/`.

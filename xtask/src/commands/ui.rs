@@ -39,13 +39,19 @@ impl flags::Ui {
 /// Builds the `migrate-ui` binary (next to nothing once it is built) and
 /// returns its path, as cargo reports it: wherever the target folder is.
 pub fn build() -> Result<PathBuf> {
+    build_bin("migrate-ui", "the web UI")
+}
+
+/// Builds the binary `name` of the workspace's package of the same name
+/// (`what` names it in errors) and returns its path.
+pub fn build_bin(name: &str, what: &str) -> Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let root = workspace_root();
     // In the workspace, so that its `.cargo/config.toml` applies as it does
     // to `cargo migrate` itself.
     let mut build = Cmd::new(cargo)
-        .args(["build", "--quiet", "--package", "migrate-ui", "--bin"])
-        .args(["migrate-ui", "--message-format", "json-render-diagnostics"])
+        .args(["build", "--quiet", "--package", name, "--bin", name])
+        .args(["--message-format", "json-render-diagnostics"])
         .arg("--manifest-path")
         .arg(root.join("Cargo.toml"))
         .dir(&root);
@@ -56,8 +62,9 @@ pub fn build() -> Result<PathBuf> {
     }
     let messages = build
         .stream_keeping_stdout(BUILD_TIMEOUT, OnStop::End)
-        .context("cannot build the web UI")?;
-    executable(&messages).context("cargo built the web UI but did not say where its binary is")
+        .with_context(|| format!("cannot build {what}"))?;
+    executable(&messages, name)
+        .with_context(|| format!("cargo built {what} but did not say where its binary is"))
 }
 
 /// Whether `name` is one of the variables `cargo run` sets for the program
@@ -80,15 +87,15 @@ fn set_by_cargo_run(name: &str) -> bool {
         )
 }
 
-/// The `migrate-ui` executable named in cargo's JSON messages.
-fn executable(messages: &str) -> Option<PathBuf> {
+/// The executable `name` named in cargo's JSON messages.
+fn executable(messages: &str, name: &str) -> Option<PathBuf> {
     // The last one: the binary as this build left it.
     messages
         .lines()
         .rev()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .filter(|message| {
-            message["reason"] == "compiler-artifact" && message["target"]["name"] == "migrate-ui"
+            message["reason"] == "compiler-artifact" && message["target"]["name"] == name
         })
         .find_map(|message| message["executable"].as_str().map(PathBuf::from))
 }
@@ -103,10 +110,13 @@ mod tests {
 {"reason":"compiler-artifact","target":{"name":"migrate-ui","kind":["bin"]},"executable":"/w/target/debug/migrate-ui"}
 {"reason":"build-finished","success":true}"#;
         assert_eq!(
-            executable(messages),
+            executable(messages, "migrate-ui"),
             Some(PathBuf::from("/w/target/debug/migrate-ui"))
         );
-        assert_eq!(executable(r#"{"reason":"build-finished"}"#), None);
+        assert_eq!(
+            executable(r#"{"reason":"build-finished"}"#, "migrate-ui"),
+            None
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! side by side in the same run on generated migration sets, A and B
 //! alternating, medians and per-pair ratios reported.
 
+mod remote;
 mod report;
 mod ui;
 
@@ -80,6 +81,14 @@ impl flags::Bench {
         std::fs::create_dir_all(&out)
             .with_context(|| format!("cannot create {}", out.display()))?;
 
+        if self.remote {
+            let size = self.sizes[0];
+            let markdown = bench.remote(size, self.runs)?;
+            crate::out!("{markdown}");
+            std::fs::write(out.join("bench-remote.md"), &markdown)?;
+            eprintln!("wrote {}", out.join("bench-remote.md").display());
+            return Ok(());
+        }
         if self.ui {
             let size = self.sizes[0];
             eprintln!(
@@ -219,6 +228,16 @@ impl Bench {
 
     /// Runs `xtask migrate ARGS` on a project through a wrapper that counts wrangler processes.
     fn ours(&self, project: &Path, args: &[&str]) -> Result<(Duration, usize)> {
+        self.ours_with(project, args, &[])
+    }
+
+    /// [`Bench::ours`] with the variables `env` set.
+    fn ours_with(
+        &self,
+        project: &Path,
+        args: &[&str],
+        env: &[(&str, String)],
+    ) -> Result<(Duration, usize)> {
         let counter = project.join("wrangler-calls");
         std::fs::write(&counter, "")?;
         let wrapper = project.join("count-wrangler.sh");
@@ -235,7 +254,7 @@ impl Bench {
             ),
         )?;
         make_executable(&wrapper)?;
-        let command = Cmd::new(&self.xtask)
+        let mut command = Cmd::new(&self.xtask)
             .arg("migrate")
             .args(args.iter().copied())
             .arg("--config")
@@ -243,6 +262,9 @@ impl Bench {
             .arg("--migrations-dir")
             .arg(project.join("migrations"))
             .env("MIGRATE_WRANGLER", &wrapper);
+        for (key, value) in env {
+            command = command.env(key, value);
+        }
         let elapsed = timed(command)?;
         let calls = std::fs::read_to_string(&counter)?.lines().count();
         Ok((elapsed, calls))
@@ -260,21 +282,22 @@ impl Bench {
     }
 
     fn wrangler_one(&self, project: &Path, args: &[&str]) -> Result<Duration> {
-        wrangler_timed(Cmd::new(&self.wrangler), project, args)
+        wrangler_timed(Cmd::new(&self.wrangler), project, args, "--local")
     }
 
     /// [`Bench::wrangler_one`], with wrangler started as our runner starts it.
     fn launched_one(&self, project: &Path, args: &[&str]) -> Result<Duration> {
         let command = Cmd::new(&self.launcher.program).args(self.launcher.args.iter().cloned());
-        wrangler_timed(command, project, args)
+        wrangler_timed(command, project, args, "--local")
     }
 }
 
-/// A wrangler command on `project`'s local databases, timed.
-fn wrangler_timed(command: Cmd, project: &Path, args: &[&str]) -> Result<Duration> {
+/// A wrangler command on `project`'s databases (`target`: `--local` or
+/// `--remote`), timed.
+fn wrangler_timed(command: Cmd, project: &Path, args: &[&str], target: &str) -> Result<Duration> {
     let command = command
         .args(args.iter().copied())
-        .arg("--local")
+        .arg(target)
         .arg("--config")
         .arg(project.join("wrangler.toml"))
         .env("CI", "1")
