@@ -249,3 +249,41 @@ fn a_rollback_whose_ingest_answer_is_lost_runs_once() {
     assert_eq!(ledger_rows(&p, &cloud, AUTH), (1, 1));
     remote(&p, &cloud, &["verify", "--db", AUTH]).ok();
 }
+
+/// The double answers many clients at once (a fleet's runs send it 16 or
+/// more requests in parallel): 16 queries each held 400 ms by the double
+/// end together, not one after another.
+#[test]
+fn the_double_serves_many_clients_at_once() {
+    let mut options = Options::new(TOKEN);
+    for n in 1..=16 {
+        let delay = Fault::parse_delay(&format!("query:{n}:400")).unwrap();
+        options.delay.push(delay);
+    }
+    let cloud = double(options);
+    let started = std::time::Instant::now();
+    let answers: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..16)
+            .map(|i| {
+                let url = format!(
+                    "{}/accounts/acc/d1/database/tenant-{i}/query",
+                    cloud.api_base_url()
+                );
+                scope.spawn(move || {
+                    xtask::http::post(&url)
+                        .header("Authorization", &format!("Bearer {TOKEN}"))
+                        .header("Content-Type", "application/json")
+                        .body(r#"{"sql":"SELECT 1 AS one"}"#)
+                        .send()
+                        .unwrap()
+                        .status
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let took = started.elapsed();
+    assert_eq!(answers, vec![200; 16]);
+    // One after another they would take 6.4 s.
+    assert!(took.as_millis() < 3200, "16 clients took {took:?}");
+}
