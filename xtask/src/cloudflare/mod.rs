@@ -218,7 +218,13 @@ impl Api {
                 .get("total_count")
                 .and_then(Value::as_u64)
                 .map(|t| t as usize);
-            if count < PER_PAGE || total.is_some_and(|t| all.len() >= t) {
+            // The total, when the API gives it, decides (a page may be
+            // shorter than asked for when the API caps `per_page`).
+            let done = match total {
+                Some(total) => all.len() >= total || count == 0,
+                None => count < PER_PAGE,
+            };
+            if done {
                 break;
             }
         }

@@ -287,3 +287,55 @@ fn the_double_serves_many_clients_at_once() {
     // One after another they would take 6.4 s.
     assert!(took.as_millis() < 3200, "16 clients took {took:?}");
 }
+
+/// The account's database list, every page of it, and one database's info,
+/// through the client the runner uses.
+#[test]
+fn the_database_list_is_read_page_by_page() {
+    let mut options = Options::new(TOKEN);
+    for n in 0..2345 {
+        let name = format!("tenant-{n:04}");
+        options
+            .databases
+            .push(format!("{name}=id-{n:04}").parse().unwrap());
+    }
+    let cloud = double(options);
+    let p = Project::seed();
+    let config = xtask::migrate::config::Config::load(&p.config_path(), None).unwrap();
+    let wrangler =
+        xtask::wrangler::Wrangler::locate(&root(), &config, xtask::migrate::d1::Target::Remote)
+            .unwrap();
+    let api = xtask::cloudflare::Api::new(
+        &cloud.api_base_url(),
+        TOKEN,
+        "0123456789abcdef0123456789abcdef",
+        wrangler,
+        &p.path(""),
+    )
+    .unwrap();
+    let names = api.database_names().unwrap();
+    assert_eq!(names.len(), 2345);
+    let mut distinct = names.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 2345, "a page was read twice");
+    let pages = cloud.requests().iter().filter(|r| r.kind == "list").count();
+    assert_eq!(pages, 3, "1000 per page");
+
+    let mut db = config.databases[0].clone();
+    db.id = None;
+    db.name = "tenant-0042".to_owned();
+    let info = api.info(&db).unwrap();
+    assert_eq!(info["uuid"], "id-0042", "{info}");
+    // A query with parameters, bound by D1 (never spliced into the SQL).
+    let rows = api
+        .query_with(
+            xtask::migrate::d1::Call::Read,
+            &db,
+            "SELECT ?1 AS name, ?2 + 1 AS next",
+            &[serde_json::json!("it's"), serde_json::json!(41)],
+        )
+        .unwrap();
+    assert_eq!(rows[0].results[0]["name"], "it's");
+    assert_eq!(rows[0].results[0]["next"], 42);
+}
