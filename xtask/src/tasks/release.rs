@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
-use crate::commands::{notify_after, notify_context, notify_settings, paths, Human, Log};
+use crate::commands::{apply, notify_after, notify_context, notify_settings, paths, Human, Log};
 use crate::flags;
 use crate::migrate::backup::Backups;
 use crate::migrate::d1::Target;
@@ -195,7 +195,8 @@ impl flags::Release {
                 true => Batching::PerMigration,
                 false => Batching::PerDatabase,
             },
-            backing: Backing::Up(Backups::new(&project.config, None, KEEP_BACKUPS)),
+            backups: Backups::new(&project.config, None, KEEP_BACKUPS),
+            backing: Backing::Up(apply::policy(&project, self.restore_point)),
             data_loss: DataLoss::Refuse,
             locking: LOCKING,
         };
@@ -462,6 +463,7 @@ fn roll_back(project: &Project, d1: Arc<Wrangler>, before: &[(String, u64)]) -> 
     let options = Options {
         mode: Mode::Apply,
         batching: Batching::PerDatabase,
+        backups: Backups::new(&project.config, None, KEEP_BACKUPS),
         backing: Backing::Skip,
         data_loss: DataLoss::Refuse,
         locking: LOCKING,

@@ -29,7 +29,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::interrupt;
-use crate::migrate::backup::Backups;
+use crate::migrate::backup::{Backups, Policy};
 use crate::migrate::d1::D1;
 use crate::migrate::events::{Event, Observer};
 pub use crate::migrate::plan::Direction;
@@ -73,8 +73,9 @@ pub enum DataLoss {
 /// What is backed up before a database changes.
 #[derive(Debug, Clone)]
 pub enum Backing {
-    /// A backup into this folder, before any change.
-    Up(Backups),
+    /// A backup into the run's folder before any change; remotely the
+    /// restore point the policy gives each database.
+    Up(Policy),
     /// None (logged as a warning).
     Skip,
 }
@@ -93,6 +94,9 @@ pub struct Locking {
 pub struct Options {
     pub mode: Mode,
     pub batching: Batching,
+    /// The backup folder: where backups go, and where a remote rehearsal
+    /// looks for an export of the data.
+    pub backups: Backups,
     pub backing: Backing,
     pub data_loss: DataLoss,
     pub locking: Locking,
