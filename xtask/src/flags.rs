@@ -423,8 +423,15 @@ pub struct RunOptions {
 
     /// With --dry-run: rehearse on a copy of each database's schema alone,
     /// not of its data (for databases too large to copy)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "with_data")]
     pub schema_only: bool,
+
+    /// With --dry-run --remote: export each database first and rehearse on
+    /// that export. D1 blocks the database's other requests while an export
+    /// runs. Locally a dry run always rehearses on a copy of the data, and
+    /// this changes nothing
+    #[arg(long, requires = "dry_run")]
+    pub with_data: bool,
 
     /// Let migrations remove rows they do not delete by name (a cascade from a
     /// dropped or rebuilt parent, a dropped table with rows, a REPLACE
@@ -615,7 +622,7 @@ mod tests {
     }
 
     #[test]
-    fn restore_points_are_chosen_and_their_costs_are_in_the_help() {
+    fn restore_points_and_rehearsal_data_are_chosen_and_their_costs_are_in_the_help() {
         let parse = |args: &[&str]| {
             Xtask::try_parse_from([&["xtask", "migrate", "up"], args].concat()).map(|parsed| {
                 let XtaskCommand::Migrate(m) = parsed.command else {
@@ -632,6 +639,10 @@ mod tests {
         assert_eq!(export.restore_point, Some(RestorePointKind::Export));
         assert!(parse(&["--backup", "export", "--no-backup"]).is_err());
         assert!(parse(&["--backup", "tape"]).is_err());
+        assert!(parse(&["--dry-run", "--with-data"]).unwrap().with_data);
+        // Dry runs only, and not with the schema alone.
+        assert!(parse(&["--with-data"]).is_err());
+        assert!(parse(&["--dry-run", "--with-data", "--schema-only"]).is_err());
 
         let mut command = Xtask::command();
         let up = command
@@ -645,6 +656,8 @@ mod tests {
             "restorable for 30 days (7 on the Workers free plan)",
             "D1 blocks the database's other requests while the export runs",
             "Locally the backup is always a copy of the SQLite file and this changes nothing",
+            "the newest export of the database in the backup folder",
+            "D1 blocks the database's other requests while an export runs",
         ] {
             assert!(help.contains(said), "{said:?} is not in:\n{help}");
         }

@@ -130,10 +130,11 @@ impl RunOptions {
     /// What the flags (and `migrate.toml`'s `[backup]`) tell a run.
     pub fn options(&self, project: &Project) -> Options {
         Options {
-            mode: match (self.dry_run, self.schema_only) {
-                (false, _) => Mode::Apply,
-                (true, false) => Mode::DryRun(Seeding::Data),
-                (true, true) => Mode::DryRun(Seeding::SchemaOnly),
+            mode: match (self.dry_run, self.schema_only, self.with_data) {
+                (false, _, _) => Mode::Apply,
+                (true, true, _) => Mode::DryRun(Seeding::SchemaOnly),
+                (true, false, true) => Mode::DryRun(Seeding::FreshExport),
+                (true, false, false) => Mode::DryRun(Seeding::Data),
             },
             batching: match self.step {
                 true => Batching::PerMigration,

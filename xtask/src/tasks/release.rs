@@ -185,7 +185,10 @@ impl flags::Release {
             .run(&project)
         })?;
         steps.run("build worker", || build_worker::build(&project, false))?;
-        // A dry run only reads: no lock, no backup.
+        // A dry run only reads: no lock, no backup. Remotely the rehearsal
+        // blocks nothing: it runs on the export the back-up step took (with
+        // `--backup export`), else on the newest one in backups/, else on
+        // the schema alone.
         let options = Options {
             mode: match self.dry_run {
                 true => Mode::DryRun(Seeding::Data),

@@ -474,6 +474,20 @@ impl Backups {
     }
 }
 
+impl Backups {
+    /// The whole exports of the remote `db` (its binding and its name) in the
+    /// folder, oldest first: each one's file and what it says of itself.
+    pub fn exports(&self, db: &Database) -> Vec<(PathBuf, Manifest)> {
+        let remote = Target::Remote.to_string();
+        self.list(&db.binding)
+            .into_iter()
+            .filter(|listed| listed.path.extension().is_some_and(|e| e == "sql"))
+            .filter_map(|listed| Some((listed.path, listed.manifest?)))
+            .filter(|(_, m)| m.target == remote && m.binding == db.binding && m.database == db.name)
+            .collect()
+    }
+}
+
 /// True when `wrangler d1 export` failed because the database has virtual tables.
 pub fn refuses_virtual_tables(err: &anyhow::Error) -> bool {
     let text = format!("{err:#}");

@@ -48,8 +48,13 @@ pub enum Mode {
 /// What a dry run rehearses on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Seeding {
-    /// A copy of the data (locally at once; remotely an export).
+    /// A copy of the data that blocks nothing: locally SQLite's online copy;
+    /// remotely the export this run just took, else the newest export of the
+    /// database in the backup folder, else its schema alone.
     Data,
+    /// Remotely, a fresh export (D1 blocks the database's other requests
+    /// while it runs); locally the same as [`Seeding::Data`].
+    FreshExport,
     /// The schema alone, for databases too large to copy.
     SchemaOnly,
 }

@@ -257,7 +257,8 @@ impl<'p> Session<'p> {
     /// Runs each database's plan on a throwaway copy of its data (or, with
     /// [`Seeding::SchemaOnly`], its schema), using the backups
     /// [`Session::back_up`] took when they are exports (a remote release
-    /// rehearses on them). Writes nothing to the target.
+    /// rehearses on them), else (remotely) the newest export in the backup
+    /// folder. Writes nothing to the target.
     pub fn rehearse(&self) -> Result<()> {
         let work: Vec<(&DbPlan, Option<&Backup>)> = self
             .plans
@@ -275,6 +276,7 @@ impl<'p> Session<'p> {
             self.direction,
             &work,
             seeding,
+            &self.options.backups,
             self.observer,
         )
     }

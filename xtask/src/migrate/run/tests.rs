@@ -170,6 +170,14 @@ fn options(fixture: &Fixture) -> Options {
     }
 }
 
+/// [`options`] for a dry run on a copy of the data.
+fn dry_run(fixture: &Fixture) -> Options {
+    Options {
+        mode: Mode::DryRun(Seeding::Data),
+        ..options(fixture)
+    }
+}
+
 fn seeded() -> Fixture {
     let fixture = Fixture::local();
     fixture
@@ -525,20 +533,11 @@ fn a_dry_run_rehearses_on_a_copy_of_the_data_and_writes_nothing() {
         "0004_names.sql",
         "ALTER TABLE users ADD COLUMN nickname TEXT;\nUPDATE users SET nickname = name;\n",
     );
-    let mut dry = options(&fixture);
-    dry.mode = Mode::DryRun(Seeding::Data);
+    let dry = dry_run(&fixture);
     let (result, events) = fixture.run(Direction::Up, None, &dry);
     result.unwrap();
-    let report = events
-        .iter()
-        .find_map(|e| match e {
-            Event::Rehearsal {
-                binding,
-                rehearsed: crate::migrate::events::Rehearsed::Passed { report, .. },
-            } if binding == "MAIN" => Some(report.clone()),
-            _ => None,
-        })
-        .expect("MAIN rehearsed");
+    let (on, report) = rehearsed_on(&events);
+    assert!(on.starts_with("a copy of its data ("), "{on}");
     assert!(
         report.iter().any(|line| line == "users 2 → 2"),
         "{report:?}"
@@ -702,6 +701,109 @@ fn a_remote_run_exports_the_databases_it_is_told_to_and_times_each_export() {
         .count();
     assert_eq!(exports, 0);
     assert_eq!(fixture.recorded("MAIN"), [1, 3]);
+}
+
+/// What a dry run's rehearsal of MAIN says it ran on, and its report.
+fn rehearsed_on(events: &[Event]) -> (String, Vec<String>) {
+    events
+        .iter()
+        .find_map(|e| match e {
+            Event::Rehearsal {
+                binding,
+                rehearsed: crate::migrate::events::Rehearsed::Passed { on, report },
+            } if binding == "MAIN" => Some((on.clone(), report.clone())),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("MAIN did not pass its rehearsal: {events:#?}"))
+}
+
+#[test]
+fn a_remote_dry_run_rehearses_on_an_export_it_has_or_the_schema_and_exports_only_when_asked() {
+    let fixture = Fixture::new(Target::Remote);
+    fixture.file(
+        "0001_users.sql",
+        "CREATE TABLE users (id INTEGER, name TEXT);\n",
+    );
+    fixture.up().0.unwrap();
+    let main = fixture.db("MAIN");
+    fixture
+        .d1
+        .sql(&main, "INSERT INTO users VALUES (1, 'a'), (2, 'b')")
+        .unwrap();
+    fixture.file(
+        "0002_names.sql",
+        "CREATE INDEX users_name ON users (name);\n",
+    );
+    let mut dry = dry_run(&fixture);
+    let exports = || {
+        fixture
+            .d1
+            .calls()
+            .iter()
+            .filter(|c| c.kind == Kind::Export)
+            .count()
+    };
+
+    // No export in the folder: the schema alone, and no export taken.
+    let (result, events) = fixture.run(Direction::Up, None, &dry);
+    result.unwrap();
+    let (on, _) = rehearsed_on(&events);
+    assert!(
+        on.starts_with("its schema alone: ") && on.contains("has no export of MAIN (`--with-data`"),
+        "{on}"
+    );
+    assert_eq!(exports(), 0);
+
+    // An export at MAIN's version: rehearsed on its data, saying how old it is.
+    dry.backups
+        .take(fixture.d1.as_ref(), &main, None, None, RestorePoint::Export)
+        .unwrap();
+    assert_eq!(exports(), 1);
+    let (result, events) = fixture.run(Direction::Up, None, &dry);
+    result.unwrap();
+    let (on, report) = rehearsed_on(&events);
+    assert!(
+        on.starts_with("MAIN's export of ") && on.contains(" UTC (") && on.contains(" s old; "),
+        "{on}"
+    );
+    assert!(
+        report.iter().any(|line| line == "users 2 → 2"),
+        "{report:?}"
+    );
+    assert_eq!(exports(), 1, "the dry run exported");
+
+    // --with-data: a fresh export, timed.
+    dry.mode = Mode::DryRun(Seeding::FreshExport);
+    let (result, events) = fixture.run(Direction::Up, None, &dry);
+    result.unwrap();
+    let (on, report) = rehearsed_on(&events);
+    assert!(
+        on.starts_with("a fresh export of its data (exported in "),
+        "{on}"
+    );
+    assert!(
+        report.iter().any(|line| line == "users 2 → 2"),
+        "{report:?}"
+    );
+    assert_eq!(
+        exports(),
+        2,
+        "AUX, whose ledger alone changes, was exported"
+    );
+
+    // MAIN moved on since the export: the schema alone, saying why.
+    fixture.up().0.unwrap();
+    fixture.file("0003_more.sql", "CREATE INDEX users_id ON users (id);\n");
+    dry.mode = Mode::DryRun(Seeding::Data);
+    let (result, events) = fixture.run(Direction::Up, None, &dry);
+    result.unwrap();
+    let (on, _) = rehearsed_on(&events);
+    assert!(
+        on.starts_with("its schema alone: MAIN's newest export in ")
+            && on.contains("is at v1, and MAIN is at v2 now"),
+        "{on}"
+    );
+    assert_eq!(exports(), 2);
 }
 
 #[test]
