@@ -73,6 +73,14 @@ pub struct Release {
     #[arg(long)]
     pub step: bool,
 
+    /// Remotely, the restore point the back-up step takes of each database
+    /// [default: bookmark, or export for the databases that migrate.toml's
+    /// `[backup] export` names]; the rehearse step rehearses on the export
+    /// it took, else on the newest export in backups/, else on the schema
+    /// alone. Locally the backup is always a copy of the SQLite file
+    #[arg(long = "backup", value_enum, value_name = "KIND")]
+    pub restore_point: Option<RestorePointKind>,
+
     /// With --remote: the deployed worker's URL; the smoke check GETs its
     /// /health (without it, the smoke check is skipped, with a warning)
     #[arg(long, value_name = "URL")]
@@ -363,6 +371,18 @@ pub struct BackupOptions {
     pub keep_backups: usize,
 }
 
+/// What a remote restore point is (`--backup`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RestorePointKind {
+    /// D1's Time Travel bookmark alone: one request, blocks nothing;
+    /// restorable for 30 days (7 on the Workers free plan) with `restore`
+    Bookmark,
+    /// `wrangler d1 export` to a .sql file (and the bookmark after it): kept
+    /// as long as you keep the file, but D1 blocks the database's other
+    /// requests while the export runs
+    Export,
+}
+
 /// How a run treats another run's lock.
 #[derive(Debug, Clone, Args)]
 pub struct LockOptions {
@@ -378,8 +398,12 @@ pub struct LockOptions {
 /// How a run applies its batches.
 #[derive(Debug, Clone, Args)]
 pub struct RunOptions {
-    /// Print the plan with its SQL and rehearse it on a throwaway local copy of
-    /// each database's schema; write nothing to the target
+    /// Print the plan with its SQL and rehearse it on a throwaway local copy
+    /// of each database; write nothing to the target. Locally the copy is of
+    /// the data (SQLite's online copy, which blocks nothing); remotely it is
+    /// the newest export of the database in the backup folder taken at its
+    /// current version, or else its schema alone (the report says which):
+    /// see --with-data
     #[arg(long)]
     pub dry_run: bool,
 
@@ -392,10 +416,29 @@ pub struct RunOptions {
     #[arg(long)]
     pub no_backup: bool,
 
+    /// Remotely, the restore point taken just before each database changes
+    /// [default: bookmark, or export for the databases that migrate.toml's
+    /// `[backup] export` names]. Locally the backup is always a copy of the
+    /// SQLite file and this changes nothing
+    #[arg(
+        long = "backup",
+        value_enum,
+        value_name = "KIND",
+        conflicts_with = "no_backup"
+    )]
+    pub restore_point: Option<RestorePointKind>,
+
     /// With --dry-run: rehearse on a copy of each database's schema alone,
     /// not of its data (for databases too large to copy)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "with_data")]
     pub schema_only: bool,
+
+    /// With --dry-run --remote: export each database first and rehearse on
+    /// that export. D1 blocks the database's other requests while an export
+    /// runs. Locally a dry run always rehearses on a copy of the data, and
+    /// this changes nothing
+    #[arg(long, requires = "dry_run")]
+    pub with_data: bool,
 
     /// Let migrations remove rows they do not delete by name (a cascade from a
     /// dropped or rebuilt parent, a dropped table with rows, a REPLACE
@@ -583,6 +626,48 @@ mod tests {
             assert_eq!(m.global.project.databases, ["AUTH"]);
         }
         assert!(Xtask::try_parse_from(["xtask", "migrate", "up", "--local", "--remote"]).is_err());
+    }
+
+    #[test]
+    fn restore_points_and_rehearsal_data_are_chosen_and_their_costs_are_in_the_help() {
+        let parse = |args: &[&str]| {
+            Xtask::try_parse_from([&["xtask", "migrate", "up"], args].concat()).map(|parsed| {
+                let XtaskCommand::Migrate(m) = parsed.command else {
+                    panic!("parsed as migrate");
+                };
+                let MigrateCommand::Up(up) = m.command else {
+                    panic!("parsed as up");
+                };
+                up.run
+            })
+        };
+        assert_eq!(parse(&[]).unwrap().restore_point, None);
+        let export = parse(&["--backup", "export"]).unwrap();
+        assert_eq!(export.restore_point, Some(RestorePointKind::Export));
+        assert!(parse(&["--backup", "export", "--no-backup"]).is_err());
+        assert!(parse(&["--backup", "tape"]).is_err());
+        assert!(parse(&["--dry-run", "--with-data"]).unwrap().with_data);
+        // Dry runs only, and not with the schema alone.
+        assert!(parse(&["--with-data"]).is_err());
+        assert!(parse(&["--dry-run", "--with-data", "--schema-only"]).is_err());
+
+        let mut command = Xtask::command();
+        let up = command
+            .find_subcommand_mut("migrate")
+            .and_then(|m| m.find_subcommand_mut("up"))
+            .unwrap();
+        let help = up.render_long_help().to_string();
+        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        for said in [
+            "one request, blocks nothing",
+            "restorable for 30 days (7 on the Workers free plan)",
+            "D1 blocks the database's other requests while the export runs",
+            "Locally the backup is always a copy of the SQLite file and this changes nothing",
+            "the newest export of the database in the backup folder",
+            "D1 blocks the database's other requests while an export runs",
+        ] {
+            assert!(help.contains(said), "{said:?} is not in:\n{help}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! How values read to people: durations, line diffs, and this machine's and its user's names.
+//! How values read to people: durations, ages, times, line diffs, and this
+//! machine's and its user's names.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// Formats a duration for people: `840 ms`, `1.42 s`, `30 s`, `3 min`, `2 h`.
 pub fn human_duration(elapsed: Duration) -> String {
@@ -12,6 +13,22 @@ pub fn human_duration(elapsed: Duration) -> String {
         120..=7199 => format!("{} min", elapsed.as_secs() / 60),
         secs => format!("{} h", secs / 3600),
     }
+}
+
+/// How old something is, for people: `40 s`, `12 min`, `3 h`, `2 days`.
+pub fn human_age(age: Duration) -> String {
+    match age.as_secs() {
+        secs @ 0..=119 => format!("{secs} s"),
+        secs @ 120..=7199 => format!("{} min", secs / 60),
+        secs @ 7200..=172_799 => format!("{} h", secs / 3600),
+        secs => format!("{} days", secs / 86_400),
+    }
+}
+
+/// A moment to the minute, in UTC: `2026-12-01 10:00 UTC`.
+pub fn utc_minute(at: SystemTime) -> String {
+    let text = humantime::format_rfc3339_seconds(at).to_string();
+    format!("{} UTC", text.get(..16).unwrap_or(&text).replace('T', " "))
 }
 
 /// This machine's name, as lock owners, notifications and the web UI show it.
@@ -94,6 +111,16 @@ mod tests {
         assert_eq!(human_duration(Duration::from_millis(30_400)), "30 s");
         assert_eq!(human_duration(Duration::from_secs(600)), "10 min");
         assert_eq!(human_duration(Duration::from_secs(7200)), "2 h");
+    }
+
+    #[test]
+    fn ages_and_times_read_as_people_say_them() {
+        assert_eq!(human_age(Duration::from_secs(40)), "40 s");
+        assert_eq!(human_age(Duration::from_secs(12 * 60 + 5)), "12 min");
+        assert_eq!(human_age(Duration::from_secs(3 * 3600 + 59)), "3 h");
+        assert_eq!(human_age(Duration::from_secs(50 * 3600)), "2 days");
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_495_031);
+        assert_eq!(utc_minute(at), "2026-11-24 04:37 UTC");
     }
 
     #[test]

@@ -8,8 +8,8 @@ use anyhow::{bail, Result};
 
 use super::notify;
 use super::report::{Human, Log};
-use crate::flags::{self, BackupOptions, LockOptions, ProjectFlags, RunOptions};
-use crate::migrate::backup::Backups;
+use crate::flags::{self, BackupOptions, LockOptions, ProjectFlags, RestorePointKind, RunOptions};
+use crate::migrate::backup::{Backups, Policy, RestorePoint};
 use crate::migrate::config::Config;
 use crate::migrate::events::{Fanout, Observer};
 use crate::migrate::project::Project;
@@ -98,7 +98,7 @@ pub fn execute(
             d1,
             direction,
             version,
-            &flags.options(&project.config),
+            &flags.options(project),
             &observer,
         )
     });
@@ -125,21 +125,23 @@ pub fn execute(
 }
 
 impl RunOptions {
-    /// What the flags tell a run.
-    pub fn options(&self, config: &Config) -> Options {
+    /// What the flags (and `migrate.toml`'s `[backup]`) tell a run.
+    pub fn options(&self, project: &Project) -> Options {
         Options {
-            mode: match (self.dry_run, self.schema_only) {
-                (false, _) => Mode::Apply,
-                (true, false) => Mode::DryRun(Seeding::Data),
-                (true, true) => Mode::DryRun(Seeding::SchemaOnly),
+            mode: match (self.dry_run, self.schema_only, self.with_data) {
+                (false, _, _) => Mode::Apply,
+                (true, true, _) => Mode::DryRun(Seeding::SchemaOnly),
+                (true, false, true) => Mode::DryRun(Seeding::FreshExport),
+                (true, false, false) => Mode::DryRun(Seeding::Data),
             },
             batching: match self.step {
                 true => Batching::PerMigration,
                 false => Batching::PerDatabase,
             },
+            backups: self.backup.backups(&project.config),
             backing: match self.no_backup {
                 true => Backing::Skip,
-                false => Backing::Up(self.backup.backups(config)),
+                false => Backing::Up(policy(project, self.restore_point)),
             },
             data_loss: match self.allow_data_loss {
                 true => DataLoss::Allow,
@@ -147,6 +149,18 @@ impl RunOptions {
             },
             locking: self.lock.locking(),
         }
+    }
+}
+
+/// Which restore point each of `project`'s databases gets before a remote
+/// run: `--backup`'s kind for all, else `migrate.toml`'s `[backup]`.
+pub fn policy(project: &Project, flag: Option<RestorePointKind>) -> Policy {
+    Policy {
+        all: flag.map(|kind| match kind {
+            RestorePointKind::Bookmark => RestorePoint::Bookmark,
+            RestorePointKind::Export => RestorePoint::Export,
+        }),
+        exported: project.backup.export.clone(),
     }
 }
 

@@ -6,11 +6,13 @@ use anyhow::{bail, Context, Result};
 
 use std::path::{Path, PathBuf};
 
+use super::report;
 use crate::flags::{self, ProjectFlags};
-use crate::migrate::backup::{manifest, Backup, Backups, Manifest};
+use crate::migrate::backup::{manifest, Backup, Backups, Manifest, RestorePoint};
 use crate::migrate::calls;
 use crate::migrate::config::Database;
 use crate::migrate::d1::{Call, Target, D1};
+use crate::migrate::events::BackupRef;
 use crate::migrate::hint;
 use crate::migrate::local_d1;
 use crate::migrate::lock;
@@ -28,16 +30,14 @@ impl flags::Backup {
             return list(project, &backups);
         }
         let d1 = crate::cloudflare::d1_for(project)?;
+        // The explicit command: remotely an export, which is what it is asked for.
         let results = calls::in_parallel(&project.selected, |db| {
-            let backup = backups.take(&d1, db, None, None)?;
-            Ok(match backup.bookmark {
-                Some(bookmark) => format!(
-                    "✅ {}: {} (Time Travel bookmark {bookmark})",
-                    db.binding,
-                    backup.path.display()
-                ),
-                None => format!("✅ {}: {}", db.binding, backup.path.display()),
-            })
+            let backup = backups.take(&d1, db, None, None, RestorePoint::Export)?;
+            Ok(format!(
+                "✅ {}: {}",
+                db.binding,
+                report::backup_text(&BackupRef::from(&backup))
+            ))
         });
         calls::report_each(&project.selected, results, |failed| {
             format!("backup failed for {failed}")
@@ -114,10 +114,9 @@ impl flags::Restore {
                 "failed"
             },
             error: result.as_ref().err().map(|err| format!("{err:#}")),
-            backup: before.as_ref().map(|b: &Backup| BackupNotice {
-                file: b.path.clone(),
-                bookmark: b.bookmark.clone(),
-            }),
+            backup: before
+                .as_ref()
+                .map(|b: &Backup| BackupNotice::from(&BackupRef::from(b))),
             next: before
                 .iter()
                 .map(|b| NextStep {
@@ -200,8 +199,9 @@ impl flags::Restore {
         let before = match self.no_backup {
             true => None,
             false => Some(
+                // Remotely a bookmark: an export would block the database first.
                 self.backup.backups(&project.config)
-                    .take(&d1, db, None, None)
+                    .take(&d1, db, None, None, RestorePoint::Bookmark)
                     .context("nothing was restored: the backup of what it would replace failed (--no-backup to go ahead)")?,
             ),
         };

@@ -2,7 +2,9 @@
 //! report on stdout, and [`Log`], the structured log lines on stderr (JSON
 //! with `--log-format json`).
 
-use crate::migrate::events::{Event, Holds, Observer, Ran, Rehearsed};
+use std::time::Duration;
+
+use crate::migrate::events::{BackupRef, Event, Holds, Observer, Ran, Rehearsed};
 use crate::out;
 use crate::text::human_duration;
 
@@ -135,7 +137,7 @@ impl Human {
                     }
                 }
                 if let Some(backup) = backup {
-                    lines.push(backup_line(&backup.path, backup.bookmark.as_deref()));
+                    say!("   backup: {}", backup_text(backup));
                 }
             }
             Event::Failed {
@@ -167,7 +169,7 @@ impl Human {
                 let rest: Vec<String> = not_done.iter().map(|v| format!("v{v}")).collect();
                 say!("   not {}: {}", direction.past(), rest.join(", "));
                 if let Some(backup) = backup {
-                    lines.push(backup_line(&backup.path, backup.bookmark.as_deref()));
+                    say!("   backup: {}", backup_text(backup));
                 }
             }
             Event::Problem { binding, error } => say!("❌ {binding}: {error}"),
@@ -224,6 +226,7 @@ impl Observer for Log {
                 database = %binding,
                 backup = %backup.path.display(),
                 bookmark = backup.bookmark.as_deref(),
+                exported_ms = backup.exported_ms,
                 "backed up"
             ),
             Event::BatchSent {
@@ -281,14 +284,19 @@ fn ran_line(ran: &Ran) -> String {
     }
 }
 
-fn backup_line(path: &std::path::Path, bookmark: Option<&str>) -> String {
-    match bookmark {
-        Some(bookmark) => format!(
-            "   backup: {} (Time Travel bookmark {bookmark})",
-            path.display()
-        ),
-        None => format!("   backup: {}", path.display()),
+/// `backups/AUTH-…-v4.sql, exported in 1.20 s (Time Travel bookmark …)`.
+pub fn backup_text(backup: &BackupRef) -> String {
+    let mut text = backup.path.display().to_string();
+    if let Some(ms) = backup.exported_ms {
+        text.push_str(&format!(
+            ", exported in {}",
+            human_duration(Duration::from_millis(ms))
+        ));
     }
+    if let Some(bookmark) = &backup.bookmark {
+        text.push_str(&format!(" (Time Travel bookmark {bookmark})"));
+    }
+    text
 }
 
 /// `1 migration`, `3 migrations`.
@@ -307,7 +315,6 @@ fn them(n: usize) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::migrate::events::BackupRef;
     use crate::migrate::plan::Direction;
 
     #[test]
@@ -326,8 +333,9 @@ mod tests {
             }],
             not_done: vec![5],
             backup: Some(BackupRef {
-                path: "backups/AUTH-v2.sqlite".into(),
+                path: "backups/AUTH-v2.sql".into(),
                 bookmark: Some("0000-bm".into()),
+                exported_ms: Some(1200),
             }),
         };
         assert_eq!(
@@ -336,8 +344,18 @@ mod tests {
                 "❌ AUTH: no such table: missing",
                 "   applied before the failure and kept: v4 0004_rooms_table (3 ms)",
                 "   not applied: v5",
-                "   backup: backups/AUTH-v2.sqlite (Time Travel bookmark 0000-bm)",
+                "   backup: backups/AUTH-v2.sql, exported in 1.20 s (Time Travel bookmark 0000-bm)",
             ]
+        );
+        // A bookmark alone took no export.
+        let bookmark = BackupRef {
+            path: "backups/AUTH-v2.bookmark".into(),
+            bookmark: Some("0000-bm".into()),
+            exported_ms: None,
+        };
+        assert_eq!(
+            backup_text(&bookmark),
+            "backups/AUTH-v2.bookmark (Time Travel bookmark 0000-bm)"
         );
         // Events the report leaves to the log print nothing.
         let quiet = Event::LockReleased {
@@ -349,5 +367,6 @@ mod tests {
         assert_eq!(typed["kind"], "failed");
         assert_eq!(typed["holds"], serde_json::json!({"kept": [4]}));
         assert_eq!(typed["backup"]["bookmark"], "0000-bm");
+        assert_eq!(typed["backup"]["exported_ms"], 1200);
     }
 }

@@ -55,6 +55,10 @@ pub enum Holds {
 pub struct BackupRef {
     pub path: PathBuf,
     pub bookmark: Option<String>,
+    /// How long its export took (D1 blocked the database meanwhile); none
+    /// for a bookmark alone or a local copy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exported_ms: Option<u64>,
 }
 
 /// A migration that ran, with how long it took (as the database recorded).

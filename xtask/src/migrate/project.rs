@@ -9,7 +9,7 @@ use crate::migrate::config::{Config, Database, DEFAULT_MIGRATIONS_DIR};
 use crate::migrate::d1::Target;
 use crate::migrate::layout::Layout;
 use crate::migrate::plan::{self, Recorded, Surroundings};
-use crate::migrate::source::{self, Migration, NotifyTable, Owner, Routing};
+use crate::migrate::source::{self, BackupTable, Migration, NotifyTable, Owner, Routing};
 use crate::migrate::sql::{LintOptions, Splitter};
 use crate::migrate::tracking::LedgerChange;
 
@@ -52,6 +52,8 @@ pub struct Project {
     pub splitter: Splitter,
     /// `migrate.toml`'s `[notify]`.
     pub notify: NotifyTable,
+    /// `migrate.toml`'s `[backup]`.
+    pub backup: BackupTable,
 }
 
 /// The workspace this xtask was built in.
@@ -107,10 +109,20 @@ impl Project {
         let Folders {
             migrations,
             duplicates,
-            problems,
+            mut problems,
         } = load_folders(&config, &migrations_dir, &routing)?;
+        for binding in &routing.backup.export {
+            if config.database(binding).is_none() {
+                problems.push(format!(
+                    "{}: [backup] export names {binding}, which is not a D1 database in {}",
+                    migrations_dir.join(source::ROUTING_FILE).display(),
+                    config.path.display()
+                ));
+            }
+        }
         let selected = select(&config, &paths.databases)?;
         let notify = routing.notify.clone();
+        let backup = routing.backup.clone();
         let project = Project {
             root: paths.root.clone(),
             config,
@@ -121,6 +133,7 @@ impl Project {
             target,
             splitter: Splitter::for_version(paths.wrangler_version.as_deref()),
             notify,
+            backup,
         };
         Ok((project, problems))
     }

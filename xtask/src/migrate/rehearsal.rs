@@ -1,7 +1,7 @@
 //! Rehearsals: a batch run on a throwaway local copy of a database, never on
 //! the database itself. The copy is of its data when that can be had
-//! ([`Seed::Data`]: locally SQLite's online backup of its file; remotely its
-//! export, or the backup the run just took), else of its schema alone
+//! ([`Seed::Data`]: locally SQLite's online backup of its file; remotely an
+//! export, which the caller chooses), else of its schema alone
 //! ([`Seed::Schema`]); with data, every table's rows are counted before and
 //! after, so that a dry run catches what only data can fail (a `UNIQUE` index
 //! over duplicates, a `NOT NULL` column added to a table with rows) and the
@@ -12,16 +12,17 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::migrate::backup::Backup;
+use crate::migrate::backup;
 use crate::migrate::calls::run_batch;
 use crate::migrate::config::Database;
-use crate::migrate::d1::{D1Error, StatementResult, Target, D1};
+use crate::migrate::d1::{D1Error, StatementResult, D1};
 use crate::migrate::local_d1;
 use crate::migrate::plan::Direction;
 use crate::migrate::schema::{self, Schema};
 use crate::migrate::source::Migration;
 use crate::migrate::sql;
 use crate::migrate::tracking::{self, Batch};
+use crate::text::human_duration;
 
 /// What a rehearsal starts from.
 pub enum Seed {
@@ -53,66 +54,87 @@ fn max_bytes() -> u64 {
 }
 
 impl Seed {
-    /// A copy of `db`'s data, or its `schema` alone when `schema_only`, when
-    /// the data is too big, or (remotely) when `wrangler d1 export` refuses
-    /// it (virtual tables); `backup`, an export the run just took, saves
-    /// exporting again. Says which, with why, as its second value.
-    pub fn of(
-        d1: &dyn D1,
-        db: &Database,
-        schema: &Schema,
-        schema_only: bool,
-        backup: Option<&Backup>,
-    ) -> Result<(Seed, String)> {
-        let on_schema = |why: &str| (Seed::Schema(schema.clone()), why.to_owned());
-        if schema_only {
-            return Ok(on_schema("its schema alone (--schema-only)"));
+    /// The schema alone; `why` says so, for the report.
+    pub fn schema(schema: &Schema, why: impl Into<String>) -> (Seed, String) {
+        (Seed::Schema(schema.clone()), why.into())
+    }
+
+    /// A copy of the local `db`'s data (SQLite's online backup of its file,
+    /// which blocks nothing), or its `schema` alone when the data is over
+    /// [`MAX_VAR`]. Says which, with why, as its second value.
+    pub fn local(d1: &dyn D1, db: &Database, schema: &Schema) -> Result<(Seed, String)> {
+        let live = local_d1::database_file(d1.config_dir(), db);
+        let size = std::fs::metadata(&live).map(|m| m.len()).unwrap_or(0);
+        if size > max_bytes() {
+            return Ok(Seed::schema(
+                schema,
+                format!(
+                    "its schema alone: its data ({} MB) is over {MAX_VAR}",
+                    size / 1024 / 1024
+                ),
+            ));
         }
+        let (dir, file) = seed_file()?;
+        local_d1::back_up(&live, &file)?;
+        let (seed, rows) = Seed::data(dir, file)?;
+        Ok((seed, format!("a copy of its data ({rows} rows)")))
+    }
+
+    /// The data of the export at `path`, and how many rows it has.
+    pub fn export(path: &Path) -> Result<(Seed, u64)> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let (dir, file) = seed_file()?;
+        local_d1::load_sql(&file, &text)?;
+        Seed::data(dir, file)
+    }
+
+    /// A fresh export of the remote `db` (announced: D1 blocks the
+    /// database's other requests while it runs), or its `schema` alone when
+    /// `wrangler d1 export` refuses its virtual tables. Says which, as its
+    /// second value.
+    pub fn fresh_export(d1: &dyn D1, db: &Database, schema: &Schema) -> Result<(Seed, String)> {
         let dir = tempfile::Builder::new()
-            .prefix("migrate-seed-")
+            .prefix("migrate-export-")
             .tempdir()
-            .context("cannot create a temporary folder for the rehearsal")?;
-        let file = dir.path().join("seed.sqlite");
-        match d1.target() {
-            Target::Local => {
-                let live = local_d1::database_file(d1.config_dir(), db);
-                let size = std::fs::metadata(&live).map(|m| m.len()).unwrap_or(0);
-                if size > max_bytes() {
-                    return Ok(on_schema(&format!(
-                        "its schema alone: its data ({} MB) is over {MAX_VAR}",
-                        size / 1024 / 1024
-                    )));
-                }
-                local_d1::back_up(&live, &file)?;
+            .context("cannot create a temporary folder for the export")?;
+        let path = dir.path().join("export.sql");
+        let took = match backup::export(d1, db, &path) {
+            Ok(took) => took,
+            Err(err) if backup::refuses_virtual_tables(&err) => {
+                return Ok(Seed::schema(
+                    schema,
+                    "its schema alone: `wrangler d1 export` refuses its virtual tables",
+                ))
             }
-            Target::Remote => {
-                let export = match backup.filter(|b| b.path.extension().is_some_and(|e| e == "sql"))
-                {
-                    Some(backup) => backup.path.clone(),
-                    None => {
-                        let export = dir.path().join("export.sql");
-                        match d1.export(db, &export) {
-                            Ok(()) => export,
-                            Err(err) if crate::migrate::backup::refuses_virtual_tables(&err) => {
-                                return Ok(on_schema(
-                                    "its schema alone: `wrangler d1 export` refuses its virtual tables",
-                                ))
-                            }
-                            Err(err) => return Err(err).context("cannot export the data to rehearse on"),
-                        }
-                    }
-                };
-                let text = std::fs::read_to_string(&export)
-                    .with_context(|| format!("cannot read {}", export.display()))?;
-                local_d1::load_sql(&file, &text)?;
-            }
-        }
-        let rows = local_d1::row_counts(&file)?.values().sum::<u64>();
+            Err(err) => return Err(err).context("cannot export the data to rehearse on"),
+        };
+        let (seed, rows) = Seed::export(&path)?;
         Ok((
-            Seed::Data { file, _dir: dir },
-            format!("a copy of its data ({rows} rows)"),
+            seed,
+            format!(
+                "a fresh export of its data (exported in {}; {rows} rows)",
+                human_duration(took)
+            ),
         ))
     }
+
+    /// The data in the SQLite `file` (in `dir`, kept with the seed), and how
+    /// many rows it has.
+    fn data(dir: tempfile::TempDir, file: PathBuf) -> Result<(Seed, u64)> {
+        let rows = local_d1::row_counts(&file)?.values().sum::<u64>();
+        Ok((Seed::Data { file, _dir: dir }, rows))
+    }
+}
+
+/// A temporary folder and the path of a seed's SQLite file in it.
+fn seed_file() -> Result<(tempfile::TempDir, PathBuf)> {
+    let dir = tempfile::Builder::new()
+        .prefix("migrate-seed-")
+        .tempdir()
+        .context("cannot create a temporary folder for the rehearsal")?;
+    let file = dir.path().join("seed.sqlite");
+    Ok((dir, file))
 }
 
 /// What a rehearsal did.

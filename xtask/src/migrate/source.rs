@@ -76,6 +76,20 @@ pub struct Routing {
     /// (and their secrets) come from the environment.
     #[serde(default)]
     pub notify: NotifyTable,
+    /// `[backup]`: what a remote run's restore point is, per database.
+    #[serde(default)]
+    pub backup: BackupTable,
+}
+
+/// `migrate.toml`'s `[backup]` table.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BackupTable {
+    /// The bindings whose remote backup before a run is an export (D1 blocks
+    /// the database while it runs) rather than a Time Travel bookmark alone;
+    /// `--backup` on the command line wins.
+    #[serde(default)]
+    pub export: Vec<String>,
 }
 
 /// `migrate.toml`'s `[notify]` table.
@@ -527,6 +541,20 @@ contains = ["api_keys", "rooms", "permissions", "user_tier"]"#,
         assert!(found[2].rollback.is_some());
         assert!(found[0].rollback.is_none());
         assert_eq!(found[2].file_name, "0003_more.sql");
+    }
+
+    #[test]
+    fn the_backup_table_names_the_databases_to_export_and_nothing_else() {
+        let dir = folder(&[(
+            "migrate.toml",
+            b"default = \"READ_REPLICA\"\n[backup]\nexport = [\"AUTH\"]\n",
+        )]);
+        let routing = Routing::load(dir.path()).unwrap();
+        assert_eq!(routing.backup.export, ["AUTH"]);
+        assert_eq!(Routing::default().backup.export, Vec::<String>::new());
+        let typo = folder(&[("migrate.toml", b"[backup]\nexports = [\"AUTH\"]\n")]);
+        let err = Routing::load(typo.path()).unwrap_err();
+        assert!(format!("{err:#}").contains("exports"), "{err:#}");
     }
 
     #[test]

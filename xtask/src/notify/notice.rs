@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::migrate::events::{Event, FailedAt, Holds, Observer, Ran};
+use crate::migrate::events::{BackupRef, Event, FailedAt, Holds, Observer, Ran};
 use crate::migrate::run::Direction;
 
 /// The schema of [`Notice`]: its name and version, in every payload.
@@ -98,6 +98,20 @@ pub struct FailureNotice {
 pub struct BackupNotice {
     pub file: PathBuf,
     pub bookmark: Option<String>,
+    /// How long its export took (D1 blocked the database meanwhile); none
+    /// for a bookmark alone or a local copy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exported_ms: Option<u64>,
+}
+
+impl From<&BackupRef> for BackupNotice {
+    fn from(backup: &BackupRef) -> BackupNotice {
+        BackupNotice {
+            file: backup.path.clone(),
+            bookmark: backup.bookmark.clone(),
+            exported_ms: backup.exported_ms,
+        }
+    }
 }
 
 /// A command to run next, and what it does.
@@ -205,10 +219,7 @@ impl Observer for Collector {
                 db.version_now = *at;
             }
             Event::BackupWritten { backup, .. } => {
-                db.backup = Some(BackupNotice {
-                    file: backup.path.clone(),
-                    bookmark: backup.bookmark.clone(),
-                });
+                db.backup = Some(BackupNotice::from(backup));
             }
             Event::Succeeded {
                 direction,
@@ -410,7 +421,6 @@ impl Notice {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::migrate::events::BackupRef;
 
     fn context() -> Context {
         Context {
@@ -449,6 +459,7 @@ pub(super) mod tests {
                 backup: BackupRef {
                     path: "backups/AUTH-20261130T101010Z-v4.sql".into(),
                     bookmark: Some("0000a-bookmark".into()),
+                    exported_ms: Some(1200),
                 },
             },
             Event::Failed {
@@ -513,6 +524,7 @@ pub(super) mod tests {
             "no such table: missing: SQLITE_ERROR"
         );
         assert_eq!(auth["backup"]["bookmark"], "0000a-bookmark");
+        assert_eq!(auth["backup"]["exported_ms"], 1200);
         assert_eq!(auth["holds"], "untouched");
         // Untouched: fix and run again, for this database and target.
         assert_eq!(
@@ -538,6 +550,7 @@ pub(super) mod tests {
             backup: Some(BackupNotice {
                 file: "backups/AUTH-v4.sql".into(),
                 bookmark: Some("bm-1".into()),
+                exported_ms: Some(1200),
             }),
             ..DatabaseNotice::default()
         };

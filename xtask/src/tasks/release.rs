@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
 use crate::cloudflare::Remote;
-use crate::commands::{notify_after, notify_context, notify_settings, paths, Human, Log};
+use crate::commands::{apply, notify_after, notify_context, notify_settings, paths, Human, Log};
 use crate::flags;
 use crate::migrate::backup::Backups;
 use crate::migrate::d1::{Target, D1};
@@ -190,7 +190,10 @@ impl flags::Release {
             .run(&project)
         })?;
         steps.run("build worker", || build_worker::build(&project, false))?;
-        // A dry run only reads: no lock, no backup.
+        // A dry run only reads: no lock, no backup. Remotely the rehearsal
+        // blocks nothing: it runs on the export the back-up step took (with
+        // `--backup export`), else on the newest one in backups/, else on
+        // the schema alone.
         let options = Options {
             mode: match self.dry_run {
                 true => Mode::DryRun(Seeding::Data),
@@ -200,7 +203,8 @@ impl flags::Release {
                 true => Batching::PerMigration,
                 false => Batching::PerDatabase,
             },
-            backing: Backing::Up(Backups::new(&project.config, None, KEEP_BACKUPS)),
+            backups: Backups::new(&project.config, None, KEEP_BACKUPS),
+            backing: Backing::Up(apply::policy(&project, self.restore_point)),
             data_loss: DataLoss::Refuse,
             locking: LOCKING,
         };
@@ -472,6 +476,7 @@ fn roll_back(project: &Project, d1: Arc<dyn D1>, before: &[(String, u64)]) -> Re
     let options = Options {
         mode: Mode::Apply,
         batching: Batching::PerDatabase,
+        backups: Backups::new(&project.config, None, KEEP_BACKUPS),
         backing: Backing::Skip,
         data_loss: DataLoss::Refuse,
         locking: LOCKING,

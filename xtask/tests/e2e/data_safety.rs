@@ -3,7 +3,8 @@
 //! after), the Prisma-shaped rebuild of a parent with `ON DELETE CASCADE`
 //! children is refused (by the dry run, and by the real run's in-batch check)
 //! unless allowed, and failures that only data can cause are caught by the
-//! dry run. The real binary and wrangler on local D1, and through the double.
+//! dry run (remotely on an export when there is one, or when asked). The
+//! real binary and wrangler on local D1, and through the double.
 
 use crate::common::*;
 
@@ -141,9 +142,9 @@ fn failures_only_data_can_cause_are_caught_by_the_dry_run_before_anything_runs()
 }
 
 #[test]
-fn a_remote_dry_run_rehearses_on_an_export_of_the_data() {
+fn a_remote_dry_run_rehearses_on_an_export_of_the_data_when_there_is_one_or_it_is_asked() {
     let token = "data-safety-token-9e1f";
-    let (_double, env_owned) = api_double(token);
+    let (double, env_owned) = api_double(token);
     let env = borrowed(&env_owned);
     let p = Project::seed();
     p.migrate_with(&["up", "--remote", "--no-backup"], &env)
@@ -155,13 +156,53 @@ fn a_remote_dry_run_rehearses_on_an_export_of_the_data() {
     );
     p.write("migrations/0007_rebuild_rooms.sql", REBUILD_ROOMS);
     p.write("migrations/0007_rebuild_rooms.rollback.sql", "SELECT 1;\n");
+    // With no export to rehearse on, the schema alone: the loss cannot be
+    // counted, and the report says so rather than exporting unasked.
+    let dry = p.migrate_with(&["up", "--dry-run", "--remote"], &env).ok();
+    assert_line(
+        &dry.stdout,
+        &[
+            "✅ AUTH: rehearsal passed on its schema alone: ",
+            "has no export of AUTH",
+        ],
+    );
+    assert_line(
+        &dry.stdout,
+        &[
+            "would lose the rows of",
+            "rehearsed without data, so not counted",
+        ],
+    );
+    assert_eq!(export_requests(&double), 0);
+    // --with-data exports AUTH and counts what the rebuild would take.
+    let dry = p
+        .migrate_with(&["up", "--dry-run", "--remote", "--with-data"], &env)
+        .fails();
+    assert_line(
+        &dry.stdout,
+        &[
+            "❌ AUTH",
+            "on a fresh export of its data",
+            "1 rows of room_permissions (1 → 0)",
+        ],
+    );
+    assert!(export_requests(&double) > 0);
+    // So does an export the backup folder has, taken at AUTH's version.
+    p.migrate_with(&["backup", "--remote", "--db", AUTH], &env)
+        .ok();
+    let exported = export_requests(&double);
     let dry = p
         .migrate_with(&["up", "--dry-run", "--remote"], &env)
         .fails();
     assert_line(
         &dry.stdout,
-        &["❌ AUTH", "1 rows of room_permissions (1 → 0)"],
+        &[
+            "❌ AUTH",
+            "on AUTH's export of ",
+            "1 rows of room_permissions (1 → 0)",
+        ],
     );
+    assert_eq!(export_requests(&double), exported);
     let run = p
         .migrate_with(&["up", "--remote", "--no-backup"], &env)
         .fails();

@@ -596,12 +596,15 @@ fn a_remote_fts5_database_is_backed_up_by_its_bookmark_and_restored_by_it() {
     let p = Project::corpus("fts5");
     p.migrate_with(&["up", "--remote"], &env_refs).ok();
     assert_eq!(matches(&p, "basil", &env), [1, 4]);
-    // `wrangler d1 export` refuses it: the backup is the bookmark alone.
+    // Asked for an export, which `wrangler d1 export` refuses for it: the
+    // backup is the bookmark alone, as by default.
     p.write(
         "migrations/0004_forget.sql",
         "DELETE FROM note_tags;\nDELETE FROM notes;\n",
     );
-    let run = p.migrate_with(&["up", "--remote"], &env_refs).ok();
+    let run = p
+        .migrate_with(&["up", "--remote", "--backup", "export"], &env_refs)
+        .ok();
     assert!(run.stderr.contains("virtual tables"), "{}", run.all());
     assert_line(
         &run.stdout,

@@ -74,14 +74,15 @@ fn held_groups(p: &Project) -> Vec<i32> {
 #[test]
 fn ctrl_c_during_a_read_gives_every_lock_back_and_leaves_no_process() {
     // Remote, through the double: the run reads and locks both databases,
-    // then its backup export hangs; Ctrl-C then.
+    // then its backup export (asked for: the default is a bookmark) hangs;
+    // Ctrl-C then.
     let token = "interrupt-test-token-1a2b";
     let (_double, env_owned) = api_double(token);
     let p = Project::seed();
     let wrapper = holding_wrapper(&p, "d1 export", 60);
     let mut env = borrowed(&env_owned);
     env.push(("MIGRATE_WRANGLER", wrapper.to_str().unwrap()));
-    let child = p.spawn_migrate(&["up", "--remote"], &env);
+    let child = p.spawn_migrate(&["up", "--remote", "--backup", "export"], &env);
     wait_until(120, "the backup export to start", || {
         p.started("d1 export") > 0
     });

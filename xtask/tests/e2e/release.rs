@@ -194,19 +194,22 @@ fn a_remote_release_backs_up_migrates_and_uploads_the_worker() {
     .ok();
     assert!(run.stdout.contains("Released."), "{}", run.all());
 
-    let bookmarks = std::fs::read_dir(p.path("backups"))
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "bookmark")
-        })
-        .count();
+    // The restore point of each database is its Time Travel bookmark: no
+    // export blocked it, and the rehearsal ran on what the backup folder
+    // had (nothing, here: the schema alone).
     assert_eq!(
-        bookmarks, 2,
-        "a backup and a Time Travel bookmark per database"
+        backup_files(&p, "bookmark").len(),
+        2,
+        "a Time Travel bookmark per database"
+    );
+    assert_eq!(backup_files(&p, "sql"), Vec::<std::path::PathBuf>::new());
+    assert_eq!(export_requests(&cloud), 0);
+    assert_line(
+        &run.stdout,
+        &[
+            "✅ AUTH: rehearsal passed on its schema alone: ",
+            "has no export of AUTH",
+        ],
     );
 
     let deploys = cloud.deploys();
@@ -257,6 +260,30 @@ fn a_remote_release_backs_up_migrates_and_uploads_the_worker() {
             .collect::<Vec<_>>(),
     );
     assert!(!status.ok().stdout.contains("Pending"));
+}
+
+#[test]
+fn a_remote_release_asked_for_exports_rehearses_on_them() {
+    let cloud = double(Options::new(TOKEN));
+    let p = Project::seed();
+    let run = release(&p, &["--remote", "--backup", "export"], &remote_env(&cloud)).ok();
+    assert!(run.stdout.contains("Released."), "{}", run.all());
+    for binding in ["READ_REPLICA", "AUTH"] {
+        assert_export_announced(&run.stderr, binding);
+        assert_line(
+            &run.stdout,
+            &[&format!(
+                "✅ {binding}: rehearsal passed on the export this run just took ("
+            )],
+        );
+        assert_line(
+            &run.stdout,
+            &["backup: ", &format!("{binding}-"), ".sql, exported in "],
+        );
+    }
+    assert_eq!(backup_files(&p, "sql").len(), 2);
+    assert_eq!(backup_files(&p, "bookmark").len(), 2);
+    assert!(export_requests(&cloud) > 0);
 }
 
 /// Answers one GET with `body` as JSON; returns its URL and, once asked, the path.

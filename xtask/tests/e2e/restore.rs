@@ -106,13 +106,18 @@ fn only_a_whole_backup_of_that_database_is_restored_and_what_it_replaces_is_kept
 #[test]
 fn a_remote_export_cut_short_is_refused() {
     let token = "restore-test-token-7c3d";
-    let (_double, env_owned) = api_double(token);
+    let (double, env_owned) = api_double(token);
     let env = borrowed(&env_owned);
     let p = Project::seed();
     p.migrate_with(&["up", "--remote", "--no-backup"], &env)
         .ok();
-    p.migrate_with(&["backup", "--remote", "--db", AUTH], &env)
+    // `backup` exports, as asked: announced (D1 blocks the database
+    // meanwhile) and timed.
+    let backup = p
+        .migrate_with(&["backup", "--remote", "--db", AUTH], &env)
         .ok();
+    assert_export_announced(&backup.stderr, AUTH);
+    assert_line(&backup.stdout, &["✅ AUTH: ", ".sql, exported in "]);
     let export = backups_of(&p.path("backups"), AUTH).remove(0);
     let text = std::fs::read_to_string(&export).unwrap();
     assert!(text.starts_with("-- cargo migrate backup: "), "{text}");
@@ -123,7 +128,7 @@ fn a_remote_export_cut_short_is_refused() {
         .map(|l| format!("{l}\n"))
         .collect();
     std::fs::write(&export, cut).unwrap();
-    let mut args = vec![
+    let args = [
         "restore",
         export.to_str().unwrap(),
         "--db",
@@ -133,11 +138,18 @@ fn a_remote_export_cut_short_is_refused() {
     ];
     let run = p.migrate_with(&args, &env).fails();
     assert_line(&run.stderr, &["is not whole"]);
-    // The whole one restores (after backing up what it replaces).
+    // The whole one restores, after backing up what it replaces by its
+    // bookmark: a restore exports nothing unasked.
     std::fs::write(&export, &text).unwrap();
-    args.push("--no-backup");
+    let exported = export_requests(&double);
     let run = p.migrate_with(&args, &env).ok();
     assert_line(&run.stdout, &["✅ AUTH: restored from", "at v5"]);
+    assert_line(
+        &run.stdout,
+        &["what it replaced is backed up in", "-v5.bookmark"],
+    );
+    assert_eq!(export_requests(&double), exported);
+    assert_eq!(backups_of(&p.path("backups"), AUTH), [export]);
 }
 
 /// Everything in the backup folder, sorted.

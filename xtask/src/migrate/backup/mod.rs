@@ -4,32 +4,83 @@
 //! - local: SQLite's online backup of miniflare's database file
 //!   (`<binding>-<time>-v<version>.sqlite`): exact, virtual tables included,
 //!   and no wrangler call;
-//! - remote: `wrangler d1 export` (`….sql`) and the Time Travel bookmark taken
-//!   right after it (`….bookmark`); a database with virtual tables, which
-//!   `d1 export` refuses, gets the bookmark alone, a full restore point.
+//! - remote, by default ([`RestorePoint::Bookmark`]): D1's Time Travel
+//!   bookmark alone (`….bookmark`), one request that blocks nothing;
+//! - remote, when asked ([`RestorePoint::Export`]): `wrangler d1 export`
+//!   (`….sql`) and the bookmark taken right after it (`….bookmark`). D1 blocks
+//!   the database's other requests while an export runs, so each one is
+//!   announced and timed; a database with virtual tables, which `d1 export`
+//!   refuses, gets the bookmark alone, a full restore point.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context, Result};
 
 use crate::migrate::config::{Config, Database};
-use crate::migrate::d1::{D1Error, Target, D1};
+use crate::migrate::d1::{Call, D1Error, Target, D1};
+use crate::migrate::events::BackupRef;
 use crate::migrate::local_d1;
+use crate::migrate::tracking;
+use crate::text::human_duration;
 
 pub mod manifest;
 
 pub use manifest::Manifest;
 
+/// What a remote backup is; a local one is always SQLite's copy of the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestorePoint {
+    /// D1's Time Travel bookmark alone: one request, blocks nothing,
+    /// restorable for 30 days (7 on the Workers free plan).
+    Bookmark,
+    /// `wrangler d1 export` and the bookmark after it: a file that outlives
+    /// Time Travel, but D1 blocks the database's other requests while it runs.
+    Export,
+}
+
+/// Which restore point each database gets before a remote run changes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// Every database's, when the command line says (`--backup`).
+    pub all: Option<RestorePoint>,
+    /// The databases that `migrate.toml`'s `[backup] export` names.
+    pub exported: Vec<String>,
+}
+
+impl Policy {
+    /// The restore point of `binding`: the command line's, else an export
+    /// when `migrate.toml` asks for one, else a bookmark.
+    pub fn for_database(&self, binding: &str) -> RestorePoint {
+        match self.all {
+            Some(point) => point,
+            None if self.exported.iter().any(|b| b == binding) => RestorePoint::Export,
+            None => RestorePoint::Bookmark,
+        }
+    }
+}
+
 /// One backup written.
 #[derive(Debug, Clone)]
 pub struct Backup {
     /// The backup file: `.sqlite` (local), `.sql` (remote export), or
-    /// `.bookmark` alone (remote, when the export is impossible).
+    /// `.bookmark` alone (remote, by default or when the export is impossible).
     pub path: PathBuf,
-    /// Remote only: D1's Time Travel bookmark taken right after the export.
+    /// Remote only: D1's Time Travel bookmark (right after the export, if any).
     pub bookmark: Option<String>,
+    /// How long the export took (the time D1 blocked the database), if one ran.
+    pub exported_in: Option<Duration>,
+}
+
+impl From<&Backup> for BackupRef {
+    fn from(backup: &Backup) -> BackupRef {
+        BackupRef {
+            path: backup.path.clone(),
+            bookmark: backup.bookmark.clone(),
+            exported_ms: backup.exported_in.map(|took| took.as_millis() as u64),
+        }
+    }
 }
 
 impl Backup {
@@ -67,14 +118,17 @@ impl Backups {
     }
 
     /// Backs up `db` as `<dir>/<binding>-<UTC time>-v<version>.<ext>`;
-    /// without a known `version`, the newest one recorded in the backup names
-    /// it. `virtual_tables` says whether the database has any, when known.
+    /// without a known `version`, the newest one recorded in the backup (or,
+    /// for a bookmark alone, in the database) names it. `virtual_tables` says
+    /// whether the database has any, when known; `point` is what a remote
+    /// backup is (locally it changes nothing).
     pub fn take(
         &self,
         d1: &dyn D1,
         db: &Database,
         version: Option<u64>,
         virtual_tables: Option<bool>,
+        point: RestorePoint,
     ) -> Result<Backup> {
         create_private_dir(&self.dir)?;
         let stamp = timestamp(SystemTime::now());
@@ -98,9 +152,20 @@ impl Backups {
                 Backup {
                     path,
                     bookmark: None,
+                    exported_in: None,
                 }
             }
-            Target::Remote => self.take_remote(d1, db, version, virtual_tables, &stamp)?,
+            Target::Remote => {
+                let exporting = match (point, virtual_tables) {
+                    (RestorePoint::Bookmark, _) => false,
+                    (RestorePoint::Export, Some(true)) => {
+                        warn_virtual_tables(db);
+                        false
+                    }
+                    (RestorePoint::Export, _) => true,
+                };
+                self.take_remote(d1, db, version, exporting, &stamp)?
+            }
         };
         restrict(&backup.path)?;
         tracing::info!(database = %db.binding, backup = %backup.path.display(), "backed up");
@@ -108,73 +173,85 @@ impl Backups {
         Ok(backup)
     }
 
-    /// The remote backup: an export and the bookmark after it, or the bookmark
-    /// alone when the database has virtual tables.
+    /// The remote backup: when `exporting`, an export and the bookmark after
+    /// it; else, or when the export is refused for virtual tables, the
+    /// bookmark alone.
     fn take_remote(
         &self,
         d1: &dyn D1,
         db: &Database,
         version: Option<u64>,
-        virtual_tables: Option<bool>,
+        exporting: bool,
         stamp: &str,
     ) -> Result<Backup> {
         let label = version.map_or("v-".to_owned(), |v| format!("v{v}"));
-        let exported = match virtual_tables {
-            Some(true) => None,
-            _ => {
-                let path = self.reserve(db, stamp, &label, "sql")?;
-                match d1.export(db, &path) {
-                    Ok(()) => Some(path),
-                    Err(err) => {
-                        std::fs::remove_file(&path).ok();
-                        if !refuses_virtual_tables(&err) {
-                            return Err(err)
-                                .with_context(|| format!("could not back up {}", db.binding));
-                        }
-                        None
-                    }
-                }
-            }
+        let exported = match exporting {
+            true => self.export_into(d1, db, version, stamp, &label)?,
+            false => None,
         };
-        let path = match exported {
-            Some(path) => {
+        let (path, version, exported_in) = match exported {
+            Some((path, version, took)) => (path, version, Some(took)),
+            None => {
                 let version = match version {
                     Some(version) => version,
-                    None => {
-                        let text = std::fs::read_to_string(&path).with_context(|| {
-                            format!("cannot read the backup {}", path.display())
-                        })?;
-                        newest_version_in(&text)
-                    }
+                    None => recorded_version(d1, db)?,
                 };
-                let path = match label.as_str() {
-                    "v-" => self.relabel(db, stamp, path, version)?,
-                    _ => path,
-                };
-                manifest::stamp_sql(&path, &manifest_of(d1, db, version))?;
-                path
-            }
-            None => {
-                tracing::warn!(
-                    database = %db.binding,
-                    "{} has virtual tables, which `wrangler d1 export` refuses: its backup is the Time Travel bookmark alone",
-                    db.binding
-                );
-                self.reserve(db, stamp, &label, "bookmark")?
+                let path = self.reserve(db, stamp, &format!("v{version}"), "bookmark")?;
+                (path, version, None)
             }
         };
         let bookmark = d1.bookmark(db).with_context(|| {
             format!("could not read the Time Travel bookmark of {}", db.binding)
         })?;
         let file = path.with_extension("bookmark");
-        let version = version.unwrap_or_else(|| parse_label(&path).unwrap_or(0));
         manifest::write_bookmark(&file, &bookmark, &manifest_of(d1, db, version))?;
         restrict(&file)?;
         tracing::info!(database = %db.binding, bookmark = %bookmark, "Time Travel bookmark before the change");
         Ok(Backup {
             path,
             bookmark: Some(bookmark),
+            exported_in,
         })
+    }
+
+    /// Exports `db` into the folder, named after its version (given, or the
+    /// newest its export records) and stamped with its manifest; returns the
+    /// file, the version and how long the export took. `None` when `wrangler
+    /// d1 export` refuses the database's virtual tables.
+    fn export_into(
+        &self,
+        d1: &dyn D1,
+        db: &Database,
+        version: Option<u64>,
+        stamp: &str,
+        label: &str,
+    ) -> Result<Option<(PathBuf, u64, Duration)>> {
+        let path = self.reserve(db, stamp, label, "sql")?;
+        let took = match export(d1, db, &path) {
+            Ok(took) => took,
+            Err(err) => {
+                std::fs::remove_file(&path).ok();
+                if refuses_virtual_tables(&err) {
+                    warn_virtual_tables(db);
+                    return Ok(None);
+                }
+                return Err(err).with_context(|| format!("could not back up {}", db.binding));
+            }
+        };
+        let version = match version {
+            Some(version) => version,
+            None => {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read the backup {}", path.display()))?;
+                newest_version_in(&text)
+            }
+        };
+        let path = match label {
+            "v-" => self.relabel(db, stamp, path, version)?,
+            _ => path,
+        };
+        manifest::stamp_sql(&path, &manifest_of(d1, db, version))?;
+        Ok(Some((path, version, took)))
     }
 
     /// Renames a backup written as `v-` after the newest version it records.
@@ -275,6 +352,58 @@ impl Backups {
     }
 }
 
+/// `wrangler d1 export` of `db` into `output`, announced first (D1 blocks the
+/// database's other requests while it runs) and timed: how long it took.
+pub fn export(d1: &dyn D1, db: &Database, output: &Path) -> Result<Duration> {
+    tracing::warn!(
+        database = %db.binding,
+        "exporting {}: D1 blocks the database's other requests while an export runs",
+        db.binding
+    );
+    let started = Instant::now();
+    d1.export(db, output)?;
+    let took = started.elapsed();
+    tracing::info!(
+        database = %db.binding,
+        duration_ms = took.as_millis() as u64,
+        "exported {} in {}",
+        db.binding,
+        human_duration(took)
+    );
+    Ok(took)
+}
+
+fn warn_virtual_tables(db: &Database) {
+    tracing::warn!(
+        database = %db.binding,
+        "{} has virtual tables, which `wrangler d1 export` refuses: its backup is the Time Travel bookmark alone",
+        db.binding
+    );
+}
+
+/// The newest migration `db` records in `_migrations` (0 without the table).
+fn recorded_version(d1: &dyn D1, db: &Database) -> Result<u64> {
+    let sql = format!(
+        "SELECT coalesce(max(version), 0) AS version FROM {}",
+        tracking::TABLE
+    );
+    match d1.query(Call::Read, db, &sql) {
+        Ok(results) => Ok(results
+            .first()
+            .and_then(|r| r.results.first())
+            .and_then(|row| row.get("version"))
+            .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
+            .unwrap_or(0)),
+        Err(err) if tracking::is_missing_table(&err) => Ok(0),
+        Err(err) => Err(err).with_context(|| {
+            format!(
+                "cannot read the version of {} to name its backup",
+                db.binding
+            )
+        }),
+    }
+}
+
 /// What a backup of `db` taken now at `version` says of itself.
 fn manifest_of(d1: &dyn D1, db: &Database, version: u64) -> Manifest {
     Manifest {
@@ -284,18 +413,6 @@ fn manifest_of(d1: &dyn D1, db: &Database, version: u64) -> Manifest {
         version,
         taken_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
     }
-}
-
-/// The version a backup's file name carries (`…-v4.sql` → 4).
-fn parse_label(path: &Path) -> Option<u64> {
-    path.file_stem()?
-        .to_str()?
-        .rsplit_once("-v")?
-        .1
-        .split('-')
-        .next()?
-        .parse()
-        .ok()
 }
 
 /// One backup in the folder, for `backup --list`.
@@ -353,6 +470,20 @@ impl Backups {
                     bookmark: bookmark.map(|(b, _)| b),
                 })
             })
+            .collect()
+    }
+}
+
+impl Backups {
+    /// The whole exports of the remote `db` (its binding and its name) in the
+    /// folder, oldest first: each one's file and what it says of itself.
+    pub fn exports(&self, db: &Database) -> Vec<(PathBuf, Manifest)> {
+        let remote = Target::Remote.to_string();
+        self.list(&db.binding)
+            .into_iter()
+            .filter(|listed| listed.path.extension().is_some_and(|e| e == "sql"))
+            .filter_map(|listed| Some((listed.path, listed.manifest?)))
+            .filter(|(_, m)| m.target == remote && m.binding == db.binding && m.database == db.name)
             .collect()
     }
 }

@@ -254,7 +254,7 @@ fn explain(
     // Locally the data is at hand (a copy costs milliseconds): replay on it,
     // so that a failure that depends on the data is found too.
     let seed = |schema: &Schema| match d1.target() {
-        Target::Local => Seed::of(d1, db, schema, false, None).map(|(seed, _)| seed),
+        Target::Local => Seed::local(d1, db, schema).map(|(seed, _)| seed),
         Target::Remote => Ok(Seed::Schema(schema.clone())),
     };
     tracing::info!(

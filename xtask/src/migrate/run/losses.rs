@@ -144,7 +144,7 @@ pub(super) fn row_loss(
             .collect(),
     };
     let counted = match d1.target() {
-        Target::Local => Seed::of(d1, plan.db, &plan.state.schema, false, None)
+        Target::Local => Seed::local(d1, plan.db, &plan.state.schema)
             .and_then(|(seed, _)| rehearsal::run(d1, plan.db, &seed, &unchecked, &[]))
             .ok()
             .and_then(|r| r.counts)

@@ -29,7 +29,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::interrupt;
-use crate::migrate::backup::Backups;
+use crate::migrate::backup::{Backups, Policy};
 use crate::migrate::d1::D1;
 use crate::migrate::events::{Event, Observer};
 pub use crate::migrate::plan::Direction;
@@ -48,8 +48,13 @@ pub enum Mode {
 /// What a dry run rehearses on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Seeding {
-    /// A copy of the data (locally at once; remotely an export).
+    /// A copy of the data that blocks nothing: locally SQLite's online copy;
+    /// remotely the export this run just took, else the newest export of the
+    /// database in the backup folder, else its schema alone.
     Data,
+    /// Remotely, a fresh export (D1 blocks the database's other requests
+    /// while it runs); locally the same as [`Seeding::Data`].
+    FreshExport,
     /// The schema alone, for databases too large to copy.
     SchemaOnly,
 }
@@ -73,8 +78,9 @@ pub enum DataLoss {
 /// What is backed up before a database changes.
 #[derive(Debug, Clone)]
 pub enum Backing {
-    /// A backup into this folder, before any change.
-    Up(Backups),
+    /// A backup into the run's folder before any change; remotely the
+    /// restore point the policy gives each database.
+    Up(Policy),
     /// None (logged as a warning).
     Skip,
 }
@@ -93,6 +99,9 @@ pub struct Locking {
 pub struct Options {
     pub mode: Mode,
     pub batching: Batching,
+    /// The backup folder: where backups go, and where a remote rehearsal
+    /// looks for an export of the data.
+    pub backups: Backups,
     pub backing: Backing,
     pub data_loss: DataLoss,
     pub locking: Locking,

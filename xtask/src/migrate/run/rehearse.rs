@@ -1,29 +1,33 @@
 //! Dry runs: each database's whole plan on a throwaway copy (of its data
-//! when it can), with its rows counted before and after.
+//! when it can without blocking it: see [`seed_for`]), with its rows counted
+//! before and after.
+
+use std::time::SystemTime;
 
 use anyhow::{bail, Result};
 
 use super::losses::{describe_losses, losses, Loss, LOSS_ADVICE};
 use super::plans::DbPlan;
 use super::{Direction, Seeding};
-use crate::migrate::backup::Backup;
+use crate::migrate::backup::{Backup, Backups};
 use crate::migrate::calls;
-use crate::migrate::d1::{D1Error, D1};
+use crate::migrate::d1::{D1Error, Target, D1};
 use crate::migrate::events::{Event, Observer, Rehearsed};
 use crate::migrate::rehearsal::{self, describe, Seed};
+use crate::text::{human_age, utc_minute};
 
 /// Runs each database's whole plan on a throwaway copy (of its data when it
-/// can: see [`Seed::of`]), counting rows before and after.
+/// can: see [`seed_for`]), counting rows before and after.
 pub(super) fn rehearse_all(
     d1: &dyn D1,
     direction: Direction,
     work: &[(&DbPlan, Option<&Backup>)],
     seeding: Seeding,
+    backups: &Backups,
     observer: &dyn Observer,
 ) -> Result<()> {
-    let schema_only = seeding == Seeding::SchemaOnly;
     let results = calls::in_parallel(work, |(plan, backup)| -> Result<Rehearsed> {
-        let (seed, on) = Seed::of(d1, plan.db, &plan.state.schema, schema_only, *backup)?;
+        let (seed, on) = seed_for(d1, plan, seeding, *backup, backups)?;
         // Unchecked: the counts say what the row check would refuse, and how much.
         let batch = plan.unchecked_batch(direction, plan.state.tracking, 0, &plan.migrations)?;
         let analysis = plan.analysis(direction, &plan.migrations, &batch);
@@ -76,7 +80,7 @@ pub(super) fn rehearse_all(
                     true => Ok(Rehearsed::Passed { on, report }),
                     false => Ok(Rehearsed::Failed {
                         why: format!(
-                            "it would remove rows that no statement deletes by name: {}. {LOSS_ADVICE}",
+                            "on {on}: it would remove rows that no statement deletes by name: {}. {LOSS_ADVICE}",
                             describe_losses(&refused)
                         ),
                         report,
@@ -116,4 +120,74 @@ pub(super) fn rehearse_all(
         );
     }
     Ok(())
+}
+
+/// What a database's rehearsal starts from, and a description of it for the
+/// report. Nothing here blocks a remote database unless `seeding` asks for
+/// a fresh export: remotely the data is the export this run just took
+/// (`backup`), else the newest export in the backup folder taken at the
+/// version the database is at now, else the schema alone.
+fn seed_for(
+    d1: &dyn D1,
+    plan: &DbPlan,
+    seeding: Seeding,
+    backup: Option<&Backup>,
+    backups: &Backups,
+) -> Result<(Seed, String)> {
+    let (db, schema) = (plan.db, &plan.state.schema);
+    if seeding == Seeding::SchemaOnly {
+        return Ok(Seed::schema(schema, "its schema alone (--schema-only)"));
+    }
+    if d1.target() == Target::Local {
+        return Seed::local(d1, db, schema);
+    }
+    if plan.records_only() {
+        // Nothing runs but bookkeeping: no data is worth blocking it for.
+        return Ok(Seed::schema(
+            schema,
+            "its schema alone: only its ledgers change",
+        ));
+    }
+    if let Some(taken) = backup.filter(|b| b.path.extension().is_some_and(|e| e == "sql")) {
+        let (seed, rows) = Seed::export(&taken.path)?;
+        return Ok((seed, format!("the export this run just took ({rows} rows)")));
+    }
+    if seeding == Seeding::FreshExport {
+        return Seed::fresh_export(d1, db, schema);
+    }
+    let binding = &db.binding;
+    let version = plan.newest_applied();
+    let exports = backups.exports(db);
+    let taken_at = |at: &str| humantime::parse_rfc3339(at).ok();
+    let current = exports
+        .iter()
+        .rev()
+        .find(|(_, m)| m.version == version)
+        .and_then(|(path, m)| Some((path, taken_at(&m.taken_at)?)));
+    if let Some((path, at)) = current {
+        let (seed, rows) = Seed::export(path)?;
+        let age = SystemTime::now().duration_since(at).unwrap_or_default();
+        return Ok((
+            seed,
+            format!(
+                "{binding}'s export of {} ({} old; {rows} rows)",
+                utc_minute(at),
+                human_age(age)
+            ),
+        ));
+    }
+    let fresh = format!("`--with-data` exports it first, which blocks {binding} while it runs");
+    let why = match exports.last() {
+        Some((_, newest)) => format!(
+            "its schema alone: {binding}'s newest export in {} (of {}) is at v{}, and {binding} is at v{version} now ({fresh})",
+            backups.dir.display(),
+            taken_at(&newest.taken_at).map_or(newest.taken_at.clone(), utc_minute),
+            newest.version,
+        ),
+        None => format!(
+            "its schema alone: {} has no export of {binding} ({fresh})",
+            backups.dir.display()
+        ),
+    };
+    Ok(Seed::schema(schema, why))
 }

@@ -231,24 +231,26 @@ impl<'p> Session<'p> {
             .event(&plan.planned(self.project.target, self.direction, dry_run));
     }
 
-    /// Backs up every database about to change, in parallel; any failure
-    /// stops before anything is applied.
+    /// Backs up every database about to change, in parallel, just before
+    /// it changes (remotely a Time Travel bookmark, or an export where the
+    /// policy asks for one); any failure stops before anything is applied.
     pub fn back_up(&mut self) -> Result<()> {
-        let Backing::Up(backups) = &self.options.backing else {
+        let Backing::Up(policy) = &self.options.backing else {
             tracing::warn!("--no-backup: the databases are changed without a backup first");
             return Ok(());
         };
-        let d1 = self.d1.as_ref();
+        let (d1, backups) = (self.d1.as_ref(), &self.options.backups);
         let results = calls::in_parallel(&self.plans, |plan| -> Result<Option<Backup>> {
             if !plan.has_work() || plan.records_only() {
                 return Ok(None);
             }
             let version = plan.newest_applied();
             let virtual_tables = plan.state.schema.has_virtual_tables();
-            let backup = backups.take(d1, plan.db, Some(version), Some(virtual_tables))?;
+            let point = policy.for_database(&plan.db.binding);
+            let backup = backups.take(d1, plan.db, Some(version), Some(virtual_tables), point)?;
             self.observer.event(&Event::BackupWritten {
                 binding: plan.db.binding.clone(),
-                backup: backup_ref(&backup),
+                backup: BackupRef::from(&backup),
             });
             Ok(Some(backup))
         });
@@ -271,7 +273,8 @@ impl<'p> Session<'p> {
     /// Runs each database's plan on a throwaway copy of its data (or, with
     /// [`Seeding::SchemaOnly`], its schema), using the backups
     /// [`Session::back_up`] took when they are exports (a remote release
-    /// rehearses on them). Writes nothing to the target.
+    /// rehearses on them), else (remotely) the newest export in the backup
+    /// folder. Writes nothing to the target.
     pub fn rehearse(&self) -> Result<()> {
         let work: Vec<(&DbPlan, Option<&Backup>)> = self
             .plans
@@ -289,6 +292,7 @@ impl<'p> Session<'p> {
             self.direction,
             &work,
             seeding,
+            &self.options.backups,
             self.observer,
         )
     }
@@ -357,7 +361,7 @@ impl<'p> Session<'p> {
                 continue;
             }
             tally.total += 1;
-            observer.event(&outcome.event(direction, plan, backup.as_ref().map(backup_ref)));
+            observer.event(&outcome.event(direction, plan, backup.as_ref().map(BackupRef::from)));
             if outcome.error.is_some() {
                 tally.failed.push(binding);
                 continue;
@@ -476,13 +480,6 @@ impl<'p, 'o> Opening<'p, 'o> {
             held,
             observer: self.observer,
         }
-    }
-}
-
-fn backup_ref(backup: &Backup) -> BackupRef {
-    BackupRef {
-        path: backup.path.clone(),
-        bookmark: backup.bookmark.clone(),
     }
 }
 

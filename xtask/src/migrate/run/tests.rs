@@ -10,9 +10,10 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::*;
+use crate::migrate::backup::RestorePoint;
 use crate::migrate::config::Database;
 use crate::migrate::d1::{Call, Target};
-use crate::migrate::events::{Event, Holds, Recorder};
+use crate::migrate::events::{BackupRef, Event, Holds, Recorder};
 use crate::migrate::project::Paths;
 use crate::migrate::sqlite_d1::{Fault, Kind, SqliteD1};
 
@@ -97,7 +98,7 @@ impl Fixture {
     }
 
     fn up(&self) -> (Result<()>, Vec<Event>) {
-        self.run(Direction::Up, None, &options())
+        self.run(Direction::Up, None, &options(self))
     }
 
     /// The versions `_migrations` records in `binding`.
@@ -153,17 +154,27 @@ impl Fixture {
     }
 }
 
-/// `up`'s defaults, without backups (they have tests of their own).
-fn options() -> Options {
+/// `up`'s defaults, without backups (they have tests of their own), the
+/// backup folder `backups/` in `fixture`'s folder.
+fn options(fixture: &Fixture) -> Options {
     Options {
         mode: Mode::Apply,
         batching: Batching::PerDatabase,
+        backups: Backups::new(&fixture.project().config, None, 3),
         backing: Backing::Skip,
         data_loss: DataLoss::Refuse,
         locking: Locking {
             wait: Duration::ZERO,
             ttl: Duration::from_secs(900),
         },
+    }
+}
+
+/// [`options`] for a dry run on a copy of the data.
+fn dry_run(fixture: &Fixture) -> Options {
+    Options {
+        mode: Mode::DryRun(Seeding::Data),
+        ..options(fixture)
     }
 }
 
@@ -374,7 +385,7 @@ fn an_expired_lock_is_taken_over_and_its_owner_named() {
 #[test]
 fn of_two_runs_started_together_each_migration_runs_once_and_the_loser_waits() {
     let fixture = seeded();
-    let mut waiting = options();
+    let mut waiting = options(&fixture);
     waiting.locking.wait = Duration::from_secs(30);
     let results: Vec<(Result<()>, Vec<Event>)> = std::thread::scope(|scope| {
         let runs: Vec<_> = (0..2)
@@ -482,7 +493,7 @@ fn a_failing_statement_is_named_by_file_line_and_text_and_nothing_is_kept() {
 fn one_call_per_migration_keeps_those_before_a_failure() {
     let fixture = seeded();
     fixture.file("0004_broken.sql", "INSERT INTO missing (x) VALUES (1);\n");
-    let mut step = options();
+    let mut step = options(&fixture);
     step.batching = Batching::PerMigration;
     let (result, events) = fixture.run(Direction::Up, None, &step);
     assert!(result.is_err());
@@ -496,7 +507,7 @@ fn one_call_per_migration_keeps_those_before_a_failure() {
 fn down_rolls_back_newest_first_and_forgets_them() {
     let fixture = seeded();
     fixture.up().0.unwrap();
-    let (result, events) = fixture.run(Direction::Down, Some(1), &options());
+    let (result, events) = fixture.run(Direction::Down, Some(1), &options(&fixture));
     result.unwrap();
     assert_eq!(fixture.recorded("MAIN"), [1]);
     assert_eq!(fixture.recorded("AUX"), Vec::<i64>::new());
@@ -522,20 +533,11 @@ fn a_dry_run_rehearses_on_a_copy_of_the_data_and_writes_nothing() {
         "0004_names.sql",
         "ALTER TABLE users ADD COLUMN nickname TEXT;\nUPDATE users SET nickname = name;\n",
     );
-    let mut dry = options();
-    dry.mode = Mode::DryRun(Seeding::Data);
+    let dry = dry_run(&fixture);
     let (result, events) = fixture.run(Direction::Up, None, &dry);
     result.unwrap();
-    let report = events
-        .iter()
-        .find_map(|e| match e {
-            Event::Rehearsal {
-                binding,
-                rehearsed: crate::migrate::events::Rehearsed::Passed { report, .. },
-            } if binding == "MAIN" => Some(report.clone()),
-            _ => None,
-        })
-        .expect("MAIN rehearsed");
+    let (on, report) = rehearsed_on(&events);
+    assert!(on.starts_with("a copy of its data ("), "{on}");
     assert!(
         report.iter().any(|line| line == "users 2 → 2"),
         "{report:?}"
@@ -593,44 +595,215 @@ fn a_rebuild_that_would_cascade_into_child_rows_is_refused_by_the_batch_itself()
     assert_eq!(fixture.recorded("MAIN"), [1]);
 }
 
-#[test]
-fn a_remote_run_backs_up_each_changed_database_by_export_and_bookmark() {
-    let fixture = Fixture::new(Target::Remote);
-    fixture.file(
-        "0001_users.sql",
-        "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
-    );
-    let backups = fixture.dir.path().join("backups");
-    let mut backed = options();
-    backed.backing = Backing::Up(crate::migrate::backup::Backups::new(
-        &fixture.project().config,
-        Some(&backups),
-        3,
-    ));
-    let (result, events) = fixture.run(Direction::Up, None, &backed);
-    result.unwrap();
-    let written: Vec<&Path> = events
+/// The backups a run reported, and the kinds of call MAIN got.
+fn backed_up(fixture: &Fixture, events: &[Event]) -> (Vec<BackupRef>, Vec<Kind>) {
+    let written = events
         .iter()
         .filter_map(|e| match e {
-            Event::BackupWritten { backup, .. } => Some(backup.path.as_path()),
+            Event::BackupWritten { backup, .. } => Some(backup.clone()),
             _ => None,
         })
         .collect();
-    // MAIN changes; AUX has nothing to do and is not backed up.
-    assert_eq!(written.len(), 1, "{events:#?}");
-    assert!(written[0].starts_with(&backups) && written[0].extension().is_some_and(|e| e == "sql"));
-    let kinds: Vec<Kind> = fixture
+    let kinds = fixture
         .d1
         .calls()
         .iter()
         .filter(|c| c.binding == "MAIN")
         .map(|c| c.kind)
         .collect();
+    (written, kinds)
+}
+
+#[test]
+fn a_remote_run_backs_up_each_changed_database_by_its_bookmark_alone_by_default() {
+    let fixture = Fixture::new(Target::Remote);
+    fixture.file(
+        "0001_users.sql",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+    );
+    let mut backed = options(&fixture);
+    backed.backing = Backing::Up(Policy::default());
+    let (result, events) = fixture.run(Direction::Up, None, &backed);
+    result.unwrap();
+    let (written, kinds) = backed_up(&fixture, &events);
+    // MAIN changes; AUX has nothing to do and is not backed up.
+    assert_eq!(written.len(), 1, "{events:#?}");
+    let backup = &written[0];
+    assert!(backup.path.starts_with(&backed.backups.dir));
+    assert!(backup.path.extension().is_some_and(|e| e == "bookmark"));
+    assert!(backup.bookmark.is_some() && backup.exported_ms.is_none());
+    assert!(kinds.contains(&Kind::Bookmark), "{kinds:?}");
+    assert!(
+        !kinds.contains(&Kind::Export),
+        "exported unasked: {kinds:?}"
+    );
+    // The bookmark file names the database and the version it was at.
+    let (bookmark, manifest) =
+        crate::migrate::backup::manifest::read_bookmark(&backup.path).unwrap();
+    assert_eq!(Some(bookmark), backup.bookmark);
+    let manifest = manifest.unwrap();
+    assert_eq!((manifest.binding.as_str(), manifest.version), ("MAIN", 0));
+    assert_eq!(fixture.recorded("MAIN"), [1]);
+}
+
+#[test]
+fn a_remote_run_exports_the_databases_it_is_told_to_and_times_each_export() {
+    let fixture = Fixture::new(Target::Remote);
+    fixture
+        .file("0001_users.sql", "CREATE TABLE users (id INTEGER);\n")
+        .file(
+            "0002_keys.sql",
+            "-- database: AUX\nCREATE TABLE keys (id INTEGER);\n",
+        );
+    let mut backed = options(&fixture);
+    // migrate.toml's `[backup] export = ["MAIN"]`: MAIN exported, AUX bookmarked.
+    backed.backing = Backing::Up(Policy {
+        all: None,
+        exported: vec!["MAIN".into()],
+    });
+    let (result, events) = fixture.run(Direction::Up, None, &backed);
+    result.unwrap();
+    let (written, kinds) = backed_up(&fixture, &events);
+    let by_extension = |ext: &str| {
+        written
+            .iter()
+            .filter(|b| b.path.extension().is_some_and(|e| e == ext))
+            .count()
+    };
+    assert_eq!(
+        (by_extension("sql"), by_extension("bookmark")),
+        (1, 1),
+        "{written:#?}"
+    );
+    let export = written
+        .iter()
+        .find(|b| b.path.extension().is_some_and(|e| e == "sql"))
+        .unwrap();
+    assert!(export.path.to_string_lossy().contains("MAIN-"));
+    assert!(export.exported_ms.is_some() && export.bookmark.is_some());
     assert!(
         kinds.contains(&Kind::Export) && kinds.contains(&Kind::Bookmark),
         "{kinds:?}"
     );
-    assert_eq!(fixture.recorded("MAIN"), [1]);
+
+    // `--backup bookmark` on the command line wins over migrate.toml.
+    fixture.file("0003_posts.sql", "CREATE TABLE posts (id INTEGER);\n");
+    let before = fixture.d1.calls().len();
+    backed.backing = Backing::Up(Policy {
+        all: Some(RestorePoint::Bookmark),
+        exported: vec!["MAIN".into()],
+    });
+    let (result, _) = fixture.run(Direction::Up, None, &backed);
+    result.unwrap();
+    let exports = fixture.d1.calls()[before..]
+        .iter()
+        .filter(|c| c.kind == Kind::Export)
+        .count();
+    assert_eq!(exports, 0);
+    assert_eq!(fixture.recorded("MAIN"), [1, 3]);
+}
+
+/// What a dry run's rehearsal of MAIN says it ran on, and its report.
+fn rehearsed_on(events: &[Event]) -> (String, Vec<String>) {
+    events
+        .iter()
+        .find_map(|e| match e {
+            Event::Rehearsal {
+                binding,
+                rehearsed: crate::migrate::events::Rehearsed::Passed { on, report },
+            } if binding == "MAIN" => Some((on.clone(), report.clone())),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("MAIN did not pass its rehearsal: {events:#?}"))
+}
+
+#[test]
+fn a_remote_dry_run_rehearses_on_an_export_it_has_or_the_schema_and_exports_only_when_asked() {
+    let fixture = Fixture::new(Target::Remote);
+    fixture.file(
+        "0001_users.sql",
+        "CREATE TABLE users (id INTEGER, name TEXT);\n",
+    );
+    fixture.up().0.unwrap();
+    let main = fixture.db("MAIN");
+    fixture
+        .d1
+        .sql(&main, "INSERT INTO users VALUES (1, 'a'), (2, 'b')")
+        .unwrap();
+    fixture.file(
+        "0002_names.sql",
+        "CREATE INDEX users_name ON users (name);\n",
+    );
+    let mut dry = dry_run(&fixture);
+    let exports = || {
+        fixture
+            .d1
+            .calls()
+            .iter()
+            .filter(|c| c.kind == Kind::Export)
+            .count()
+    };
+
+    // No export in the folder: the schema alone, and no export taken.
+    let (result, events) = fixture.run(Direction::Up, None, &dry);
+    result.unwrap();
+    let (on, _) = rehearsed_on(&events);
+    assert!(
+        on.starts_with("its schema alone: ") && on.contains("has no export of MAIN (`--with-data`"),
+        "{on}"
+    );
+    assert_eq!(exports(), 0);
+
+    // An export at MAIN's version: rehearsed on its data, saying how old it is.
+    dry.backups
+        .take(fixture.d1.as_ref(), &main, None, None, RestorePoint::Export)
+        .unwrap();
+    assert_eq!(exports(), 1);
+    let (result, events) = fixture.run(Direction::Up, None, &dry);
+    result.unwrap();
+    let (on, report) = rehearsed_on(&events);
+    assert!(
+        on.starts_with("MAIN's export of ") && on.contains(" UTC (") && on.contains(" s old; "),
+        "{on}"
+    );
+    assert!(
+        report.iter().any(|line| line == "users 2 → 2"),
+        "{report:?}"
+    );
+    assert_eq!(exports(), 1, "the dry run exported");
+
+    // --with-data: a fresh export, timed.
+    dry.mode = Mode::DryRun(Seeding::FreshExport);
+    let (result, events) = fixture.run(Direction::Up, None, &dry);
+    result.unwrap();
+    let (on, report) = rehearsed_on(&events);
+    assert!(
+        on.starts_with("a fresh export of its data (exported in "),
+        "{on}"
+    );
+    assert!(
+        report.iter().any(|line| line == "users 2 → 2"),
+        "{report:?}"
+    );
+    assert_eq!(
+        exports(),
+        2,
+        "AUX, whose ledger alone changes, was exported"
+    );
+
+    // MAIN moved on since the export: the schema alone, saying why.
+    fixture.up().0.unwrap();
+    fixture.file("0003_more.sql", "CREATE INDEX users_id ON users (id);\n");
+    dry.mode = Mode::DryRun(Seeding::Data);
+    let (result, events) = fixture.run(Direction::Up, None, &dry);
+    result.unwrap();
+    let (on, _) = rehearsed_on(&events);
+    assert!(
+        on.starts_with("its schema alone: MAIN's newest export in ")
+            && on.contains("is at v1, and MAIN is at v2 now"),
+        "{on}"
+    );
+    assert_eq!(exports(), 2);
 }
 
 #[test]
@@ -663,7 +836,7 @@ fn a_database_this_machine_thinks_done_is_read_to_confirm_it() {
     let before = fixture.d1.calls().len();
     // Down to 2: MAIN rolls 3 back; AUX (at 2) has nothing to do, as far as
     // this machine knows.
-    let (result, events) = fixture.run(Direction::Down, Some(2), &options());
+    let (result, events) = fixture.run(Direction::Down, Some(2), &options(&fixture));
     result.unwrap();
     let aux: Vec<Kind> = fixture.d1.calls()[before..]
         .iter()
@@ -680,7 +853,7 @@ fn a_database_this_machine_thinks_done_is_read_to_confirm_it() {
 #[test]
 fn allowing_data_loss_lets_a_cascading_rebuild_run_and_says_nothing_else_changes() {
     let (fixture, main) = family_with_a_rebuild();
-    let mut allowed = options();
+    let mut allowed = options(&fixture);
     allowed.data_loss = DataLoss::Allow;
     let (result, _) = fixture.run(Direction::Up, None, &allowed);
     result.unwrap();

@@ -635,6 +635,56 @@ pub fn remote_versions(p: &Project, double: &cloudflare_double::Double, binding:
         .collect()
 }
 
+/// How many export requests (each start and poll of `wrangler d1 export`)
+/// the double has answered: D1 blocks a database while one runs.
+pub fn export_requests(double: &cloudflare_double::Double) -> usize {
+    double
+        .requests()
+        .iter()
+        .filter(|r| r.kind == "export")
+        .count()
+}
+
+/// Asserts that a run's log (`stderr`) warned before exporting `binding`.
+pub fn assert_export_announced(stderr: &str, binding: &str) {
+    assert_line(
+        stderr,
+        &[&format!(
+            "exporting {binding}: D1 blocks the database's other requests while an export runs"
+        )],
+    );
+}
+
+/// The files of the project's backup folder ending in `.{extension}`, sorted.
+pub fn backup_files(p: &Project, extension: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(p.path("backups")) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .map(|e| e.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == extension))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The backup file of `binding` ending in `-v{version}.{extension}`.
+pub fn backup_of(p: &Project, binding: &str, version: u64, extension: &str) -> PathBuf {
+    let suffix = format!("-v{version}.{extension}");
+    backup_files(p, extension)
+        .into_iter()
+        .find(|path| {
+            let name = path.file_name().unwrap().to_string_lossy();
+            name.starts_with(&format!("{binding}-")) && name.ends_with(&suffix)
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no backup {binding}-…{suffix} in {:?}",
+                backup_files(p, extension)
+            )
+        })
+}
+
 /// `env` as [`Project::migrate_with`] takes it.
 pub fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     env.iter().map(|(k, v)| (*k, v.as_str())).collect()
