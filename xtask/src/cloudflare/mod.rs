@@ -331,11 +331,10 @@ impl Api {
         call: Call,
         make: impl Fn() -> http::Request,
     ) -> Result<(Value, Value)> {
-        let reply = self.exchange(what, subject, repeat, call, || {
+        let reply = self.exchange(what, subject, repeat, call, None, || {
             make()
                 .header("Authorization", &format!("Bearer {}", self.token))
                 .timeout(self.timeout)
-                .send()
         })?;
         let envelope: Value = serde_json::from_str(&reply.body).unwrap_or(Value::Null);
         Ok((
@@ -354,7 +353,8 @@ impl Api {
         subject: &str,
         repeat: Repeat,
         call: Call,
-        send: impl Fn() -> Result<http::Reply>,
+        to_file: Option<&Path>,
+        make: impl Fn() -> http::Request,
     ) -> Result<http::Reply> {
         let shown = format!("the D1 API's {what} on {subject}");
         let started = Instant::now();
@@ -366,7 +366,10 @@ impl Api {
                         .with_context(|| format!("{shown} was not sent"));
                 }
             }
-            let (why, retry_after, may_have_run) = match send() {
+            let (why, retry_after, may_have_run) = match send(make(), to_file, call) {
+                Err(err) if err.is::<crate::interrupt::Interrupted>() => {
+                    return Err(err.context(format!("{shown} was stopped")));
+                }
                 Err(err) => (format!("{err:#}"), None, true),
                 Ok(reply) => {
                     let message = error_message(&reply);
@@ -632,11 +635,8 @@ impl D1 for Api {
             &db.binding,
             Repeat::Always,
             Call::Read,
-            || {
-                http::get(&signed)
-                    .timeout(self.job_timeout)
-                    .send_to_file(&partial)
-            },
+            Some(&partial),
+            || http::get(&signed).timeout(self.job_timeout),
         );
         let finished = downloaded.and_then(|_| {
             std::fs::rename(&partial, output)
@@ -701,12 +701,12 @@ impl Api {
             &db.binding,
             Repeat::Always,
             Call::Write,
+            None,
             || {
                 http::request("PUT", url)
                     .header("Content-Length", &sql.len().to_string())
                     .body(sql.to_vec())
                     .timeout(self.job_timeout)
-                    .send()
             },
         )?;
         let returned = reply.header("ETag").unwrap_or("").trim_matches('"');
@@ -717,6 +717,35 @@ impl Api {
             );
         }
         Ok(())
+    }
+}
+
+/// Sends `request` (its body to `to_file` when given) on a thread of its
+/// own. A read is given up as soon as the run is stopped (Ctrl-C), as a
+/// wrangler process would be ended; the request is left to its timeout
+/// and the run goes on to give its locks back. Anything else is waited for.
+fn send(request: http::Request, to_file: Option<&Path>, call: Call) -> Result<http::Reply> {
+    let to_file = to_file.map(Path::to_path_buf);
+    let sending = std::thread::Builder::new()
+        .name("d1-api".into())
+        .spawn(move || match to_file {
+            Some(file) => request.send_to_file(&file),
+            None => request.send(),
+        })
+        .context("cannot start a thread for an HTTP request")?;
+    loop {
+        if sending.is_finished() {
+            return sending
+                .join()
+                .unwrap_or_else(|_| Err(anyhow!("the HTTP request's thread panicked")));
+        }
+        if call == Call::Read {
+            if let Some(stop) = crate::interrupt::requested() {
+                return Err(crate::interrupt::Interrupted(stop))
+                    .context("the request was abandoned");
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

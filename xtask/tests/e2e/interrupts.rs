@@ -82,6 +82,8 @@ fn ctrl_c_during_a_read_gives_every_lock_back_and_leaves_no_process() {
     let wrapper = holding_wrapper(&p, "d1 export", 60);
     let mut env = borrowed(&env_owned);
     env.push(("MIGRATE_WRANGLER", wrapper.to_str().unwrap()));
+    // The stand-in holds wrangler's export: the wrangler path, asked for.
+    env.push(("MIGRATE_REMOTE_VIA", "wrangler"));
     let child = p.spawn_migrate(&["up", "--remote", "--backup", "export"], &env);
     wait_until(120, "the backup export to start", || {
         p.started("d1 export") > 0
@@ -126,6 +128,62 @@ fn ctrl_c_during_a_read_gives_every_lock_back_and_leaves_no_process() {
             out.contains("\"locks\": 0") && out.contains("\"applied\": 0"),
             "{binding}: {out}"
         );
+    }
+}
+
+/// The same on the direct API path: the double holds the export's request
+/// for a minute; Ctrl-C abandons it at once, the locks are given back and
+/// nothing is applied.
+#[test]
+fn ctrl_c_during_a_remote_api_read_abandons_it_and_gives_every_lock_back() {
+    let token = "interrupt-test-token-3c4d";
+    let mut options = cloudflare_double::Options::new(token);
+    options.quiet = true;
+    options
+        .delay
+        .push(cloudflare_double::Fault::parse_delay("export:1:60000").unwrap());
+    let double = cloudflare_double::serve(options).unwrap();
+    let env_owned = [
+        ("CLOUDFLARE_API_BASE_URL", double.api_base_url()),
+        ("CLOUDFLARE_API_TOKEN", token.to_owned()),
+        (
+            "CLOUDFLARE_ACCOUNT_ID",
+            "0123456789abcdef0123456789abcdef".to_owned(),
+        ),
+    ];
+    let p = Project::seed();
+    let child = p.spawn_migrate(
+        &["up", "--remote", "--backup", "export"],
+        &borrowed(&env_owned),
+    );
+    // The export's file is reserved in backups/ before its request goes.
+    wait_until(120, "the backup export to start", || {
+        std::fs::read_dir(p.path("backups"))
+            .is_ok_and(|mut d| d.any(|e| e.unwrap().path().extension().is_some_and(|x| x == "sql")))
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let signalled = Instant::now();
+    signal_run(&child, libc::SIGINT);
+    let run = finish(child);
+    assert!(
+        signalled.elapsed() < Duration::from_secs(20),
+        "stopping took {:?}",
+        signalled.elapsed()
+    );
+    assert_eq!(run.code, 130, "{}", run.all());
+    let out = run.all();
+    assert!(out.contains("interrupted"), "{out}");
+    assert!(out.contains("nothing was applied"), "{out}");
+    let config = xtask::migrate::config::Config::load(&p.config_path(), None).unwrap();
+    for binding in [RR, AUTH] {
+        let id = config.database(binding).unwrap().id.clone().unwrap();
+        let db = rusqlite::Connection::open(double.database_path(&id)).unwrap();
+        let count = |table: &str| -> i64 {
+            db.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(count("_migrations_lock"), 0, "{binding}: a lock was left");
+        assert_eq!(count("_migrations"), 0, "{binding}: something was applied");
     }
 }
 

@@ -144,9 +144,10 @@ fn a_remote_export_cut_short_is_refused() {
     let exported = export_requests(&double);
     let run = p.migrate_with(&args, &env).ok();
     assert_line(&run.stdout, &["✅ AUTH: restored from", "at v5"]);
+    // (Named `-v5-2` when the export above was taken in the same second.)
     assert_line(
         &run.stdout,
-        &["what it replaced is backed up in", "-v5.bookmark"],
+        &["what it replaced is backed up in", "-v5", ".bookmark"],
     );
     assert_eq!(export_requests(&double), exported);
     assert_eq!(backups_of(&p.path("backups"), AUTH), [export]);
