@@ -71,6 +71,24 @@ fn held_groups(p: &Project) -> Vec<i32> {
         .collect()
 }
 
+/// Ctrl-C to a run that has applied nothing yet: it stops within 20 s,
+/// exits 130 and says nothing was applied. Returns what it printed.
+fn ctrl_c_before_anything_ran(child: std::process::Child) -> String {
+    let signalled = Instant::now();
+    signal_run(&child, libc::SIGINT);
+    let run = finish(child);
+    assert!(
+        signalled.elapsed() < Duration::from_secs(20),
+        "stopping took {:?}",
+        signalled.elapsed()
+    );
+    assert_eq!(run.code, 130, "{}", run.all());
+    let out = run.all();
+    assert!(out.contains("interrupted"), "{out}");
+    assert!(out.contains("nothing was applied"), "{out}");
+    out
+}
+
 #[test]
 fn ctrl_c_during_a_read_gives_every_lock_back_and_leaves_no_process() {
     // Remote, through the double: the run reads and locks both databases,
@@ -85,23 +103,12 @@ fn ctrl_c_during_a_read_gives_every_lock_back_and_leaves_no_process() {
     // The stand-in holds wrangler's export: the wrangler path, asked for.
     env.push(("MIGRATE_REMOTE_VIA", "wrangler"));
     let child = p.spawn_migrate(&["up", "--remote", "--backup", "export"], &env);
+    // Started and holding: its group written (just after the start is logged).
     wait_until(120, "the backup export to start", || {
-        p.started("d1 export") > 0
+        p.started("d1 export") > 0 && !held_groups(&p).is_empty()
     });
     let held = held_groups(&p);
-    assert!(!held.is_empty());
-    let signalled = Instant::now();
-    signal_run(&child, libc::SIGINT);
-    let run = finish(child);
-    assert!(
-        signalled.elapsed() < Duration::from_secs(20),
-        "stopping took {:?}",
-        signalled.elapsed()
-    );
-    assert_eq!(run.code, 130, "{}", run.all());
-    let out = run.all();
-    assert!(out.contains("interrupted"), "{out}");
-    assert!(out.contains("nothing was applied"), "{out}");
+    let out = ctrl_c_before_anything_ran(child);
     assert!(!out.contains("panicked"), "{out}");
     for group in held {
         assert!(
@@ -162,18 +169,11 @@ fn ctrl_c_during_a_remote_api_read_abandons_it_and_gives_every_lock_back() {
             .is_ok_and(|mut d| d.any(|e| e.unwrap().path().extension().is_some_and(|x| x == "sql")))
     });
     std::thread::sleep(Duration::from_millis(500));
-    let signalled = Instant::now();
-    signal_run(&child, libc::SIGINT);
-    let run = finish(child);
+    let out = ctrl_c_before_anything_ran(child);
     assert!(
-        signalled.elapsed() < Duration::from_secs(20),
-        "stopping took {:?}",
-        signalled.elapsed()
+        out.contains("abandoned") || out.contains("stopped"),
+        "{out}"
     );
-    assert_eq!(run.code, 130, "{}", run.all());
-    let out = run.all();
-    assert!(out.contains("interrupted"), "{out}");
-    assert!(out.contains("nothing was applied"), "{out}");
     let config = xtask::migrate::config::Config::load(&p.config_path(), None).unwrap();
     for binding in [RR, AUTH] {
         let id = config.database(binding).unwrap().id.clone().unwrap();
