@@ -88,10 +88,12 @@ fn deploy_releases_main_and_rehearses_pull_requests_with_secrets() {
     assert_eq!(workflow("ci.yml")["name"].as_str(), Some("CI"));
     let release = runs(&deploy, "release");
     let dry_run = runs(&deploy, "dry-run");
+    // The release smoke-checks production at the repository's SMOKE_URL.
     assert!(
-        release
-            .iter()
-            .any(|r| r.starts_with("cargo xtask release --remote")),
+        release.iter().any(|r| r
+            .lines()
+            .any(|l| l.trim().starts_with("cargo xtask release --remote")
+                && l.contains("--smoke-url \"$SMOKE_URL\""))),
         "{release:?}"
     );
     assert!(
@@ -110,18 +112,47 @@ fn deploy_releases_main_and_rehearses_pull_requests_with_secrets() {
         .iter()
         .find(|step| step["name"].as_str() == Some("Release"))
         .unwrap()["env"];
-    for var in [
-        "MIGRATE_SMTP_URL",
-        "MIGRATE_EMAIL_TO",
-        "MIGRATE_SLACK_WEBHOOK_URL",
-        "MIGRATE_WEBHOOK_URL",
-        "MIGRATE_WEBHOOK_SECRET",
-    ] {
+    assert_eq!(
+        release_env["SMOKE_URL"].as_str(),
+        Some("${{ vars.SMOKE_URL }}")
+    );
+    // Every notification variable the README's table lists.
+    let readme_text = readme();
+    let table = readme_text
+        .split("| variable | channel |")
+        .nth(1)
+        .expect("the README's table of notification variables");
+    let listed: Vec<&str> = table
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .flat_map(|l| l.split('|').nth(1).unwrap_or("").split('`'))
+        .filter(|word| word.starts_with("MIGRATE_"))
+        .collect();
+    assert!(
+        listed.len() >= 7,
+        "the README's notification table: {listed:?}"
+    );
+    for var in listed {
         assert!(
             release_env[var].as_str().is_some_and(|v| v.contains(var)),
             "the release step does not pass {var}"
         );
     }
+    // The backup folder outlives the runner, privately and briefly.
+    let kept = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/upload-artifact@"))
+        })
+        .expect("the release uploads the backup folder");
+    assert_eq!(kept["with"]["path"].as_str(), Some("backups/"));
+    assert_eq!(kept["if"].as_str(), Some("always()"));
+    assert!(kept["with"]["retention-days"]
+        .as_i64()
+        .is_some_and(|d| d <= 7));
     let gate = deploy["jobs"]["release"]["if"].as_str().unwrap();
     assert!(
         gate.contains("conclusion == 'success'") && gate.contains("'push'"),
@@ -137,18 +168,35 @@ fn deploy_releases_main_and_rehearses_pull_requests_with_secrets() {
         deploy["jobs"]["release"]["concurrency"]["group"].as_str(),
         Some("production-release")
     );
-    assert!(deploy["jobs"]["dry-run"]["if"]
-        .as_str()
-        .unwrap()
-        .contains("pull_request"));
+    // Pull requests from this repository only, in their own environment
+    // (a read-only token); forks are told why they get no dry run.
+    let dry_if = deploy["jobs"]["dry-run"]["if"].as_str().unwrap();
+    assert!(
+        dry_if.contains("pull_request")
+            && dry_if.contains("head.repo.full_name == github.repository"),
+        "{dry_if}"
+    );
+    assert_eq!(
+        deploy["jobs"]["dry-run"]["environment"].as_str(),
+        Some("dry-run")
+    );
+    let fork_if = deploy["jobs"]["dry-run-skipped"]["if"].as_str().unwrap();
+    assert!(
+        fork_if.contains("head.repo.full_name != github.repository"),
+        "{fork_if}"
+    );
+    assert!(runs(&deploy, "dry-run-skipped")
+        .iter()
+        .any(|r| r.contains("forks get no Cloudflare credentials")));
     for job in ["release", "dry-run"] {
         let steps = deploy["jobs"][job]["steps"].as_vec().unwrap();
         let with_secrets = steps
             .iter()
             .find(|s| {
-                s["run"]
-                    .as_str()
-                    .is_some_and(|r| r.starts_with("cargo xtask release"))
+                s["run"].as_str().is_some_and(|r| {
+                    r.lines()
+                        .any(|l| l.trim().starts_with("cargo xtask release"))
+                })
             })
             .unwrap();
         for secret in ["CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID"] {
