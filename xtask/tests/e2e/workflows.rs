@@ -217,3 +217,53 @@ fn deploy_releases_main_and_rehearses_pull_requests_with_secrets() {
         assert!(readme.contains(command), "the README documents {command:?}");
     }
 }
+
+/// The worker's build tools (minutes to install) are cached where
+/// rust-cache leaves them: it empties every folder of `target/` that is not
+/// a cargo profile before it saves (its `cleanTargetDir`), so they live in
+/// `$MIGRATE_TOOLS_DIR`, outside `target/`, cached by `actions/cache` on
+/// `Cargo.lock`, in every job that builds the worker.
+#[test]
+fn ci_caches_the_worker_tools_where_rust_cache_leaves_them() {
+    for (file, jobs) in [
+        ("ci.yml", &["test"][..]),
+        ("deploy.yml", &["dry-run", "release"][..]),
+    ] {
+        let workflow = workflow(file);
+        let dir = workflow["env"]["MIGRATE_TOOLS_DIR"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{file} sets MIGRATE_TOOLS_DIR"));
+        assert!(
+            !dir.trim_start_matches("./").starts_with("target"),
+            "{file}: {dir} is under target/"
+        );
+        for job in jobs {
+            let steps = workflow["jobs"][*job]["steps"].as_vec().unwrap();
+            let uses = |prefix: &str| {
+                steps
+                    .iter()
+                    .filter(|s| s["uses"].as_str().is_some_and(|u| u.starts_with(prefix)))
+                    .collect::<Vec<_>>()
+            };
+            let cached = uses("actions/cache@");
+            assert!(
+                cached
+                    .iter()
+                    .any(|s| s["with"]["path"].as_str() == Some(dir)
+                        && s["with"]["key"]
+                            .as_str()
+                            .is_some_and(|k| k.contains("hashFiles('Cargo.lock')"))),
+                "{file} {job}: no actions/cache of {dir} keyed on Cargo.lock"
+            );
+            for step in uses("Swatinem/rust-cache@") {
+                let dirs = step["with"]["cache-directories"].as_str().unwrap_or("");
+                assert!(
+                    !dirs.contains("target/"),
+                    "{file} {job}: rust-cache would empty {dirs} before saving"
+                );
+            }
+        }
+    }
+    let gitignore = std::fs::read_to_string(root().join(".gitignore")).unwrap();
+    assert!(gitignore.lines().any(|l| l == ".tools/"), "{gitignore}");
+}

@@ -16,9 +16,17 @@ use crate::migrate::project::Project;
 use crate::process::{self, Cmd, OnStop};
 use crate::wrangler::Wrangler;
 
-/// Where the build tools are installed: `target/tools` (under
-/// `$CARGO_TARGET_DIR` when that is set), so `cargo clean` removes them too.
+/// The environment variable that puts the build tools elsewhere (CI keeps
+/// them outside `target/`, which its cargo cache cleans before saving).
+pub const TOOLS_DIR_VAR: &str = "MIGRATE_TOOLS_DIR";
+
+/// Where the build tools are installed: `$MIGRATE_TOOLS_DIR` when set, else
+/// `target/tools` (under `$CARGO_TARGET_DIR` when that is set), so `cargo
+/// clean` removes them too.
 pub fn tools_dir(root: &Path) -> PathBuf {
+    if let Some(dir) = std::env::var_os(TOOLS_DIR_VAR).filter(|d| !d.is_empty()) {
+        return root.join(dir);
+    }
     let target = match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) if !dir.is_empty() => root.join(dir),
         _ => root.join("target"),
@@ -339,4 +347,20 @@ pub fn at_least(found: &str, wanted: &str) -> bool {
 
 pub(super) fn exe(name: &str) -> String {
     format!("{name}{}", std::env::consts::EXE_SUFFIX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tools_go_where_migrate_tools_dir_says() {
+        // No other test reads this variable.
+        std::env::set_var(TOOLS_DIR_VAR, ".tools");
+        assert_eq!(tools_dir(Path::new("/w")), PathBuf::from("/w/.tools"));
+        std::env::set_var(TOOLS_DIR_VAR, "/cache/tools");
+        assert_eq!(tools_dir(Path::new("/w")), PathBuf::from("/cache/tools"));
+        std::env::remove_var(TOOLS_DIR_VAR);
+        assert!(tools_dir(Path::new("/w")).ends_with("tools"));
+    }
 }
