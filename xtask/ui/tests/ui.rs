@@ -445,7 +445,10 @@ fn runs_from_the_api_change_the_database_stream_their_events_and_make_history() 
 fn the_pages_work_in_a_real_browser() {
     let browser = chromium();
     let p = Project::seed();
-    let ui = Ui::start(&p, &[], &[]);
+    // Each batch (`--file`) is held 2 s, so that a run's log has lines on
+    // the page well before its report: the streaming check is strict.
+    let slow = p.wrapper("case \"$*\" in *--file*) sleep 2;; esac");
+    let ui = Ui::start(&p, &[], &[("MIGRATE_WRANGLER", slow.to_str().unwrap())]);
     let shots = artifacts();
     let script = root().join("xtask/ui/tests/browser.mjs");
     let output = Command::new("node")
