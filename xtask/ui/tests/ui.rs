@@ -93,8 +93,19 @@ impl Ui {
     }
 
     /// The current run's stream, to its end: its messages' data, in order.
+    /// Read for as long as the run takes, on a loaded machine too.
     fn events(&self) -> Vec<(String, Value)> {
-        let reply = self.get("/api/events");
+        let url = format!("http://127.0.0.1:{}/api/events", self.port);
+        let reply = xtask::http::get(&url)
+            .header("Authorization", &self.bearer())
+            .timeout(std::time::Duration::from_secs(600))
+            .send()
+            .unwrap();
+        let reply = HttpReply {
+            status: reply.status,
+            headers: reply.headers,
+            body: reply.body,
+        };
         assert_eq!(reply.status, 200, "{}", reply.body);
         assert!(reply
             .header("content-type")
