@@ -31,6 +31,38 @@ pub enum XtaskCommand {
     Release(Release),
     /// Measure `migrate` against wrangler's own `d1 migrations`, side by side.
     Bench(Bench),
+    /// Set up what the tests need, saying what it installs and where, then run `cargo test`.
+    ///
+    /// Installs what is missing: wrangler and playwright-core (`npm ci` into
+    /// node_modules/), the worker's build tools (the wasm target with rustup,
+    /// wasm-bindgen, worker-build and esbuild into target/tools), Chromium,
+    /// sqlite3 and python3-venv (apt-get, as root or with `sudo -n`;
+    /// otherwise it prints the command to run), and the notification
+    /// receivers' venv (target/test-tools/receivers, from PyPI). The tests
+    /// themselves install nothing: one that misses a tool fails with the
+    /// command that sets it up.
+    ///
+    /// Examples:
+    ///   cargo xtask test                      # set up, then every test
+    ///   cargo xtask test -- -p xtask --lib    # set up, then the unit tests
+    ///   cargo xtask test --check              # what is missing; installs nothing
+    #[command(verbatim_doc_comment)]
+    Test(Test),
+}
+
+#[derive(Debug, Args)]
+pub struct Test {
+    /// Say what is there and what is missing; install nothing, test nothing
+    #[arg(long, conflicts_with = "setup_only")]
+    pub check: bool,
+
+    /// Set up, but run no test
+    #[arg(long)]
+    pub setup_only: bool,
+
+    /// Passed to `cargo test` (after `--`)
+    #[arg(last = true, value_name = "CARGO_TEST_ARGS")]
+    pub args: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]

@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         XtaskCommand::BuildWorker(build) => build.run(),
         XtaskCommand::Release(release) => release.run(),
         XtaskCommand::Bench(bench) => bench.run(),
+        XtaskCommand::Test(test) => test.run(),
     };
     match (result, interrupt::requested()) {
         (Ok(()), None | Some(Stop::ClosedPipe)) => ExitCode::SUCCESS,

@@ -1,7 +1,8 @@
 //! The `cargo xtask` jobs beside `migrate`: releasing, building the worker,
-//! benchmarking, and the smoke check a release ends with.
+//! benchmarking, the smoke check a release ends with, and the tests' set-up.
 
 pub mod bench;
 pub mod build_worker;
 pub mod release;
 pub mod smoke;
+pub mod test;

@@ -373,8 +373,7 @@ fn smoke_check(project: &Project, wrangler: &Wrangler, url: Option<&str>) -> Res
         })
         .collect();
     if let Some(url) = url {
-        let health = smoke::get_health(&format!("{}/health", url.trim_end_matches('/')))?;
-        return check_health(&health, &built);
+        return smoke_check_deployed(&format!("{}/health", url.trim_end_matches('/')), &built);
     }
     let port = smoke::free_port()?;
     let log = project
@@ -390,16 +389,65 @@ fn smoke_check(project: &Project, wrangler: &Wrangler, url: Option<&str>) -> Res
         || dev.running(),
     )
     .with_context(|| format!("wrangler dev's log: {}", log.display()))?;
+    print_health(&health)?;
     check_health(&health, &built)
 }
 
-/// The `/health` answer must be 200 with every database current, from a
-/// worker built for the versions in `built` (binding, newest migration).
-fn check_health((status, body): &(u16, String), built: &[(String, u64)]) -> Result<()> {
-    let report: Value = serde_json::from_str(body)
-        .with_context(|| format!("/health answered {status} with: {body}"))?;
-    let databases = report["databases"].as_array().cloned().unwrap_or_default();
-    for db in &databases {
+/// The variable that bounds how long the smoke check waits for the
+/// deployed worker to answer as the new build (seconds; default 60).
+pub const SMOKE_WAIT_VAR: &str = "MIGRATE_SMOKE_WAIT";
+
+/// The deployed worker's `/health`: asked again every 2 s while it does not
+/// answer or answers as the build it replaced (a deploy takes a few seconds
+/// to reach every location), until [`SMOKE_WAIT_VAR`] runs out.
+fn smoke_check_deployed(url: &str, built: &[(String, u64)]) -> Result<()> {
+    let wait = std::env::var(SMOKE_WAIT_VAR)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(Duration::from_secs(60), Duration::from_secs);
+    let deadline = std::time::Instant::now() + wait;
+    let mut asked = 0;
+    loop {
+        asked += 1;
+        let outcome = smoke::get_health(url).map(|health| {
+            let checked = check_health(&health, built);
+            (health, checked)
+        });
+        let why = match outcome {
+            Ok((health, Ok(()))) => return print_health(&health),
+            Ok((health, Err(err))) if err.downcast_ref::<OldBuild>().is_none() => {
+                print_health(&health).ok();
+                return Err(err);
+            }
+            Ok((_, Err(err))) | Err(err) => err,
+        };
+        if std::time::Instant::now() >= deadline || crate::interrupt::requested().is_some() {
+            return Err(why.context(format!(
+                "{url} did not answer as the new worker in {} s ({asked} tries; {SMOKE_WAIT_VAR} sets how long to wait)",
+                wait.as_secs()
+            )));
+        }
+        tracing::info!("{url}: {why:#}; asking again in 2 s");
+        std::thread::sleep(Duration::from_secs(2));
+    }
+}
+
+/// A `/health` answer from a worker built for other (older) migrations.
+#[derive(Debug)]
+struct OldBuild;
+
+impl std::fmt::Display for OldBuild {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the worker that answered is not the one this release built")
+    }
+}
+
+impl std::error::Error for OldBuild {}
+
+/// Each database's line of a `/health` answer.
+fn print_health((_, body): &(u16, String)) -> Result<()> {
+    let report: Value = serde_json::from_str(body).unwrap_or_default();
+    for db in report["databases"].as_array().into_iter().flatten() {
         crate::out!(
             "  {}: version {} (worker built for {}){}",
             db["binding"].as_str().unwrap_or("?"),
@@ -411,6 +459,32 @@ fn check_health((status, body): &(u16, String), built: &[(String, u64)]) -> Resu
                 " BEHIND"
             }
         );
+    }
+    Ok(())
+}
+
+/// The `/health` answer must be 200 with every database current, from a
+/// worker built for the versions in `built` (binding, newest migration).
+fn check_health((status, body): &(u16, String), built: &[(String, u64)]) -> Result<()> {
+    let report: Value = serde_json::from_str(body)
+        .with_context(|| format!("/health answered {status} with: {body}"))?;
+    let databases = report["databases"].as_array().cloned().unwrap_or_default();
+    let built_for = |binding: &str| {
+        databases
+            .iter()
+            .find(|db| db["binding"].as_str() == Some(binding))
+            .and_then(|db| db["expected"].as_u64())
+    };
+    // An older build answering expects older versions: that is a deploy
+    // still on its way, not (yet) a failure.
+    if let Some((binding, newest)) = built
+        .iter()
+        .find(|(binding, newest)| built_for(binding).is_some_and(|e| e < *newest))
+    {
+        return Err(anyhow::Error::new(OldBuild).context(format!(
+            "/health expects {binding} at {}, not {newest}: {body}",
+            built_for(binding).unwrap_or_default()
+        )));
     }
     if *status != 200
         || databases.is_empty()
@@ -559,6 +633,19 @@ mod tests {
         // The old worker, built for v4, reports current after the migration too.
         let old = r#"[{"binding":"AUTH","version":5,"expected":4,"current":true}]"#;
         let err = check_health(&reply(200, old), &built).unwrap_err();
+        assert!(
+            err.downcast_ref::<OldBuild>().is_some(),
+            "an old build answering is waited out: {err:#}"
+        );
+        assert!(
+            format!("{err:#}").contains("/health expects AUTH at 4, not 5"),
+            "{err:#}"
+        );
+        // A newer build than this release's (another release won the race)
+        // is not waited for: it fails at once.
+        let newer = r#"[{"binding":"AUTH","version":6,"expected":6,"current":true}]"#;
+        let err = check_health(&reply(200, newer), &built).unwrap_err();
+        assert!(err.downcast_ref::<OldBuild>().is_none(), "{err:#}");
         assert!(
             err.to_string()
                 .contains("not from the worker this release built"),

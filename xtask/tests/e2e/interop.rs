@@ -339,24 +339,12 @@ impl Side {
         wrangler_apply(p, binding, &self.env)
     }
 
-    /// The database exported by wrangler.
+    /// The database as SQLite's shell dumps it (the double's file of it, remotely).
     fn export(&self, p: &Project, binding: &str) -> String {
-        if self.double.is_none() {
-            return p.export(binding);
+        match &self.double {
+            None => p.export(binding),
+            Some(double) => remote_dump(p, double, binding),
         }
-        let file = p.path("remote-export.sql");
-        p.wrangler_with(
-            &[
-                "d1",
-                "export",
-                binding,
-                "--remote",
-                "--output",
-                file.to_str().unwrap(),
-            ],
-            &self.env,
-        );
-        std::fs::read_to_string(file).unwrap()
     }
 }
 

@@ -238,6 +238,7 @@ fn a_failing_release_step_is_told_with_the_steps() {
         "migrations/0005_add_permissions_table.sql",
         "-- database: AUTH\nINSERT INTO missing_table VALUES (1);\n",
     );
+    require_worker_tools();
     let config = p.use_built_worker(&root().join("worker/build/index.js"));
     let env = channels(&receivers);
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))

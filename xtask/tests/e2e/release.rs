@@ -1,10 +1,12 @@
 //! `cargo xtask release` end to end: the real binary, the real wrangler, local
 //! D1 and `wrangler dev` for `--local`, the Cloudflare API double for `--remote`.
 //!
-//! Every release builds the worker first; the first build on a machine
-//! installs the wasm tools (minutes), later ones are incremental.
+//! Every release builds the worker first, with the tools `cargo xtask test`
+//! installed (a test that finds them missing fails, saying so); later builds
+//! are incremental.
 
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 
 use crate::common::*;
 use cloudflare_double::{serve, Double, Fault, Options};
@@ -14,6 +16,7 @@ const ACCOUNT: &str = "fedcba9876543210fedcba9876543210";
 
 /// Runs `xtask release ARGS` against the project, whose config points at the built worker.
 fn release(p: &Project, args: &[&str], env: &[(&str, String)]) -> Run {
+    require_worker_tools();
     let config = p.use_built_worker(&root().join("worker/build/index.js"));
     let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .arg("release")
@@ -183,9 +186,9 @@ fn a_remote_release_backs_up_migrates_and_uploads_the_worker() {
     let cloud = double(Options::new(TOKEN));
     let p = Project::seed();
     // The deployed worker's /health, as the double cannot run the worker.
-    let (health, asked) = health_server(
-        r#"{"status":"ok","databases":[{"binding":"READ_REPLICA","version":6,"expected":6,"current":true},{"binding":"AUTH","version":5,"expected":5,"current":true}]}"#,
-    );
+    // The deployed worker's /health, as the double cannot run the worker:
+    // the old worker answers first (the deploy is still on its way).
+    let (health, asked) = health_server(vec![OLD_WORKER, NEW_WORKER]);
     let run = release(
         &p,
         &["--remote", "--log-format", "json", "--smoke-url", &health],
@@ -247,9 +250,15 @@ fn a_remote_release_backs_up_migrates_and_uploads_the_worker() {
     );
     assert!(steps.iter().all(|e| e["duration_ms"].is_u64()));
     assert_eq!(
-        asked.join().unwrap(),
-        "/health",
-        "the smoke check asked the deployed worker"
+        *asked.lock().unwrap(),
+        ["/health", "/health"],
+        "the smoke check asked the deployed worker until the new one answered"
+    );
+    assert!(
+        run.stderr.contains("is not the one this release built")
+            && run.stderr.contains("asking again in 2 s"),
+        "{}",
+        run.stderr
     );
 
     let status = p.migrate_with(
@@ -286,29 +295,75 @@ fn a_remote_release_asked_for_exports_rehearses_on_them() {
     assert!(export_requests(&cloud) > 0);
 }
 
-/// Answers one GET with `body` as JSON; returns its URL and, once asked, the path.
-fn health_server(body: &'static str) -> (String, std::thread::JoinHandle<String>) {
+/// A deployed worker's `/health` on 127.0.0.1: the n-th GET gets `bodies[n]`
+/// as JSON (the last one from then on). Returns its URL and the paths asked.
+fn health_server(bodies: Vec<&'static str>) -> (String, Arc<Mutex<Vec<String>>>) {
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let asked = std::thread::spawn(move || {
-        let (stream, _) = listener.accept().unwrap();
-        let mut reader = BufReader::new(stream);
-        let mut request = String::new();
-        reader.read_line(&mut request).unwrap();
-        let mut stream = reader.into_inner();
-        let reply = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        stream.write_all(reply.as_bytes()).unwrap();
-        request
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or_default()
-            .to_owned()
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let paths = asked.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let mut reader = BufReader::new(stream);
+            let mut request = String::new();
+            reader.read_line(&mut request).ok();
+            let mut paths = paths.lock().unwrap();
+            let body = bodies[paths.len().min(bodies.len() - 1)];
+            paths.push(
+                request
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            reader.into_inner().write_all(reply.as_bytes()).ok();
+        }
     });
     (url, asked)
+}
+
+/// `/health` of the worker this release replaced: it expects READ_REPLICA
+/// at 3 (healthy, as the databases are ahead of it).
+const OLD_WORKER: &str = r#"{"status":"ok","databases":[{"binding":"READ_REPLICA","version":6,"expected":3,"current":true},{"binding":"AUTH","version":5,"expected":5,"current":true}]}"#;
+
+/// `/health` of the worker this release built, with every database current.
+const NEW_WORKER: &str = r#"{"status":"ok","databases":[{"binding":"READ_REPLICA","version":6,"expected":6,"current":true},{"binding":"AUTH","version":5,"expected":5,"current":true}]}"#;
+
+#[test]
+fn a_release_whose_old_worker_keeps_answering_fails_its_smoke_check_saying_so() {
+    let cloud = double(Options::new(TOKEN));
+    let p = Project::seed();
+    let (health, asked) = health_server(vec![OLD_WORKER]);
+    let mut env = remote_env(&cloud);
+    env.push(("MIGRATE_SMOKE_WAIT", "3".to_owned()));
+    let run = release(&p, &["--remote", "--smoke-url", &health], &env).fails();
+    assert!(
+        step_line(&run, "smoke check").contains('❌'),
+        "{}",
+        run.stdout
+    );
+    assert_line(
+        &run.all(),
+        &[
+            "did not answer as the new worker in 3 s",
+            "MIGRATE_SMOKE_WAIT",
+        ],
+    );
+    assert_line(&run.all(), &["expects READ_REPLICA at 3, not 6"]);
+    let tries = asked.lock().unwrap().len();
+    assert!((2..=4).contains(&tries), "asked every 2 s for 3 s: {tries}");
+    // The migrations ran: the report says the databases are ahead of the live worker.
+    assert_eq!(remote_versions(&p, &cloud, "READ_REPLICA"), vec![1, 3, 6]);
+    assert_line(
+        &run.all(),
+        &["the migrations WERE applied", "ahead of the running worker"],
+    );
 }
 
 /// A double whose worker uploads all fail (wrangler tries three times).

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 /// `cargo xtask build-worker`, from the workspace root; returns the entry module.
 fn build_worker() -> std::path::PathBuf {
+    require_worker_tools();
     let started = Instant::now();
     let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .arg("build-worker")

@@ -50,23 +50,28 @@ fn ci_runs_the_readme_test_command_on_pushes_and_pull_requests() {
         "npm ci",
         "cargo fmt --all -- --check",
         "cargo clippy --all-targets -- -D warnings",
-        "cargo test",
+        "cargo xtask test",
     ] {
         assert!(
             runs.iter().any(|r| r == command),
             "ci.yml runs {command:?}: {runs:?}"
         );
     }
+    // The README's test command, in its first lines, is what CI and .ci/run run.
     let readme = readme();
+    let first_screen: String = readme.lines().take(40).collect::<Vec<_>>().join("\n");
     assert!(
-        readme.contains("cargo test"),
-        "the README documents cargo test"
+        first_screen.contains("cargo xtask test "),
+        "the README's first screen gives the test command: {first_screen}"
     );
     let ci_script = std::fs::read_to_string(root().join(".ci/run")).unwrap();
     assert!(
-        ci_script.contains("cargo test")
-            && ci_script.contains("clippy --all-targets -- -D warnings")
+        ci_script.lines().any(|l| l.trim() == "cargo xtask test")
+            && ci_script.contains("clippy --all-targets -- -D warnings"),
+        "{ci_script}"
     );
+    // Set-up is the command's, in the open: the script installs nothing itself.
+    assert!(!ci_script.contains("apt-get install"), "{ci_script}");
     // Both run the flow, interop and team tests again with the newest wrangler.
     for (name, text) in [("ci.yml", runs.join("\n")), (".ci/run", ci_script)] {
         assert!(
@@ -266,4 +271,52 @@ fn ci_caches_the_worker_tools_where_rust_cache_leaves_them() {
     }
     let gitignore = std::fs::read_to_string(root().join(".gitignore")).unwrap();
     assert!(gitignore.lines().any(|l| l == ".tools/"), "{gitignore}");
+}
+
+/// `cargo xtask test --check` on a machine that lacks what the tests need
+/// (here: a Chromium that is not there, empty tool and target folders) names
+/// each missing thing with the command that sets it up, exits 1, and
+/// installs nothing.
+#[test]
+fn the_test_command_checks_what_is_missing_and_installs_nothing_when_asked_to_check() {
+    let empty = tempfile::tempdir().unwrap();
+    let tools = empty.path().join("tools");
+    let target = empty.path().join("target");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["test", "--check"])
+        .env("UI_CHROMIUM", empty.path().join("no-chromium"))
+        .env("MIGRATE_TOOLS_DIR", &tools)
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("WASM_BINDGEN_BIN")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    for (what, fix) in [
+        (
+            "❌ Chromium at UI_CHROMIUM=",
+            "point UI_CHROMIUM at a Chromium binary",
+        ),
+        ("❌ the worker's build tools: ", "cargo xtask build-worker"),
+        (
+            "❌ the notification receivers' Python venv",
+            "python3 -m venv",
+        ),
+    ] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(what))
+            .unwrap_or_else(|| panic!("no {what:?} line:\n{stdout}"));
+        assert!(line.contains(fix), "{line}");
+        assert!(line.contains("cargo xtask test --setup-only"), "{line}");
+    }
+    assert!(stdout.contains("wasm-bindgen "), "{stdout}");
+    assert!(stdout.contains(&tools.display().to_string()), "{stdout}");
+    assert!(
+        stderr.contains("missing: `cargo xtask test --setup-only` sets them up"),
+        "{stderr}"
+    );
+    // Nothing was installed or created.
+    assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
 }

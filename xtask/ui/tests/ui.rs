@@ -8,7 +8,7 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -563,40 +563,10 @@ fn wrangler_js() -> PathBuf {
     root().join("node_modules/wrangler/bin/wrangler.js")
 }
 
-/// Debian's Chromium, installed with apt-get when missing and this is root;
-/// and playwright-core, installed with the project's `npm ci`.
+/// Debian's Chromium (or `UI_CHROMIUM`) and playwright-core: `cargo xtask
+/// test` installs them; the tests do not.
 fn chromium() -> PathBuf {
-    let browser = PathBuf::from(
-        std::env::var_os("UI_CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into()),
-    );
-    if !browser.is_file() {
-        let root_user = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| o.stdout.starts_with(b"0"));
-        assert!(
-            root_user && Path::new("/usr/bin/apt-get").is_file(),
-            "the browser tests need Chromium: `apt-get install chromium` (or set UI_CHROMIUM)"
-        );
-        for args in [
-            &["update", "-qq"][..],
-            &["install", "-y", "-qq", "chromium"][..],
-        ] {
-            let status = Command::new("apt-get")
-                .args(args)
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .status()
-                .unwrap();
-            assert!(status.success(), "apt-get {args:?} failed");
-        }
-    }
-    if !root().join("node_modules/playwright-core").is_dir() {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(root())
-            .status()
-            .unwrap();
-        assert!(status.success(), "npm ci failed");
-    }
+    let browser = require(xtask::tasks::test::chromium());
+    require(xtask::tasks::test::node_modules(&root()));
     browser
 }

@@ -35,10 +35,13 @@ use anyhow::{bail, Context, Result};
 use xshell::cmd;
 
 use crate::flags;
+use crate::migrate::config::Config;
 use crate::migrate::d1::Target;
 use crate::migrate::project::{workspace_root, Project};
 use crate::process::{self, Cmd, OnStop};
-pub use tools::{at_least, tools_dir, version_in, Lockfile, ESBUILD_VERSION};
+pub use tools::{
+    at_least, missing as missing_tools, tools_dir, version_in, Lockfile, ESBUILD_VERSION,
+};
 use tools::{ensure_esbuild, ensure_wasm_bindgen, ensure_wasm_target, ensure_worker_build};
 
 /// The Rust target Workers run.
@@ -99,12 +102,13 @@ pub fn build(project: &Project, dev: bool) -> Result<()> {
             .lock()
             .with_context(|| format!("cannot lock {}", guard_path.display()))?;
     }
-    ensure_wasm_target()?;
-    let bindgen_version = lock.version_of("wasm-bindgen", "worker")?;
-    let wasm_bindgen = ensure_wasm_bindgen(&tools_dir, &bindgen_version)?;
-    let worker_version = lock.version_of("worker", WORKER_PACKAGE)?;
-    let worker_build = ensure_worker_build(&tools_dir, &worker_version)?;
-    let esbuild = ensure_esbuild(&root, &tools_dir, project)?;
+    let Tools {
+        wasm_bindgen,
+        worker_build,
+        esbuild,
+        bindgen_version,
+        worker_version,
+    } = install_tools(&root, &lock, &project.config)?;
 
     tracing::info!(
         "building {} to wasm: worker-build {profile} (worker {worker_version}, wasm-bindgen {bindgen_version})",
@@ -149,6 +153,45 @@ pub fn build(project: &Project, dev: bool) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The tools a build runs, installed.
+struct Tools {
+    wasm_bindgen: PathBuf,
+    worker_build: PathBuf,
+    esbuild: PathBuf,
+    bindgen_version: String,
+    worker_version: String,
+}
+
+/// Installs what the build needs and is missing (each install says what it
+/// installs and where).
+fn install_tools(root: &Path, lock: &Lockfile, config: &Config) -> Result<Tools> {
+    let tools_dir = tools_dir(root);
+    ensure_wasm_target()?;
+    let bindgen_version = lock.version_of("wasm-bindgen", "worker")?;
+    let wasm_bindgen = ensure_wasm_bindgen(&tools_dir, &bindgen_version)?;
+    let worker_version = lock.version_of("worker", WORKER_PACKAGE)?;
+    let worker_build = ensure_worker_build(&tools_dir, &worker_version)?;
+    let esbuild = ensure_esbuild(root, &tools_dir, config)?;
+    Ok(Tools {
+        wasm_bindgen,
+        worker_build,
+        esbuild,
+        bindgen_version,
+        worker_version,
+    })
+}
+
+/// `cargo xtask test`'s set-up: every tool a worker build needs, installed
+/// now, without building. `config` is the project whose wrangler brings
+/// esbuild.
+pub fn install_build_tools(root: &Path, config: &Config) -> Result<()> {
+    let lock = Lockfile::read(&root.join("Cargo.lock"))?;
+    let tools_dir = tools_dir(root);
+    std::fs::create_dir_all(&tools_dir)
+        .with_context(|| format!("cannot create {}", tools_dir.display()))?;
+    install_tools(root, &lock, config).map(drop)
 }
 
 /// A hash of everything a build depends on: the worker crate's sources and

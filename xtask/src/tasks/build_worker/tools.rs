@@ -11,8 +11,8 @@ use serde::Deserialize;
 use xshell::cmd;
 
 use super::{STEP_TIMEOUT, WASM_TARGET, WORKER_DIR};
+use crate::migrate::config::Config;
 use crate::migrate::d1::Target;
-use crate::migrate::project::Project;
 use crate::process::{self, Cmd, OnStop};
 use crate::wrangler::Wrangler;
 
@@ -113,8 +113,16 @@ pub(super) fn cargo() -> OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
 }
 
-/// Adds the wasm target with rustup when the toolchain does not have it.
-pub(super) fn ensure_wasm_target() -> Result<()> {
+/// Whether the toolchain can build for the wasm target.
+enum WasmTarget {
+    Installed,
+    /// rustup can add it.
+    Missing,
+    /// No rustup, and the sysroot lacks it.
+    Unavailable,
+}
+
+fn wasm_target() -> Result<WasmTarget> {
     let sh = process::shell()?;
     let Some(listed) = Cmd::from(cmd!(sh, "rustup target list --installed")).read() else {
         // No rustup (a distribution's Rust, say): look in the sysroot.
@@ -122,20 +130,37 @@ pub(super) fn ensure_wasm_target() -> Result<()> {
         let sysroot = Cmd::from(cmd!(sh, "{rustc} --print sysroot"))
             .read()
             .map(|said| PathBuf::from(said.trim()));
-        return match sysroot {
-            Some(sysroot) if sysroot.join("lib/rustlib").join(WASM_TARGET).is_dir() => Ok(()),
-            _ => bail!(
-                "the Rust toolchain has no {WASM_TARGET} target and rustup is not there to add it: \
-                 install rustup (https://rustup.rs) or your distribution's {WASM_TARGET} standard library"
-            ),
-        };
+        return Ok(match sysroot {
+            Some(sysroot) if sysroot.join("lib/rustlib").join(WASM_TARGET).is_dir() => {
+                WasmTarget::Installed
+            }
+            _ => WasmTarget::Unavailable,
+        });
     };
-    if listed.lines().any(|line| line.trim() == WASM_TARGET) {
-        tracing::debug!("the {WASM_TARGET} target is installed");
-        return Ok(());
+    Ok(
+        match listed.lines().any(|line| line.trim() == WASM_TARGET) {
+            true => WasmTarget::Installed,
+            false => WasmTarget::Missing,
+        },
+    )
+}
+
+/// Adds the wasm target with rustup when the toolchain does not have it.
+pub(super) fn ensure_wasm_target() -> Result<()> {
+    match wasm_target()? {
+        WasmTarget::Installed => {
+            tracing::debug!("the {WASM_TARGET} target is installed");
+            return Ok(());
+        }
+        WasmTarget::Unavailable => bail!(
+            "the Rust toolchain has no {WASM_TARGET} target and rustup is not there to add it: \
+             install rustup (https://rustup.rs) or your distribution's {WASM_TARGET} standard library"
+        ),
+        WasmTarget::Missing => {}
     }
     tracing::info!("installing the {WASM_TARGET} target: rustup target add {WASM_TARGET}");
     let started = Instant::now();
+    let sh = process::shell()?;
     Cmd::from(cmd!(sh, "rustup target add {WASM_TARGET}"))
         .stream(STEP_TIMEOUT, OnStop::End)
         .context("the worker cannot be built without that target; run it yourself to see why")?;
@@ -144,6 +169,52 @@ pub(super) fn ensure_wasm_target() -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// What the worker build would install if it ran now, each as "what (where
+/// or how)"; installs nothing. Tools named by `WASM_BINDGEN_BIN` and
+/// `ESBUILD_BIN` count as there.
+pub fn missing(root: &Path) -> Result<Vec<String>> {
+    let lock = Lockfile::read(&root.join("Cargo.lock"))?;
+    let tools = tools_dir(root);
+    let mut missing = Vec::new();
+    match wasm_target()? {
+        WasmTarget::Installed => {}
+        WasmTarget::Missing => missing.push(format!(
+            "the {WASM_TARGET} target (rustup target add {WASM_TARGET})"
+        )),
+        WasmTarget::Unavailable => missing.push(format!(
+            "the {WASM_TARGET} target (no rustup to add it: install rustup from https://rustup.rs)"
+        )),
+    }
+    let set = |var: &str| std::env::var_os(var).is_some_and(|v| !v.is_empty());
+    let bindgen = lock.version_of("wasm-bindgen", "worker")?;
+    let worker = lock.version_of("worker", super::WORKER_PACKAGE)?;
+    for (name, version, skip) in [
+        ("wasm-bindgen", bindgen, set("WASM_BINDGEN_BIN")),
+        ("worker-build", worker, false),
+    ] {
+        let bin = tools.join("bin").join(exe(name));
+        if !skip && installed_version(&bin).as_deref() != Some(version.as_str()) {
+            missing.push(format!("{name} {version} (in {})", tools.display()));
+        }
+    }
+    let project_esbuild = root.join("node_modules").join(".bin").join(exe("esbuild"));
+    let tools_esbuild = tools
+        .join("esbuild")
+        .join("node_modules")
+        .join(".bin")
+        .join(exe("esbuild"));
+    let esbuild_there = set("ESBUILD_BIN")
+        || installed_version(&project_esbuild).is_some_and(|v| at_least(&v, ESBUILD_VERSION))
+        || installed_version(&tools_esbuild).as_deref() == Some(ESBUILD_VERSION);
+    if !esbuild_there {
+        missing.push(format!(
+            "esbuild {ESBUILD_VERSION} (in {})",
+            tools.join("esbuild").display()
+        ));
+    }
+    Ok(missing)
 }
 
 /// `cargo install KRATE --version =VERSION --root DIR …`, saying so: with
@@ -279,14 +350,14 @@ pub const ESBUILD_VERSION: &str = "0.28.2";
 /// esbuild: the project's own (`node_modules/`, wrangler's dependency) when it
 /// is recent enough, else [`ESBUILD_VERSION`] installed with npm into the
 /// tools folder. `$ESBUILD_BIN`, when set, is used as it is.
-pub(super) fn ensure_esbuild(root: &Path, tools: &Path, project: &Project) -> Result<PathBuf> {
+pub(super) fn ensure_esbuild(root: &Path, tools: &Path, config: &Config) -> Result<PathBuf> {
     if let Some(custom) = std::env::var_os("ESBUILD_BIN").filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(custom));
     }
     let project_bin = root.join("node_modules").join(".bin").join(exe("esbuild"));
     if !project_bin.is_file() {
         // Installs the npm packages (wrangler, and esbuild with it) if needed.
-        Wrangler::locate(root, &project.config, Target::Local)?;
+        Wrangler::locate(root, config, Target::Local)?;
     }
     if let Some(found) = installed_version(&project_bin) {
         if at_least(&found, ESBUILD_VERSION) {

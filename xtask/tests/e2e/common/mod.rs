@@ -35,12 +35,26 @@ pub fn xtask_bin() -> PathBuf {
     }
 }
 
+/// What `found` found; or the test fails, naming what is missing and the
+/// command that sets it up. Tests install nothing themselves (`cargo xtask
+/// test` does, saying so).
+pub fn require<T>(found: Result<T, xtask::tasks::test::Missing>) -> T {
+    found.unwrap_or_else(|missing| panic!("{missing}"))
+}
+
+/// The worker's build tools are installed (checked once per test binary):
+/// a release or `build-worker` run by a test would otherwise install them.
+pub fn require_worker_tools() {
+    static CHECKED: OnceLock<()> = OnceLock::new();
+    CHECKED.get_or_init(|| require(xtask::tasks::test::worker_tools(&root())));
+}
+
 /// The environment variable that makes the tests run another wrangler than
 /// the project's (`.ci/run` points it at the newest 4.x, under Node 22).
 pub const TEST_WRANGLER_VAR: &str = "MIGRATE_TEST_WRANGLER";
 
-/// The project's wrangler, installed with `npm ci` on first use, or the one
-/// `MIGRATE_TEST_WRANGLER` names.
+/// The project's wrangler (`npm ci` installs it: the tests do not), or the
+/// one `MIGRATE_TEST_WRANGLER` names.
 pub fn wrangler() -> &'static Path {
     static WRANGLER: OnceLock<PathBuf> = OnceLock::new();
     WRANGLER.get_or_init(|| {
@@ -53,16 +67,8 @@ pub fn wrangler() -> &'static Path {
             );
             return path;
         }
-        let bin = root().join("node_modules/.bin/wrangler");
-        if !bin.is_file() {
-            let status = Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund"])
-                .current_dir(root())
-                .status()
-                .expect("npm must be installed to run these tests");
-            assert!(status.success(), "npm ci failed");
-        }
-        bin
+        require(xtask::tasks::test::node_modules(&root()));
+        root().join("node_modules/.bin/wrangler")
     })
 }
 
@@ -423,22 +429,10 @@ impl Project {
         }
     }
 
-    /// The whole database (schema and data) as SQL, read from its SQLite
-    /// file (as `wrangler d1 export` writes it: the schema, then the rows).
+    /// The whole database (schema and data) as SQL: [`sqlite_dump`] of its
+    /// SQLite file.
     pub fn export(&self, binding: &str) -> String {
-        use xtask::migrate::d1::D1;
-        let config = xtask::migrate::config::Config::load(&self.config_path(), None).unwrap();
-        let db = config.database(binding).unwrap().clone();
-        let file = self.path(&format!("dump-{binding}.sql"));
-        xtask::migrate::sqlite_d1::SqliteD1::new(
-            self.dir.path(),
-            xtask::migrate::d1::Target::Local,
-        )
-        .export(&db, &file)
-        .unwrap();
-        let text = std::fs::read_to_string(&file).unwrap();
-        std::fs::remove_file(&file).unwrap();
-        text
+        sqlite_dump(&self.db_file(binding))
     }
 
     /// `wrangler d1 export --local`: the whole database as wrangler writes it.
@@ -500,6 +494,16 @@ impl Project {
         std::fs::remove_file(self.path("calls.log")).ok();
         calls
     }
+}
+
+/// How many wrangler calls `run` said it retried (its log's "retrying in"
+/// warnings) for `database` (a binding; "" for all): local D1 that did not
+/// start or was busy, which the runner retries as the README documents.
+pub fn retried(run: &Run, database: &str) -> usize {
+    run.stderr
+        .lines()
+        .filter(|line| line.contains("retrying in") && line.contains(database))
+        .count()
 }
 
 /// Runs started in the background, for tests of concurrent and killed runs.
@@ -612,6 +616,50 @@ pub fn api_double(token: &str) -> (cloudflare_double::Double, Vec<(&'static str,
         ("WRANGLER_HIDE_BANNER", "true".to_owned()),
     ];
     (double, env)
+}
+
+/// A database file's schema and data as SQL, as SQLite's own shell dumps it
+/// (`sqlite3 FILE .dump`: not this project's code), without miniflare's
+/// `_cf_` tables. A database local D1 has not created yet holds nothing: it
+/// dumps as an empty one.
+pub fn sqlite_dump(file: &Path) -> String {
+    let sqlite3 = require(xtask::tasks::test::sqlite3());
+    let output = Command::new(sqlite3)
+        .arg("-readonly")
+        .arg(match file.is_file() {
+            true => file.as_os_str(),
+            false => std::ffi::OsStr::new(":memory:"),
+        })
+        .arg(".dump --nosys")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "sqlite3 {} .dump: {}",
+        file.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Leave out each statement about a `_cf_` table, however many lines it
+    // spans (miniflare creates them when it first opens the file).
+    let mut dump = String::new();
+    let mut skipping = false;
+    for line in String::from_utf8(output.stdout).unwrap().lines() {
+        let ends = line.trim_end().ends_with(';');
+        if skipping || line.contains("_cf_") {
+            skipping = !ends;
+            continue;
+        }
+        dump.push_str(line);
+        dump.push('\n');
+    }
+    dump
+}
+
+/// [`sqlite_dump`] of a remote database: the double's SQLite file of it.
+pub fn remote_dump(p: &Project, double: &cloudflare_double::Double, binding: &str) -> String {
+    let config = xtask::migrate::config::Config::load(&p.config_path(), None).unwrap();
+    let id = &config.database(binding).unwrap().id;
+    sqlite_dump(&double.database_path(id.as_deref().unwrap()))
 }
 
 /// The versions recorded in a remote database (none without the table).

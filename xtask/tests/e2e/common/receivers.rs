@@ -1,7 +1,7 @@
 //! Real notification receivers on 127.0.0.1 (`receivers.py`: aiosmtpd for
 //! mail, an HTTP server that checks Standard Webhooks signatures with the
-//! `standardwebhooks` package), installed into a venv under
-//! `target/test-tools/` on first use.
+//! `standardwebhooks` package), from the venv `cargo xtask test` makes under
+//! `target/test-tools/`.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -18,33 +18,11 @@ pub const SMTP_PASSWORD: &str = "smtp-pass-5f2a9c";
 /// The webhook secret, as Standard Webhooks writes one.
 pub const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-/// The venv's python, with the receivers' packages installed.
+/// The venv's python, with the receivers' packages installed (by `cargo
+/// xtask test`: the tests install nothing).
 fn python() -> &'static Path {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root().join("target"));
-        let venv = target.join("test-tools").join("receivers");
-        let python = venv.join("bin").join("python");
-        let requirements = root().join("xtask/tests/e2e/receivers.txt");
-        let stamp = venv.join("installed.txt");
-        let wanted = std::fs::read_to_string(&requirements).unwrap();
-        if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
-            let run = |command: &mut Command| {
-                let status = command.stdout(Stdio::null()).status().unwrap_or_else(|err| {
-                    panic!("cannot run {command:?} ({err}): the notification tests need python3 with venv and pip")
-                });
-                assert!(status.success(), "{command:?} failed");
-            };
-            run(Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv));
-            run(Command::new(&python)
-                .args(["-m", "pip", "install", "-q", "--disable-pip-version-check", "-r"])
-                .arg(&requirements));
-            std::fs::write(&stamp, wanted).unwrap();
-        }
-        python
-    })
+    PYTHON.get_or_init(|| super::require(xtask::tasks::test::receivers_python(&root())))
 }
 
 /// Receivers listening on 127.0.0.1, stopped when dropped.
