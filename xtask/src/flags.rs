@@ -210,6 +210,11 @@ pub struct ProjectFlags {
     #[arg(long = "db", global = true, value_name = "BINDING")]
     pub databases: Vec<String>,
 
+    /// Where wrangler keeps local state, as its own `--persist-to` (for a
+    /// `wrangler dev --persist-to DIR`) [default: .wrangler/state beside the config]
+    #[arg(long, global = true, value_name = "DIR", env = "MIGRATE_PERSIST_TO")]
+    pub persist_to: Option<PathBuf>,
+
     /// How logs on stderr look
     #[arg(
         long,
@@ -262,6 +267,9 @@ impl Global {
         }
         for db in &flags.databases {
             args.extend(["--db".into(), db.into()]);
+        }
+        if let Some(dir) = &flags.persist_to {
+            args.extend(["--persist-to".into(), absolute(dir)]);
         }
         if flags.log_format == LogFormat::Json {
             args.extend(["--log-format".into(), "json".into()]);

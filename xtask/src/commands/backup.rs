@@ -279,7 +279,7 @@ fn restore_bookmark(d1: &dyn D1, db: &Database, bookmark: &str) -> Result<()> {
 
 /// Restores a local database from its file, page for page.
 fn restore_local(d1: &dyn D1, db: &Database, path: &Path) -> Result<()> {
-    let live = local_d1::database_file(d1.config_dir(), db);
+    let live = local_d1::database_file(&d1.local_state(), db);
     local_d1::restore(path, &live)?;
     // The backup's own name tag, and a lock taken during a run: not the database's.
     for table in [manifest::TABLE, lock::TABLE] {

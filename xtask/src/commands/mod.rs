@@ -64,5 +64,6 @@ pub fn paths(flags: &ProjectFlags) -> Paths {
         env: flags.env.clone(),
         migrations_dir: flags.migrations_dir.clone(),
         databases: flags.databases.clone(),
+        persist_to: flags.persist_to.clone(),
     }
 }

@@ -67,6 +67,9 @@ pub struct Config {
     pub databases: Vec<Database>,
     /// `account_id` (the environment's, else the top level's).
     pub account_id: Option<String>,
+    /// Where wrangler keeps local state when not in `.wrangler/state` beside
+    /// the config (`--persist-to`, passed on to wrangler's local calls).
+    pub persist_to: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -206,6 +209,7 @@ impl Config {
             env: env.map(str::to_owned),
             databases,
             account_id,
+            persist_to: None,
         })
     }
 

@@ -4,7 +4,7 @@
 //! engine's logic ([`crate::migrate::sqlite_d1::SqliteD1`]).
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -112,6 +112,20 @@ pub trait D1: Send + Sync {
     /// notes about the databases) live beside it.
     fn config_dir(&self) -> &Path;
 
+    /// Where wrangler keeps local state (miniflare's files of the local
+    /// databases): `.wrangler/state` beside the config unless `--persist-to`
+    /// says otherwise.
+    fn local_state(&self) -> PathBuf {
+        crate::migrate::local_d1::default_local_state(self.config_dir())
+    }
+
+    /// True when its local reads ([`Call::Read`] queries) are answered from
+    /// the databases' files without starting anything (see
+    /// [`crate::migrate::local_reads`]): a read costs no call.
+    fn reads_files(&self) -> bool {
+        false
+    }
+
     /// Runs `sql` (statements separated by `;`) as one all-or-nothing call
     /// and returns each statement's rows. D1's own refusals come back as a
     /// [`D1Error`] in the error's chain.
@@ -147,6 +161,14 @@ impl<T: D1 + ?Sized> D1 for Arc<T> {
 
     fn config_dir(&self) -> &Path {
         (**self).config_dir()
+    }
+
+    fn local_state(&self) -> PathBuf {
+        (**self).local_state()
+    }
+
+    fn reads_files(&self) -> bool {
+        (**self).reads_files()
     }
 
     fn query(&self, call: Call, db: &Database, sql: &str) -> Result<Vec<StatementResult>> {

@@ -40,7 +40,7 @@ fn path(d1: &dyn D1, db: &Database) -> PathBuf {
 /// What `db` last looked like, if this machine knows.
 pub fn load(d1: &dyn D1, db: &Database) -> Option<DbState> {
     if d1.target() == Target::Local
-        && !crate::migrate::local_d1::state_dir(d1.config_dir()).exists()
+        && !crate::migrate::local_d1::state_dir(&d1.local_state()).exists()
     {
         return Some(DbState::empty());
     }

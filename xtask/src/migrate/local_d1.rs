@@ -1,5 +1,6 @@
 //! Local D1 as miniflare keeps it: one SQLite file per database under
-//! `.wrangler/state/v3/d1/` beside the wrangler config. Backups of it are
+//! `v3/d1/` in wrangler's local state (`.wrangler/state` beside the wrangler
+//! config, unless `--persist-to` puts it elsewhere). Backups of it are
 //! SQLite's online backup of that file: exact (virtual tables and their
 //! indexes included), and milliseconds instead of a wrangler call.
 
@@ -20,19 +21,21 @@ const UNIQUE_KEY: &str = "miniflare-D1DatabaseObject";
 /// How long to wait for a writer (a `wrangler dev`, another run) to finish.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The folder of local D1 state under the wrangler config's folder.
-pub fn state_dir(config_dir: &Path) -> PathBuf {
-    config_dir
-        .join(".wrangler")
-        .join("state")
-        .join("v3")
-        .join("d1")
+/// Where wrangler keeps local state for the config in `config_dir` when no
+/// `--persist-to` says otherwise.
+pub fn default_local_state(config_dir: &Path) -> PathBuf {
+    config_dir.join(".wrangler").join("state")
+}
+
+/// The folder of local D1 state in wrangler's local state `local_state`.
+pub fn state_dir(local_state: &Path) -> PathBuf {
+    local_state.join("v3").join("d1")
 }
 
 /// The file local D1 keeps `db` in. workerd names a Durable Object by name as
 /// HMAC-SHA256 (keyed by SHA-256 of the class's unique key) of the name,
 /// then the same of that half: 16 bytes each, in hex.
-pub fn database_file(config_dir: &Path, db: &Database) -> PathBuf {
+pub fn database_file(local_state: &Path, db: &Database) -> PathBuf {
     let key = Sha256::digest(UNIQUE_KEY.as_bytes());
     let mac = |data: &[u8]| -> [u8; 16] {
         let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key length");
@@ -48,12 +51,12 @@ pub fn database_file(config_dir: &Path, db: &Database) -> PathBuf {
         .chain(&second)
         .map(|byte| format!("{byte:02x}"))
         .collect();
-    state_dir(config_dir)
+    state_dir(local_state)
         .join("miniflare-D1DatabaseObject")
         .join(format!("{id}.sqlite"))
 }
 
-fn open(path: &Path, flags: OpenFlags) -> Result<Connection> {
+pub(super) fn open(path: &Path, flags: OpenFlags) -> Result<Connection> {
     let connection = Connection::open_with_flags(path, flags)
         .with_context(|| format!("cannot open {}", path.display()))?;
     connection
@@ -261,7 +264,7 @@ mod tests {
             local_id: "3b9e7f1a-2c4d-4e6f-8a0b-c1d2e3f4a5b6".into(),
         };
         assert_eq!(
-            database_file(Path::new("/p"), &db),
+            database_file(&default_local_state(Path::new("/p")), &db),
             Path::new("/p/.wrangler/state/v3/d1/miniflare-D1DatabaseObject/d8271471d1d4b5c3e53550a68a368b304276c260ba200164860180e33d0c57aa.sqlite")
         );
     }

@@ -11,6 +11,7 @@ pub mod hint;
 pub mod history;
 pub mod layout;
 pub mod local_d1;
+pub mod local_reads;
 pub mod lock;
 pub mod plan;
 pub mod project;

@@ -27,6 +27,8 @@ pub struct Paths {
     pub migrations_dir: Option<PathBuf>,
     /// Only these databases, by binding [default: all].
     pub databases: Vec<String>,
+    /// Where wrangler keeps local state [default: `.wrangler/state` beside the config].
+    pub persist_to: Option<PathBuf>,
     /// The version of the wrangler that will run the files (how it cuts
     /// them into statements), when known.
     pub wrangler_version: Option<String>,
@@ -71,6 +73,13 @@ impl Project {
             None => Config::find_in(&paths.root),
         };
         let mut config = Config::load(&config_path, paths.env.as_deref())?;
+        config.persist_to = match &paths.persist_to {
+            Some(dir) => Some(
+                std::path::absolute(dir)
+                    .with_context(|| format!("cannot resolve {}", dir.display()))?,
+            ),
+            None => None,
+        };
         // As wrangler reads `migrations_dir`: beside the config.
         let migrations_dir = paths
             .migrations_dir

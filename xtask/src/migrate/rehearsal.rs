@@ -63,7 +63,7 @@ impl Seed {
     /// which blocks nothing), or its `schema` alone when the data is over
     /// [`MAX_VAR`]. Says which, with why, as its second value.
     pub fn local(d1: &dyn D1, db: &Database, schema: &Schema) -> Result<(Seed, String)> {
-        let live = local_d1::database_file(d1.config_dir(), db);
+        let live = local_d1::database_file(&d1.local_state(), db);
         let size = std::fs::metadata(&live).map(|m| m.len()).unwrap_or(0);
         if size > max_bytes() {
             return Ok(Seed::schema(
@@ -175,7 +175,10 @@ pub fn run(
             })
         }
         Seed::Data { file, .. } => {
-            let copy = local_d1::database_file(dir.path(), &rehearsal_database(db));
+            let copy = local_d1::database_file(
+                &local_d1::default_local_state(dir.path()),
+                &rehearsal_database(db),
+            );
             if let Some(parent) = copy.parent() {
                 std::fs::create_dir_all(parent)
                     .with_context(|| format!("cannot create {}", parent.display()))?;

@@ -468,6 +468,7 @@ mod tests {
             env: None,
             databases: bindings.iter().map(|b| database(b)).collect(),
             account_id: None,
+            persist_to: None,
         }
     }
 

@@ -17,8 +17,9 @@ use rusqlite::{Connection, OpenFlags};
 use serde_json::{Map, Value};
 
 use crate::migrate::config::Database;
-use crate::migrate::d1::{Call, D1Error, StatementResult, Target, D1};
+use crate::migrate::d1::{Call, StatementResult, Target, D1};
 use crate::migrate::local_d1;
+use crate::migrate::local_reads::{self, refusal, rows, sqlite_text, Read};
 use crate::migrate::sql::{self, Splitter};
 
 /// What a call was, as [`SqliteD1::calls`] lists them.
@@ -63,6 +64,8 @@ pub struct SqliteD1 {
     faults: Mutex<Vec<(Matcher, Fault)>>,
     calls: Mutex<Vec<Seen>>,
     bookmarks: AtomicU64,
+    /// Reads go to the files directly, as local reads do through wrangler.
+    reads_files: bool,
 }
 
 impl SqliteD1 {
@@ -76,12 +79,21 @@ impl SqliteD1 {
             faults: Mutex::new(Vec::new()),
             calls: Mutex::new(Vec::new()),
             bookmarks: AtomicU64::new(0),
+            reads_files: false,
         }
+    }
+
+    /// The same, its reads taken from the files directly (without a call,
+    /// as [`crate::wrangler::Wrangler`] reads local databases); a read that
+    /// writes is still a call.
+    pub fn reading_files(mut self) -> SqliteD1 {
+        self.reads_files = self.target == crate::migrate::d1::Target::Local;
+        self
     }
 
     /// The file `db` lives in.
     pub fn file(&self, db: &Database) -> PathBuf {
-        local_d1::database_file(&self.config_dir, db)
+        local_d1::database_file(&local_d1::default_local_state(&self.config_dir), db)
     }
 
     /// Makes the next call that `when` matches fail with `fault` (once).
@@ -148,8 +160,10 @@ impl SqliteD1 {
             .map_err(|err| refusal(sqlite_text(&err)))?;
         let mut results = Vec::new();
         for statement in &statements {
-            let rows =
-                rows(&transaction, &statement.sql).map_err(|err| refusal(sqlite_text(&err)))?;
+            let rows = transaction
+                .prepare(&statement.sql)
+                .and_then(|mut prepared| rows(&mut prepared))
+                .map_err(|err| refusal(sqlite_text(&err)))?;
             results.push(StatementResult { results: rows });
         }
         transaction
@@ -202,7 +216,18 @@ impl D1 for SqliteD1 {
         &self.config_dir
     }
 
+    fn reads_files(&self) -> bool {
+        self.reads_files
+    }
+
     fn query(&self, call: Call, db: &Database, sql: &str) -> Result<Vec<StatementResult>> {
+        if self.reads_files && call == Call::Read {
+            match local_reads::query(&self.local_state(), db, sql) {
+                Read::Rows(results) => return Ok(results),
+                Read::Refused(err) => return Err(anyhow!(err)),
+                Read::Writes | Read::Unreadable(_) => {}
+            }
+        }
         self.call(db, Kind::Query(call), sql, || self.run(db, sql))
     }
 
@@ -253,61 +278,6 @@ impl D1 for SqliteD1 {
         let mut copy = SqliteD1::new(config.parent().unwrap_or(Path::new(".")), Target::Local);
         copy.splitter = self.splitter;
         Arc::new(copy)
-    }
-}
-
-/// A refusal by "D1", in the chain of the error it becomes.
-fn refusal(text: String) -> anyhow::Error {
-    anyhow!(D1Error { text })
-}
-
-/// SQLite's message and result code, as D1 words a refusal.
-fn sqlite_text(err: &rusqlite::Error) -> String {
-    match err {
-        rusqlite::Error::SqliteFailure(failure, message) => {
-            let code = match failure.code {
-                rusqlite::ErrorCode::ConstraintViolation => "SQLITE_CONSTRAINT",
-                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {
-                    "SQLITE_BUSY"
-                }
-                rusqlite::ErrorCode::ReadOnly => "SQLITE_READONLY",
-                rusqlite::ErrorCode::TooBig => "SQLITE_TOOBIG",
-                _ => "SQLITE_ERROR",
-            };
-            let message = message.clone().unwrap_or_else(|| failure.to_string());
-            format!("{message}: {code}")
-        }
-        other => format!("{other}: SQLITE_ERROR"),
-    }
-}
-
-/// The rows `sql` returns, each a map of column to JSON value.
-fn rows(connection: &Connection, sql: &str) -> rusqlite::Result<Vec<Map<String, Value>>> {
-    let mut statement = connection.prepare(sql)?;
-    let names: Vec<String> = statement
-        .column_names()
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
-    let mut rows = statement.query([])?;
-    let mut found = Vec::new();
-    while let Some(row) = rows.next()? {
-        let mut map = Map::new();
-        for (index, name) in names.iter().enumerate() {
-            map.insert(name.clone(), json(row.get_ref(index)?));
-        }
-        found.push(map);
-    }
-    Ok(found)
-}
-
-fn json(value: ValueRef<'_>) -> Value {
-    match value {
-        ValueRef::Null => Value::Null,
-        ValueRef::Integer(n) => Value::from(n),
-        ValueRef::Real(x) => Value::from(x),
-        ValueRef::Text(text) => Value::from(String::from_utf8_lossy(text).into_owned()),
-        ValueRef::Blob(bytes) => Value::from(bytes.to_vec()),
     }
 }
 

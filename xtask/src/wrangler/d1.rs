@@ -2,7 +2,7 @@
 //! time-travel`, locally (miniflare) or remotely.
 
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
@@ -12,6 +12,8 @@ use super::said::{clean, excerpt, json_part};
 use super::Wrangler;
 use crate::migrate::config::Database;
 use crate::migrate::d1::{Call, StatementResult, Target, D1};
+use crate::migrate::local_d1;
+use crate::migrate::local_reads::{self, Read};
 use crate::migrate::sql::Splitter;
 
 impl D1 for Wrangler {
@@ -27,8 +29,37 @@ impl D1 for Wrangler {
         self.config.parent().unwrap_or(Path::new("."))
     }
 
-    /// `wrangler d1 execute DB --command SQL --json`.
+    fn local_state(&self) -> PathBuf {
+        match &self.persist_to {
+            Some(dir) => dir.clone(),
+            None => local_d1::default_local_state(self.config_dir()),
+        }
+    }
+
+    /// Locally, unless `MIGRATE_LOCAL_READS=wrangler`.
+    fn reads_files(&self) -> bool {
+        self.target == Target::Local && local_reads::enabled()
+    }
+
+    /// `wrangler d1 execute DB --command SQL --json`; locally a read is
+    /// answered from the database's file when it can be
+    /// ([`crate::migrate::local_reads`]), and by wrangler when not.
     fn query(&self, call: Call, db: &Database, sql: &str) -> Result<Vec<StatementResult>> {
+        if call == Call::Read && self.reads_files() {
+            match local_reads::query(&self.local_state(), db, sql) {
+                Read::Rows(results) => return Ok(results),
+                Read::Refused(refusal) => {
+                    return Err(anyhow!(refusal))
+                        .with_context(|| format!("reading {}'s local file", db.binding))
+                }
+                Read::Writes => {}
+                Read::Unreadable(why) => tracing::info!(
+                    database = %db.binding,
+                    "reading {} through wrangler: {why}",
+                    db.binding
+                ),
+            }
+        }
         let args = self.execute_args(db, ["--command".into(), sql.into()]);
         self.run_json(call, db, "d1 execute --command", args)
     }
@@ -41,14 +72,10 @@ impl D1 for Wrangler {
 
     /// `wrangler d1 export DB --output FILE`.
     fn export(&self, db: &Database, output: &Path) -> Result<()> {
-        let args: Vec<OsString> = vec![
-            "d1".into(),
-            "export".into(),
-            self.database_arg(db).into(),
-            self.target_flag().into(),
-            "--output".into(),
-            output.into(),
-        ];
+        let mut args: Vec<OsString> =
+            vec!["d1".into(), "export".into(), self.database_arg(db).into()];
+        args.extend(self.target_flags());
+        args.extend(["--output".into(), output.into()]);
         self.run_for(Call::Read, &db.binding, "d1 export", args)
             .map(drop)
     }
@@ -100,20 +127,17 @@ impl D1 for Wrangler {
             target: Target::Local,
             timeout: self.timeout,
             passed: Vec::new(),
+            persist_to: None,
         })
     }
 }
 
 impl Wrangler {
     fn execute_args(&self, db: &Database, input: [OsString; 2]) -> Vec<OsString> {
-        let mut args: Vec<OsString> = vec![
-            "d1".into(),
-            "execute".into(),
-            self.database_arg(db).into(),
-            self.target_flag().into(),
-            "--json".into(),
-            "--yes".into(),
-        ];
+        let mut args: Vec<OsString> =
+            vec!["d1".into(), "execute".into(), self.database_arg(db).into()];
+        args.extend(self.target_flags());
+        args.extend(["--json".into(), "--yes".into()]);
         args.extend(input);
         args
     }

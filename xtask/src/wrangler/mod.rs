@@ -36,6 +36,9 @@ pub struct Wrangler {
     timeout: Duration,
     /// Variables its calls get besides the usual ones ([`Wrangler::passing`]).
     passed: Vec<(String, OsString)>,
+    /// `--persist-to` for its local calls: where local state is kept when
+    /// not in `.wrangler/state` beside the config.
+    persist_to: Option<PathBuf>,
 }
 
 /// The environment variable that bounds one wrangler call, in seconds.
@@ -178,6 +181,7 @@ impl Wrangler {
             target,
             timeout: timeout_from_env()?,
             passed: Vec::new(),
+            persist_to: config.persist_to.clone(),
         })
     }
 
@@ -206,11 +210,14 @@ impl Wrangler {
         self
     }
 
-    /// `--local` or `--remote`.
-    fn target_flag(&self) -> &'static str {
-        match self.target {
-            Target::Local => "--local",
-            Target::Remote => "--remote",
+    /// `--local` (with `--persist-to` when local state is elsewhere) or `--remote`.
+    fn target_flags(&self) -> Vec<OsString> {
+        match (self.target, &self.persist_to) {
+            (Target::Local, None) => vec!["--local".into()],
+            (Target::Local, Some(dir)) => {
+                vec!["--local".into(), "--persist-to".into(), dir.into()]
+            }
+            (Target::Remote, _) => vec!["--remote".into()],
         }
     }
 
@@ -248,13 +255,16 @@ impl Wrangler {
     /// its output going to `log`; it and the `workerd` it starts are stopped
     /// when the returned [`Running`] is dropped.
     pub fn dev(&self, port: u16, log: &Path) -> Result<Running> {
-        let args: Vec<OsString> = vec![
+        let mut args: Vec<OsString> = vec![
             "dev".into(),
             "--ip".into(),
             "127.0.0.1".into(),
             "--port".into(),
             port.to_string().into(),
         ];
+        if let Some(dir) = &self.persist_to {
+            args.extend(["--persist-to".into(), dir.into()]);
+        }
         tracing::debug!(port, "starting wrangler dev");
         self.call(&args).start(log)
     }
@@ -417,6 +427,7 @@ mod tests {
             target: Target::Remote,
             timeout: DEFAULT_TIMEOUT,
             passed: Vec::new(),
+            persist_to: None,
         };
         let cmd = wrangler.call(&["d1".into(), "list".into()]);
         assert_eq!(

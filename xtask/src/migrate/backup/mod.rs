@@ -136,7 +136,7 @@ impl Backups {
         let backup = match d1.target() {
             Target::Local => {
                 let path = self.reserve(db, &stamp, &label(version), "sqlite")?;
-                let live = local_d1::database_file(d1.config_dir(), db);
+                let live = local_d1::database_file(&d1.local_state(), db);
                 if let Err(err) = local_d1::back_up(&live, &path) {
                     std::fs::remove_file(&path).ok();
                     return Err(err).with_context(|| format!("could not back up {}", db.binding));

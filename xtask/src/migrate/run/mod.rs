@@ -4,10 +4,13 @@
 //! databases in parallel, and check the resulting schema against what the
 //! migrations produce. It reports through [`crate::migrate::events`].
 //!
-//! When this machine knows every database's state ([`hint`]), the read is
-//! skipped: the plan is made from what it knows, and each database's one call
-//! opens with a guard that refuses the whole call unless the database is
-//! still so. A refused database is then read, planned and run as above.
+//! When local reads need no call (they read miniflare's files, see
+//! [`crate::migrate::local_reads`]), or this machine knows every database's
+//! state ([`hint`]), the locking read is skipped: the plan is made from the
+//! files (or what this machine knows), and each database's one call opens
+//! with a guard that refuses the whole call unless the database is still
+//! so. A refused database is then read, planned and run as above. A local
+//! run with nothing to do so calls nothing at all.
 //!
 //! The parts: [`plans`] (what runs where), [`acquire`] (locks), [`batch`]
 //! (one database's calls and what a failure means), [`rehearse`] and
@@ -121,6 +124,10 @@ pub fn run(
         let hinted =
             Session::open_hinted(project, d1.clone(), direction, version, options, observer)?;
         if let Some(session) = hinted {
+            if !session.has_work() {
+                session.report_nothing_to_do();
+                return Ok(());
+            }
             return session.apply_hinted();
         }
     }

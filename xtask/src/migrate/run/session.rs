@@ -29,8 +29,11 @@ pub struct Session<'p> {
     direction: Direction,
     /// The version asked for: `up`'s target, or `down`'s.
     version: Option<u64>,
-    /// Planned on what this machine last saw ([`Session::open_hinted`]).
+    /// Planned without taking locks first ([`Session::open_hinted`]).
     hinted: bool,
+    /// ... on the databases as they are now (read from their files), not on
+    /// what this machine last saw of them.
+    fresh: bool,
     options: Options,
     request: lock::Request,
     plans: Vec<DbPlan<'p>>,
@@ -56,10 +59,13 @@ impl<'p> Session<'p> {
         opening.open(&databases, true)
     }
 
-    /// A session planned on what this machine last saw of each database
-    /// ([`hint`]), without reading them first; its batches assert those states.
-    /// `None` when a database has no usable hint, or the plan made from the
-    /// hints has no work or a problem: then the state has to be read.
+    /// A session planned without a call first: on the databases' files when
+    /// local reads need no call ([`D1::reads_files`]), else on what this
+    /// machine last saw of each database ([`hint`]); its batches assert those
+    /// states. Planned on the files, it may have no work (nothing to do, and
+    /// nothing was called). `None` when a database has no usable hint or
+    /// cannot be read, or the plan has a problem (or, made from hints, no
+    /// work): then the state has to be read, and locked.
     pub(super) fn open_hinted(
         project: &'p Project,
         d1: Arc<dyn D1>,
@@ -68,20 +74,40 @@ impl<'p> Session<'p> {
         options: &Options,
         observer: &'p dyn Observer,
     ) -> Result<Option<Session<'p>>> {
-        let mut states = Vec::new();
-        for db in &project.selected {
-            let Some(state) = hint::load(d1.as_ref(), db) else {
-                return Ok(None);
-            };
-            states.push(state);
-        }
+        let fresh = d1.reads_files();
+        let states = match fresh {
+            true => match calls::read_states(d1.as_ref(), &project.selected) {
+                Ok(states) => states,
+                Err(err) => {
+                    tracing::debug!("the careful way, as reading failed: {err:#}");
+                    return Ok(None);
+                }
+            },
+            false => {
+                let mut states = Vec::new();
+                for db in &project.selected {
+                    let Some(state) = hint::load(d1.as_ref(), db) else {
+                        return Ok(None);
+                    };
+                    states.push(state);
+                }
+                states
+            }
+        };
         let databases: Vec<&Database> = project.selected.iter().collect();
         let Ok(mut plans) = make_plans(project, &databases, direction, version, states, true)
         else {
             return Ok(None);
         };
+        let opening = Opening::new(project, d1, direction, version, options, observer);
         if !plans.iter().any(DbPlan::has_work) {
-            return Ok(None);
+            if !fresh {
+                return Ok(None);
+            }
+            let held = Held::new(opening.d1.clone(), opening.request.clone(), observer);
+            let mut session = opening.session(plans, held);
+            (session.hinted, session.fresh) = (true, true);
+            return Ok(Some(session));
         }
         // Databases with nothing to do are read instead, to confirm that.
         for plan in plans.iter_mut().filter(|p| p.has_work()) {
@@ -90,13 +116,17 @@ impl<'p> Session<'p> {
             };
             plan.guard = Some(guard);
         }
-        tracing::info!(
-            "planned on the state this machine last saw; each batch checks it still holds"
-        );
-        let opening = Opening::new(project, d1, direction, version, options, observer);
+        match fresh {
+            true => tracing::info!(
+                "planned on the databases' files as they are now; each batch checks they still hold"
+            ),
+            false => tracing::info!(
+                "planned on the state this machine last saw; each batch checks it still holds"
+            ),
+        }
         let held = Held::new(opening.d1.clone(), opening.request.clone(), observer);
         let mut session = opening.session(plans, held);
-        session.hinted = true;
+        (session.hinted, session.fresh) = (true, fresh);
         Ok(Some(session))
     }
 
@@ -303,7 +333,7 @@ impl<'p> Session<'p> {
         let (project, d1, direction) = (self.project, self.d1.as_ref(), self.direction);
         let work = self.work();
         // A database the hints say has nothing to do is read meanwhile, to
-        // confirm that.
+        // confirm that (not when the plan was made on the files just now).
         let idle: Vec<&DbPlan> = self.plans.iter().filter(|p| !p.has_work()).collect();
         let mut confirmed = Vec::new();
         let steps = self.options.batching == Batching::PerMigration;
@@ -311,7 +341,7 @@ impl<'p> Session<'p> {
         // wrangler processes per database at once only slow each other down.
         let outcomes = std::thread::scope(|scope| {
             let confirming = scope.spawn(|| {
-                calls::in_parallel(&idle, |plan| match self.hinted {
+                calls::in_parallel(&idle, |plan| match self.hinted && !self.fresh {
                     false => Ok(true),
                     true => plans::still_idle(project, d1, direction, self.version, plan),
                 })
@@ -473,6 +503,7 @@ impl<'p, 'o> Opening<'p, 'o> {
             direction: self.direction,
             version: self.version,
             hinted: false,
+            fresh: false,
             options: self.options.clone(),
             request: held.request().clone(),
             backups: vec![None; plans.len()],

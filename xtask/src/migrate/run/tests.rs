@@ -55,6 +55,13 @@ impl Fixture {
         Fixture::new(Target::Local)
     }
 
+    /// The same project, its "D1" reading the files for reads without a
+    /// call, as local wrangler reads are answered.
+    fn reading_files(self) -> Fixture {
+        let d1 = Arc::new(SqliteD1::new(self.dir.path(), self.target).reading_files());
+        Fixture { d1, ..self }
+    }
+
     /// Writes `migrations/NAME` (and, for `.rollback.sql` names, a rollback).
     fn file(&self, name: &str, sql: &str) -> &Fixture {
         std::fs::write(self.dir.path().join("migrations").join(name), sql).unwrap();
@@ -867,4 +874,105 @@ fn allowing_data_loss_lets_a_cascading_rebuild_run_and_says_nothing_else_changes
         "the cascade ran, as allowed"
     );
     assert_eq!(fixture.recorded("MAIN"), [1, 2]);
+}
+
+/// The calls of `binding` since the `before`th call, by kind.
+fn calls_since(fixture: &Fixture, before: usize, binding: &str) -> Vec<Kind> {
+    fixture.d1.calls()[before..]
+        .iter()
+        .filter(|c| c.binding == binding)
+        .map(|c| c.kind)
+        .collect()
+}
+
+#[test]
+fn with_files_to_read_a_run_calls_only_the_databases_with_work_once_and_a_no_op_not_at_all() {
+    let fixture = seeded().reading_files();
+    fixture.up().0.unwrap();
+    for binding in ["MAIN", "AUX"] {
+        assert_eq!(calls_since(&fixture, 0, binding), [Kind::File], "{binding}");
+        assert!(fixture.lock_rows(binding).is_empty(), "{binding} locked");
+    }
+    assert_eq!(fixture.recorded("MAIN"), [1, 3]);
+    // Nothing to do: nothing called, and each database said so.
+    let before = fixture.d1.calls().len();
+    let (result, events) = fixture.up();
+    result.unwrap();
+    assert_eq!(fixture.d1.calls().len(), before, "{:?}", fixture.d1.calls());
+    for binding in ["MAIN", "AUX"] {
+        assert!(
+            events.iter().any(|e| matches!(e,
+                Event::NothingToDo { binding: b, at: Some(_), .. } if b == binding)),
+            "{binding}: {events:#?}"
+        );
+    }
+    // A migration for MAIN: one call each, no read (AUX's is the guard row
+    // that keeps wrangler away from MAIN's new file).
+    fixture
+        .file("0004_tags.sql", "CREATE TABLE tags (name TEXT);\n")
+        .file("0004_tags.rollback.sql", "DROP TABLE tags;\n");
+    let before = fixture.d1.calls().len();
+    fixture.up().0.unwrap();
+    assert_eq!(calls_since(&fixture, before, "MAIN"), [Kind::File]);
+    assert_eq!(calls_since(&fixture, before, "AUX"), [Kind::File]);
+    assert_eq!(fixture.recorded("MAIN"), [1, 3, 4]);
+    // A dry run and a down read the files too.
+    let before = fixture.d1.calls().len();
+    fixture
+        .run(Direction::Down, Some(3), &dry_run(&fixture))
+        .0
+        .unwrap();
+    assert_eq!(fixture.d1.calls().len(), before, "a dry run called D1");
+    fixture
+        .run(Direction::Down, Some(3), &options(&fixture))
+        .0
+        .unwrap();
+    assert_eq!(calls_since(&fixture, before, "MAIN"), [Kind::File]);
+    assert_eq!(fixture.recorded("MAIN"), [1, 3]);
+}
+
+#[test]
+fn a_plan_read_from_the_files_is_still_guarded_against_a_change_before_its_batch() {
+    let fixture = seeded().reading_files();
+    fixture.up().0.unwrap();
+    fixture.file("0004_tags.sql", "CREATE TABLE tags (name TEXT);\n");
+    // Between the read and MAIN's batch, another run takes MAIN's lock.
+    let file = fixture.d1.file(&fixture.db("MAIN"));
+    let taken = std::sync::atomic::AtomicBool::new(false);
+    fixture.d1.inject(
+        move |seen| {
+            if seen.binding == "MAIN"
+                && seen.kind == Kind::File
+                && !taken.swap(true, std::sync::atomic::Ordering::SeqCst)
+            {
+                rusqlite::Connection::open(&file)
+                    .unwrap()
+                    .execute_batch(
+                        "INSERT INTO _migrations_lock VALUES (1, 'elsewhere:7 migrate up', 0, 99999999999999)",
+                    )
+                    .unwrap();
+            }
+            false
+        },
+        Fault::Busy,
+    );
+    let (result, events) = fixture.up();
+    assert!(result.is_err());
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::PlanningAgain { binding, .. } if binding == "MAIN")),
+        "{events:#?}"
+    );
+    let problem = events.iter().find_map(|e| match e {
+        Event::Problem { binding, error } if binding == "MAIN" => Some(error.clone()),
+        _ => None,
+    });
+    assert!(
+        problem.is_some_and(|p| p.contains("elsewhere:7")),
+        "{events:#?}"
+    );
+    assert_eq!(fixture.recorded("MAIN"), [1, 3], "nothing applied");
+    assert_eq!(fixture.tables("MAIN"), ["posts", "users"]);
+    assert_eq!(fixture.lock_rows("MAIN"), ["elsewhere:7 migrate up"]);
 }

@@ -283,7 +283,10 @@ impl Project {
             .database(binding)
             .unwrap_or_else(|| panic!("no database {binding} in {}", self.config))
             .clone();
-        xtask::migrate::local_d1::database_file(self.dir.path(), &db)
+        xtask::migrate::local_d1::database_file(
+            &xtask::migrate::local_d1::default_local_state(self.dir.path()),
+            &db,
+        )
     }
 
     /// Runs SQL (statements separated by `;`, in one transaction, foreign
