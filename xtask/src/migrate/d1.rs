@@ -119,7 +119,8 @@ pub trait D1: Send + Sync {
         crate::migrate::local_d1::default_local_state(self.config_dir())
     }
 
-    /// True when its local reads ([`Call::Read`] queries) are answered from
+    /// True when its local reads (queries that do not write, other than
+    /// [`Call::Write`] ones) are answered from
     /// the databases' files without starting anything (see
     /// [`crate::migrate::local_reads`]): a read costs no call.
     fn reads_files(&self) -> bool {

@@ -185,7 +185,11 @@ fn json(value: ValueRef<'_>) -> Value {
         ValueRef::Integer(n) => Value::from(n),
         ValueRef::Real(x) => Value::from(x),
         ValueRef::Text(text) => Value::from(String::from_utf8_lossy(text).into_owned()),
-        ValueRef::Blob(bytes) => Value::from(bytes.to_vec()),
+        // As local wrangler prints a blob: its bytes as the text of a list.
+        ValueRef::Blob(bytes) => {
+            let bytes: Vec<String> = bytes.iter().map(u8::to_string).collect();
+            Value::from(format!("[{}]", bytes.join(", ")))
+        }
     }
 }
 

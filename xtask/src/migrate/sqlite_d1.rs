@@ -221,7 +221,7 @@ impl D1 for SqliteD1 {
     }
 
     fn query(&self, call: Call, db: &Database, sql: &str) -> Result<Vec<StatementResult>> {
-        if self.reads_files && call == Call::Read {
+        if self.reads_files && call != Call::Write {
             match local_reads::query(&self.local_state(), db, sql) {
                 Read::Rows(results) => return Ok(results),
                 Read::Refused(err) => return Err(anyhow!(err)),

@@ -45,7 +45,7 @@ impl D1 for Wrangler {
     /// answered from the database's file when it can be
     /// ([`crate::migrate::local_reads`]), and by wrangler when not.
     fn query(&self, call: Call, db: &Database, sql: &str) -> Result<Vec<StatementResult>> {
-        if call == Call::Read && self.reads_files() {
+        if call != Call::Write && self.reads_files() {
             match local_reads::query(&self.local_state(), db, sql) {
                 Read::Rows(results) => return Ok(results),
                 Read::Refused(refusal) => {

@@ -234,14 +234,21 @@ fn dry_run_writes_nothing_prints_sql_and_rehearses() {
     assert_eq!(p.versions(RR), [1, 3]);
 }
 
-/// One call per database, databases in parallel: `status` reads; `up` plans
-/// on what the last read (or run) saw and applies in one guarded call; a
-/// backup adds one export per database changed; a no-op `up` reads.
+/// Local reads cost no call (they read miniflare's files): `status` and a
+/// no-op `up` call nothing, and `up` makes one call per database with work,
+/// databases in parallel; a backup is no call either. With
+/// `MIGRATE_LOCAL_READS=wrangler` every read is a call again: `status` one
+/// per database, `up` on databases this machine has no record of a read (and
+/// lock), then the apply.
 #[test]
 fn few_wrangler_calls_with_databases_in_parallel() {
     let p = Project::seed();
     let wrapper = p.wrapper("");
     let env = [("MIGRATE_WRANGLER", wrapper.to_str().unwrap())];
+    let through_wrangler = [
+        ("MIGRATE_WRANGLER", wrapper.to_str().unwrap()),
+        ("MIGRATE_LOCAL_READS", "wrangler"),
+    ];
     let count = |calls: &[(u128, u128, String)], what: &str| {
         calls.iter().filter(|c| c.2.contains(what)).count()
     };
@@ -287,7 +294,8 @@ fn few_wrangler_calls_with_databases_in_parallel() {
     assert_eq!((p.versions(RR), p.versions(AUTH)), (vec![1, 3], vec![2]));
 
     let run = p.migrate_with(&["status"], &env).ok();
-    per_database(&run, &p.calls(), 1, "status: one call per database");
+    per_database(&run, &p.calls(), 0, "status reads the files");
+    assert!(run.stdout.contains("✅ Applied - v3"), "{}", run.all());
 
     // A local backup is SQLite's online backup of the database file: no call.
     let run = p.migrate_with(&["up"], &env).ok();
@@ -306,13 +314,23 @@ fn few_wrangler_calls_with_databases_in_parallel() {
     );
 
     let run = p.migrate_with(&["up"], &env).ok();
-    per_database(&run, &p.calls(), 1, "a no-op up only reads state");
+    per_database(&run, &p.calls(), 0, "a no-op up calls nothing");
+    assert!(
+        run.stdout.contains("nothing to apply (at version 6)"),
+        "{}",
+        run.all()
+    );
 
+    // Reads through wrangler, as before local reads.
+    let run = p.migrate_with(&["status"], &through_wrangler).ok();
+    per_database(&run, &p.calls(), 1, "status: one read per database");
     // Databases this machine has no record of: read (and lock), then apply.
     p.migrate(&["down", "3", "--no-backup"]).ok();
     p.forget_hints(&[RR, AUTH]);
     p.calls();
-    let run = p.migrate_with(&["up", "--no-backup"], &env).ok();
+    let run = p
+        .migrate_with(&["up", "--no-backup"], &through_wrangler)
+        .ok();
     let calls = p.calls();
     per_database(&run, &calls, 2, "unknown databases: a read, then the apply");
     assert_eq!(
@@ -331,6 +349,8 @@ fn few_wrangler_calls_with_databases_in_parallel() {
         .map(|c| c.0)
         .min();
     assert!(last_read < first_apply, "reads, then applies: {calls:?}");
+    let run = p.migrate_with(&["up"], &through_wrangler).ok();
+    per_database(&run, &p.calls(), 1, "a no-op up reads (and locks)");
 }
 
 /// The runner starts wrangler's `cli.js` itself rather than through its

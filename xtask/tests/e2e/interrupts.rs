@@ -251,6 +251,8 @@ fn a_wrangler_call_stopped_for_its_timeout_leaves_no_workerd() {
             &[
                 ("MIGRATE_WRANGLER", wrapper.to_str().unwrap()),
                 ("MIGRATE_WRANGLER_TIMEOUT", "8"),
+                // Reads through wrangler: local reads start nothing.
+                ("MIGRATE_LOCAL_READS", "wrangler"),
             ],
         )
         .fails();
@@ -276,9 +278,13 @@ fn a_wrangler_call_stopped_for_its_timeout_leaves_no_workerd() {
 fn a_run_killed_outright_leaves_no_wrangler_or_workerd_running() {
     let p = Project::seed();
     let wrapper = slow_wrapper(&p);
+    // Reads through wrangler: local reads start nothing.
     let mut child = p.spawn_migrate(
         &["status"],
-        &[("MIGRATE_WRANGLER", wrapper.to_str().unwrap())],
+        &[
+            ("MIGRATE_WRANGLER", wrapper.to_str().unwrap()),
+            ("MIGRATE_LOCAL_READS", "wrangler"),
+        ],
     );
     wait_until(60, "the calls to start", || held_groups(&p).len() >= 2);
     let held = held_groups(&p);

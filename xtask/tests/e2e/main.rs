@@ -13,6 +13,7 @@ mod flow;
 mod interop;
 mod interrupts;
 mod notify;
+mod reads;
 mod release;
 mod remote;
 mod remote_api;

@@ -379,7 +379,13 @@ fn a_killed_run_leaves_a_lock_that_unlock_clears() {
     let p = Project::seed();
     p.forget_hints(&[RR, AUTH]);
     let wrapper = slow_applies(&p, "30");
-    let mut killed = p.spawn_migrate(&["up", "--no-backup"], &fake(&wrapper));
+    // The careful way, reading through wrangler: a read that takes the lock
+    // in a call of its own, then the apply (killed). Planned on the files,
+    // the lock would ride in the apply, and die with it.
+    let mut killed = p.spawn_migrate(
+        &["up", "--no-backup"],
+        &[fake(&wrapper)[0], ("MIGRATE_LOCAL_READS", "wrangler")],
+    );
     let owner = owner_of(killed.id());
     wait_until(60, "the run to start applying", || p.started("--file") > 0);
     kill_group(&mut killed);

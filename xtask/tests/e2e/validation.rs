@@ -498,8 +498,15 @@ fn wrangler_failing_with_ansi_colours_is_reported_without_them() {
         "failing-wrangler.sh",
         "#!/bin/sh\nprintf '\\033[31mboom\\033[0m' >&2\nexit 1\n",
     );
+    // Reads through wrangler (local reads would not call it).
     let run = p
-        .migrate_with(&["status"], &[("MIGRATE_WRANGLER", fake.to_str().unwrap())])
+        .migrate_with(
+            &["status"],
+            &[
+                ("MIGRATE_WRANGLER", fake.to_str().unwrap()),
+                ("MIGRATE_LOCAL_READS", "wrangler"),
+            ],
+        )
         .fails();
     assert!(run.stderr.contains("boom"), "{}", run.stderr);
     assert!(
