@@ -72,12 +72,12 @@ fn ci_runs_the_readme_test_command_on_pushes_and_pull_requests() {
     );
     // Set-up is the command's, in the open: the script installs nothing itself.
     assert!(!ci_script.contains("apt-get install"), "{ci_script}");
-    // Both run the flow, interop and team tests again with the newest wrangler.
+    // Both run the flow, interop, team and local-reads tests again with the newest wrangler.
     for (name, text) in [("ci.yml", runs.join("\n")), (".ci/run", ci_script)] {
         assert!(
             text.contains("npm ci --prefix compat/wrangler-latest")
                 && text.contains("MIGRATE_TEST_WRANGLER=")
-                && text.contains("--test e2e -- flow:: interop:: team::"),
+                && text.contains("--test e2e -- flow:: interop:: team:: reads::"),
             "{name} runs the tests with the newest wrangler:\n{text}"
         );
     }

@@ -129,6 +129,8 @@ struct Row {
     up: Pairs,
     up_with_backup: Pairs,
     up_read_first: Pairs,
+    /// `up` of one database alone, against one `SELECT 1` call.
+    up_one: Pairs,
     status: Pairs,
     noop: Pairs,
     /// One `SELECT 1` started the way our runner starts wrangler.
@@ -155,6 +157,7 @@ impl Bench {
             up: Pairs::default(),
             up_with_backup: Pairs::default(),
             up_read_first: Pairs::default(),
+            up_one: Pairs::default(),
             status: Pairs::default(),
             noop: Pairs::default(),
             direct_floor: Vec::new(),
@@ -214,6 +217,10 @@ impl Bench {
                 (self.ours(&ours, &["up"])?, b)
             };
             row.noop.push(noop, floor, 1);
+            // One database's `up` alone: its one call, nothing beside it.
+            let alone = self.fresh(&template, &format!("{size}-{run}-alone"))?;
+            let one = self.ours(&alone, &["up", "--no-backup", "--db", BINDINGS[0]])?;
+            row.up_one.push(one, floor, 1);
             row.direct_floor.push(self.launched_one(&theirs, &select)?);
         }
         Ok(row)
@@ -320,6 +327,14 @@ fn timed(command: Cmd) -> Result<Duration> {
             output.stdout,
             output.stderr
         );
+    }
+    // What explains a call more than planned: a retry, a plan made again.
+    for line in output.stderr.lines().filter(|line| {
+        ["retrying in", "planning again", "through wrangler"]
+            .iter()
+            .any(|why| line.contains(why))
+    }) {
+        eprintln!("  (a call more than planned) {}", line.trim());
     }
     Ok(elapsed)
 }

@@ -39,6 +39,11 @@ pub(super) fn report(
                 "`d1 migrations apply` × 2",
                 &row.up_read_first,
             ),
+            (
+                "`migrate up --no-backup --db` one database",
+                "one `d1 execute --command \"SELECT 1\"`",
+                &row.up_one,
+            ),
             ("`migrate status`", "`d1 migrations list` × 2", &row.status),
             (
                 "no-op `migrate up`",
@@ -105,6 +110,11 @@ pub(super) fn report(
         check(
             format!("N={size}: up / one wrangler call"),
             up_vs_floor,
+            1.1,
+        );
+        check(
+            format!("N={size}: up of one database / one wrangler call"),
+            row.up_one.ratio(),
             1.1,
         );
         check(
