@@ -12,13 +12,13 @@
 
 use std::path::Path;
 
-use anyhow::anyhow;
+use anyhow::{anyhow, Context, Result};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{Map, Value};
 
 use crate::migrate::config::Database;
-use crate::migrate::d1::{D1Error, StatementResult};
+use crate::migrate::d1::{Call, D1Error, StatementResult, D1};
 use crate::migrate::local_d1;
 use crate::migrate::sql;
 
@@ -43,6 +43,32 @@ pub enum Read {
     Writes,
     /// The file could not be read (why): ask wrangler.
     Unreadable(String),
+}
+
+/// How a [`D1`] that [reads files](D1::reads_files) answers a query:
+/// `Some` answer from `db`'s file when `call` is not a write and the SQL only
+/// reads; `None` when the call has to be made (and says why in the log when
+/// the file could not be read).
+pub fn answer(
+    d1: &dyn D1,
+    call: Call,
+    db: &Database,
+    sql: &str,
+) -> Option<Result<Vec<StatementResult>>> {
+    if call == Call::Write || !d1.reads_files() {
+        return None;
+    }
+    match query(&d1.local_state(), db, sql) {
+        Read::Rows(results) => Some(Ok(results)),
+        Read::Refused(refusal) => Some(
+            Err(anyhow!(refusal)).with_context(|| format!("reading {}'s local file", db.binding)),
+        ),
+        Read::Writes => None,
+        Read::Unreadable(why) => {
+            tracing::info!(database = %db.binding, "reading {} through wrangler: {why}", db.binding);
+            None
+        }
+    }
 }
 
 /// Runs the read `sql` on the local database `db` of the local state
@@ -279,7 +305,7 @@ mod tests {
     }
 
     #[test]
-    fn a_reader_waits_out_a_writer_and_sees_only_what_it_committed() {
+    fn a_reader_beside_an_open_write_sees_only_what_was_committed() {
         let dir = tempfile::tempdir().unwrap();
         let path = live(
             dir.path(),

@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use crate::migrate::config::Database;
 use crate::migrate::d1::{Call, StatementResult, Target, D1};
 use crate::migrate::local_d1;
-use crate::migrate::local_reads::{self, refusal, rows, sqlite_text, Read};
+use crate::migrate::local_reads::{self, refusal, rows, sqlite_text};
 use crate::migrate::sql::{self, Splitter};
 
 /// What a call was, as [`SqliteD1::calls`] lists them.
@@ -221,12 +221,8 @@ impl D1 for SqliteD1 {
     }
 
     fn query(&self, call: Call, db: &Database, sql: &str) -> Result<Vec<StatementResult>> {
-        if self.reads_files && call != Call::Write {
-            match local_reads::query(&self.local_state(), db, sql) {
-                Read::Rows(results) => return Ok(results),
-                Read::Refused(err) => return Err(anyhow!(err)),
-                Read::Writes | Read::Unreadable(_) => {}
-            }
+        if let Some(answer) = local_reads::answer(self, call, db, sql) {
+            return answer;
         }
         self.call(db, Kind::Query(call), sql, || self.run(db, sql))
     }

@@ -13,7 +13,7 @@ use super::Wrangler;
 use crate::migrate::config::Database;
 use crate::migrate::d1::{Call, StatementResult, Target, D1};
 use crate::migrate::local_d1;
-use crate::migrate::local_reads::{self, Read};
+use crate::migrate::local_reads;
 use crate::migrate::sql::Splitter;
 
 impl D1 for Wrangler {
@@ -45,20 +45,8 @@ impl D1 for Wrangler {
     /// answered from the database's file when it can be
     /// ([`crate::migrate::local_reads`]), and by wrangler when not.
     fn query(&self, call: Call, db: &Database, sql: &str) -> Result<Vec<StatementResult>> {
-        if call != Call::Write && self.reads_files() {
-            match local_reads::query(&self.local_state(), db, sql) {
-                Read::Rows(results) => return Ok(results),
-                Read::Refused(refusal) => {
-                    return Err(anyhow!(refusal))
-                        .with_context(|| format!("reading {}'s local file", db.binding))
-                }
-                Read::Writes => {}
-                Read::Unreadable(why) => tracing::info!(
-                    database = %db.binding,
-                    "reading {} through wrangler: {why}",
-                    db.binding
-                ),
-            }
+        if let Some(answer) = local_reads::answer(self, call, db, sql) {
+            return answer;
         }
         let args = self.execute_args(db, ["--command".into(), sql.into()]);
         self.run_json(call, db, "d1 execute --command", args)

@@ -29,11 +29,9 @@ pub struct Session<'p> {
     direction: Direction,
     /// The version asked for: `up`'s target, or `down`'s.
     version: Option<u64>,
-    /// Planned without taking locks first ([`Session::open_hinted`]).
-    hinted: bool,
-    /// ... on the databases as they are now (read from their files), not on
-    /// what this machine last saw of them.
-    fresh: bool,
+    /// Planned on what this machine last saw of each database ([`hint`]),
+    /// not on a read: a database planned idle is read to confirm it.
+    on_hints: bool,
     options: Options,
     request: lock::Request,
     plans: Vec<DbPlan<'p>>,
@@ -105,9 +103,7 @@ impl<'p> Session<'p> {
                 return Ok(None);
             }
             let held = Held::new(opening.d1.clone(), opening.request.clone(), observer);
-            let mut session = opening.session(plans, held);
-            (session.hinted, session.fresh) = (true, true);
-            return Ok(Some(session));
+            return Ok(Some(opening.session(plans, held)));
         }
         // Databases with nothing to do are read instead, to confirm that.
         for plan in plans.iter_mut().filter(|p| p.has_work()) {
@@ -126,7 +122,7 @@ impl<'p> Session<'p> {
         }
         let held = Held::new(opening.d1.clone(), opening.request.clone(), observer);
         let mut session = opening.session(plans, held);
-        (session.hinted, session.fresh) = (true, fresh);
+        session.on_hints = !fresh;
         Ok(Some(session))
     }
 
@@ -333,7 +329,7 @@ impl<'p> Session<'p> {
         let (project, d1, direction) = (self.project, self.d1.as_ref(), self.direction);
         let work = self.work();
         // A database the hints say has nothing to do is read meanwhile, to
-        // confirm that (not when the plan was made on the files just now).
+        // confirm that (not one planned on a read just now).
         let idle: Vec<&DbPlan> = self.plans.iter().filter(|p| !p.has_work()).collect();
         let mut confirmed = Vec::new();
         let steps = self.options.batching == Batching::PerMigration;
@@ -341,7 +337,7 @@ impl<'p> Session<'p> {
         // wrangler processes per database at once only slow each other down.
         let outcomes = std::thread::scope(|scope| {
             let confirming = scope.spawn(|| {
-                calls::in_parallel(&idle, |plan| match self.hinted && !self.fresh {
+                calls::in_parallel(&idle, |plan| match self.on_hints {
                     false => Ok(true),
                     true => plans::still_idle(project, d1, direction, self.version, plan),
                 })
@@ -502,8 +498,7 @@ impl<'p, 'o> Opening<'p, 'o> {
             d1: self.d1,
             direction: self.direction,
             version: self.version,
-            hinted: false,
-            fresh: false,
+            on_hints: false,
             options: self.options.clone(),
             request: held.request().clone(),
             backups: vec![None; plans.len()],
