@@ -36,24 +36,66 @@ pub fn state_dir(local_state: &Path) -> PathBuf {
 /// HMAC-SHA256 (keyed by SHA-256 of the class's unique key) of the name,
 /// then the same of that half: 16 bytes each, in hex.
 pub fn database_file(local_state: &Path, db: &Database) -> PathBuf {
-    let key = Sha256::digest(UNIQUE_KEY.as_bytes());
-    let mac = |data: &[u8]| -> [u8; 16] {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key length");
-        mac.update(data);
-        let mut half = [0u8; 16];
-        half.copy_from_slice(&mac.finalize().into_bytes()[..16]);
-        half
-    };
-    let first = mac(db.local_id.as_bytes());
-    let second = mac(&first);
+    let first = object_mac(db.local_id.as_bytes());
+    let second = object_mac(&first);
     let id: String = first
         .iter()
         .chain(&second)
         .map(|byte| format!("{byte:02x}"))
         .collect();
-    state_dir(local_state)
-        .join("miniflare-D1DatabaseObject")
-        .join(format!("{id}.sqlite"))
+    objects_dir(local_state).join(format!("{id}.sqlite"))
+}
+
+/// The folder of local D1's database files.
+fn objects_dir(local_state: &Path) -> PathBuf {
+    state_dir(local_state).join(UNIQUE_KEY)
+}
+
+/// Half of a Durable Object's id: HMAC-SHA256 of `data`, keyed by SHA-256 of
+/// the class's unique key, cut to 16 bytes.
+fn object_mac(data: &[u8]) -> [u8; 16] {
+    let key = Sha256::digest(UNIQUE_KEY.as_bytes());
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key length");
+    mac.update(data);
+    let mut half = [0u8; 16];
+    half.copy_from_slice(&mac.finalize().into_bytes()[..16]);
+    half
+}
+
+/// Whether the database files local D1 keeps under `local_state` are named
+/// as [`database_file`] names them, so that a database whose file is not
+/// there has never been created: true when there are none yet, or when one
+/// of them carries the naming's own proof (the second half of its id is
+/// the MAC of the first). False for files named some other way (a layout
+/// this tool does not know).
+pub fn naming_confirmed(local_state: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(objects_dir(local_state)) else {
+        return true;
+    };
+    let mut files = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".sqlite")) else {
+            continue;
+        };
+        if stem == "metadata" {
+            continue;
+        }
+        files += 1;
+        let bytes: Option<Vec<u8>> = (0..stem.len())
+            .step_by(2)
+            .map(|at| {
+                stem.get(at..at + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            })
+            .collect();
+        if let Some(bytes) = bytes.filter(|b| b.len() == 32) {
+            if object_mac(&bytes[..16])[..] == bytes[16..] {
+                return true;
+            }
+        }
+    }
+    files == 0
 }
 
 pub(super) fn open(path: &Path, flags: OpenFlags) -> Result<Connection> {

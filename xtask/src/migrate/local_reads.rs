@@ -72,9 +72,10 @@ pub fn answer(
 }
 
 /// Runs the read `sql` on the local database `db` of the local state
-/// `local_state`. A database local D1 has not created yet (no local state at
-/// all) reads as an empty one; a file missing beside other databases' files
-/// is left to wrangler, which knows where it is.
+/// `local_state`. A database local D1 has not created yet (its file is not
+/// there, and the files beside it, if any, are named as this tool names
+/// them) reads as an empty one; a file missing beside files named some
+/// other way is left to wrangler, which knows where it is.
 pub fn query(local_state: &Path, db: &Database, sql: &str) -> Read {
     let statements = match sql::split(sql) {
         Ok(statements) => statements,
@@ -86,8 +87,11 @@ pub fn query(local_state: &Path, db: &Database, sql: &str) -> Read {
             &path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-    } else if local_d1::state_dir(local_state).exists() {
-        return Read::Unreadable(format!("{} does not exist", path.display()));
+    } else if !local_d1::naming_confirmed(local_state) {
+        return Read::Unreadable(format!(
+            "{} does not exist, and the files beside it are named some other way",
+            path.display()
+        ));
     } else {
         Connection::open_in_memory().map_err(anyhow::Error::from)
     };
@@ -291,16 +295,29 @@ mod tests {
     }
 
     #[test]
-    fn no_local_state_reads_as_empty_and_a_missing_file_beside_others_goes_to_wrangler() {
+    fn a_database_not_created_yet_reads_as_empty_unless_the_files_beside_it_are_named_otherwise() {
         let dir = tempfile::tempdir().unwrap();
-        match query(dir.path(), &db(), "SELECT name FROM sqlite_master") {
-            Read::Rows(results) => assert!(results[0].results.is_empty()),
+        let empty = |dir: &Path| match query(dir, &db(), "SELECT name FROM sqlite_master") {
+            Read::Rows(results) => results[0].results.is_empty(),
             other => panic!("{other:?}"),
-        }
-        std::fs::create_dir_all(local_d1::state_dir(dir.path())).unwrap();
+        };
+        // No local state at all.
+        assert!(empty(dir.path()));
+        // Local D1's folder, with another database's file named as we name them.
+        let mut other = db();
+        other.local_id = "another-database".into();
+        let beside = local_d1::database_file(dir.path(), &other);
+        std::fs::create_dir_all(beside.parent().unwrap()).unwrap();
+        std::fs::write(beside.with_file_name("metadata.sqlite"), "").unwrap();
+        assert!(empty(dir.path()));
+        std::fs::write(&beside, "").unwrap();
+        assert!(empty(dir.path()));
+        // Only files named some other way: a layout we do not know.
+        std::fs::remove_file(&beside).unwrap();
+        std::fs::write(beside.with_file_name("0123abcd.sqlite"), "").unwrap();
         assert!(matches!(
             query(dir.path(), &db(), "SELECT 1"),
-            Read::Unreadable(why) if why.contains("does not exist")
+            Read::Unreadable(why) if why.contains("named some other way")
         ));
     }
 

@@ -110,7 +110,12 @@ impl Cmd {
 
     /// The duct expression: no stdin, in a process group of its own.
     fn expression(&self) -> duct::Expression {
-        let mut expression = duct::cmd(&self.program, &self.args).stdin_null();
+        self.expression_reading(duct::cmd(&self.program, &self.args).stdin_null())
+    }
+
+    /// [`Cmd::expression`] with stdin as `base` has it.
+    fn expression_reading(&self, base: duct::Expression) -> duct::Expression {
+        let mut expression = base;
         for key in &self.env_removed {
             expression = expression.env_remove(key);
         }
@@ -227,14 +232,7 @@ impl Cmd {
         let shown = self.printable();
         tracing::debug!(command = %shown, "running");
         let started = Instant::now();
-        let handle = expression
-            .unchecked()
-            .start()
-            .map_err(|err| match err.kind() {
-                std::io::ErrorKind::NotFound => anyhow::Error::new(NotFound(shown.clone())),
-                _ => anyhow::Error::new(err),
-            })
-            .with_context(|| format!("cannot start `{shown}`"))?;
+        let handle = start(expression, &shown)?;
         let group = handle.pids().first().copied().unwrap_or_default();
         let _watched = reaper::watch(group);
         let deadline = started + timeout;
@@ -293,6 +291,97 @@ impl Cmd {
             handle,
             group,
         })
+    }
+}
+
+impl Cmd {
+    /// Starts a program we talk to through its stdin and stdout, one line at
+    /// a time (local D1's runner); what it says on stderr goes to `log`.
+    /// Like every command here it leads a process group of its own, watched
+    /// by the [`reaper`]; dropping the returned [`Piped`] closes its stdin,
+    /// gives it `grace` to finish and leave, then ends its group. Not started
+    /// once the run is stopped.
+    pub fn start_piped(&self, log: &Path, grace: Duration) -> Result<Piped> {
+        crate::interrupt::check()?;
+        let shown = self.printable();
+        let file = std::fs::File::create(log)
+            .with_context(|| format!("cannot create {}", log.display()))?;
+        let (stdin_reader, stdin_writer) = os_pipe::pipe().context("cannot make a pipe")?;
+        let (stdout_reader, stdout_writer) = os_pipe::pipe().context("cannot make a pipe")?;
+        let expression = self
+            .expression_reading(duct::cmd(&self.program, &self.args).stdin_file(stdin_reader))
+            .stdout_file(stdout_writer)
+            .stderr_file(file);
+        let handle = start(expression, &shown)?;
+        tracing::debug!(command = %shown, "started, piped");
+        let group = handle.pids().first().copied().unwrap_or_default();
+        Ok(Piped {
+            stdin: Some(stdin_writer),
+            stdout: Some(stdout_reader),
+            _watched: reaper::watch(group),
+            handle,
+            group,
+            grace,
+        })
+    }
+}
+
+/// Starts `expression` (shown as `shown`), a missing program said as such.
+fn start(expression: duct::Expression, shown: &str) -> Result<duct::Handle> {
+    expression
+        .unchecked()
+        .start()
+        .map_err(|err| match err.kind() {
+            std::io::ErrorKind::NotFound => anyhow::Error::new(NotFound(shown.to_owned())),
+            _ => anyhow::Error::new(err),
+        })
+        .with_context(|| format!("cannot start `{shown}`"))
+}
+
+/// A program started by [`Cmd::start_piped`].
+pub struct Piped {
+    stdin: Option<os_pipe::PipeWriter>,
+    stdout: Option<os_pipe::PipeReader>,
+    handle: duct::Handle,
+    group: u32,
+    grace: Duration,
+    _watched: reaper::Watched,
+}
+
+impl Piped {
+    /// Where to write to it; `None` once taken.
+    pub fn take_stdin(&mut self) -> Option<os_pipe::PipeWriter> {
+        self.stdin.take()
+    }
+
+    /// What it prints; `None` once taken.
+    pub fn take_stdout(&mut self) -> Option<os_pipe::PipeReader> {
+        self.stdout.take()
+    }
+
+    /// Whether it is still running.
+    pub fn running(&self) -> bool {
+        matches!(self.handle.try_wait(), Ok(None))
+    }
+
+    /// Ends it and its group now.
+    pub fn kill(&self) {
+        end_group(self.group, || self.running());
+        self.handle.kill().ok();
+    }
+}
+
+impl Drop for Piped {
+    fn drop(&mut self) {
+        // Its stdin closing is its cue to finish and leave.
+        drop(self.stdin.take());
+        let deadline = Instant::now() + self.grace;
+        while Instant::now() < deadline && self.running() {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.kill();
+        // Whatever it left in its group (a workerd) goes with it.
+        signal_group(self.group, libc::SIGKILL);
     }
 }
 

@@ -14,7 +14,7 @@ use crate::migrate::config::Database;
 use crate::migrate::d1::{Call, StatementResult, Target, D1};
 use crate::migrate::local_d1;
 use crate::migrate::local_reads;
-use crate::migrate::sql::Splitter;
+use crate::migrate::sql::{wrangler_split, Splitter};
 
 impl D1 for Wrangler {
     fn target(&self) -> Target {
@@ -48,12 +48,24 @@ impl D1 for Wrangler {
         if let Some(answer) = local_reads::answer(self, call, db, sql) {
             return answer;
         }
+        if call != Call::Read {
+            if let Some(answer) = self.run_locally(call, db, sql) {
+                return answer;
+            }
+        }
         let args = self.execute_args(db, ["--command".into(), sql.into()]);
         self.run_json(call, db, "d1 execute --command", args)
     }
 
     /// `wrangler d1 execute DB --file PATH --json`.
     fn execute_file(&self, db: &Database, file: &Path) -> Result<Vec<StatementResult>> {
+        if self.runner.is_some() {
+            let sql = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            if let Some(answer) = self.run_locally(Call::Write, db, &sql) {
+                return answer;
+            }
+        }
         let args = self.execute_args(db, ["--file".into(), file.into()]);
         self.run_json(Call::Write, db, "d1 execute --file", args)
     }
@@ -107,7 +119,7 @@ impl D1 for Wrangler {
     }
 
     fn local_copy(&self, config: &Path) -> Arc<dyn D1> {
-        Arc::new(Wrangler {
+        let mut copy = Wrangler {
             launcher: self.launcher.clone(),
             version: self.version.clone(),
             config: config.to_path_buf(),
@@ -116,11 +128,41 @@ impl D1 for Wrangler {
             timeout: self.timeout,
             passed: Vec::new(),
             persist_to: None,
-        })
+            runner: None,
+        };
+        if let Some(runner) = &self.runner {
+            copy.runner = copy.runner_for(runner.ids().to_vec());
+        }
+        Arc::new(copy)
     }
 }
 
 impl Wrangler {
+    /// `sql` run on the local database as `wrangler d1 execute --local` runs
+    /// it, by the run's one runner ([`super::runner`]): the statements
+    /// wrangler's splitter cuts, as one batch. `None` when the runner cannot
+    /// be used (nothing ran).
+    fn run_locally(
+        &self,
+        call: Call,
+        db: &Database,
+        sql: &str,
+    ) -> Option<Result<Vec<StatementResult>>> {
+        let runner = self.runner.as_ref()?;
+        let statements = wrangler_split(sql, self.splitter());
+        let mut unusable = false;
+        let answer = self.retrying(call, &db.binding, || {
+            match runner.batch(call, &db.binding, &db.local_id, &statements) {
+                Some(answer) => answer,
+                None => {
+                    unusable = true;
+                    Ok(Vec::new())
+                }
+            }
+        });
+        (!unusable).then_some(answer)
+    }
+
     fn execute_args(&self, db: &Database, input: [OsString; 2]) -> Vec<OsString> {
         let mut args: Vec<OsString> =
             vec!["d1".into(), "execute".into(), self.database_arg(db).into()];

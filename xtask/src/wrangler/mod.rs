@@ -8,6 +8,7 @@
 //! colouring stripped and the API token never shown ([`said`]).
 
 mod d1;
+pub mod runner;
 pub mod said;
 
 use std::ffi::OsString;
@@ -39,6 +40,9 @@ pub struct Wrangler {
     /// `--persist-to` for its local calls: where local state is kept when
     /// not in `.wrangler/state` beside the config.
     persist_to: Option<PathBuf>,
+    /// Local writes in one node process for the run ([`runner`]); `None`
+    /// remotely, or when each write is a wrangler call.
+    runner: Option<std::sync::Arc<runner::Runner>>,
 }
 
 /// The environment variable that bounds one wrangler call, in seconds.
@@ -109,14 +113,26 @@ impl Launcher {
 /// links into `node_modules/wrangler/bin/`). `None` for anything else, such as
 /// a script standing in for wrangler.
 pub fn installed_version(program: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(package_dir(program)?.join("package.json")).ok()?;
+    let package: Value = serde_json::from_str(&text).ok()?;
+    package.get("version")?.as_str().map(str::to_owned)
+}
+
+/// The folder of the wrangler npm package `program` belongs to.
+fn package_dir(program: &Path) -> Option<PathBuf> {
     let real = program.canonicalize().ok()?;
-    real.ancestors().skip(1).take(3).find_map(|dir| {
-        let text = std::fs::read_to_string(dir.join("package.json")).ok()?;
-        let package: Value = serde_json::from_str(&text).ok()?;
-        (package.get("name")?.as_str()? == "wrangler")
-            .then(|| package.get("version")?.as_str().map(str::to_owned))
-            .flatten()
-    })
+    real.ancestors()
+        .skip(1)
+        .take(3)
+        .find(|dir| {
+            std::fs::read_to_string(dir.join("package.json"))
+                .ok()
+                .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+                .is_some_and(|package| {
+                    package.get("name").and_then(Value::as_str) == Some("wrangler")
+                })
+        })
+        .map(Path::to_path_buf)
 }
 
 /// The version of the project's own wrangler (`node_modules` under `root`),
@@ -173,7 +189,7 @@ impl Wrangler {
                 Launcher::project(root)
             }
         };
-        Ok(Wrangler {
+        let mut wrangler = Wrangler {
             launcher,
             version: project_version(root),
             config: config.path.clone(),
@@ -182,7 +198,36 @@ impl Wrangler {
             timeout: timeout_from_env()?,
             passed: Vec::new(),
             persist_to: config.persist_to.clone(),
-        })
+            runner: None,
+        };
+        let ids = config
+            .databases
+            .iter()
+            .map(|db| db.local_id.clone())
+            .collect();
+        wrangler.runner = wrangler.runner_for(ids);
+        Ok(wrangler)
+    }
+
+    /// The runner of its local writes, on the databases `ids`.
+    fn runner_for(&self, ids: Vec<String>) -> Option<std::sync::Arc<runner::Runner>> {
+        if self.target != Target::Local || !runner::enabled() {
+            return None;
+        }
+        let Some(place) = runner::place(&self.launcher.program, &self.launcher.args) else {
+            tracing::debug!(
+                "local writes go through one wrangler call each: {} is not in a wrangler package",
+                self.launcher.program.display()
+            );
+            return None;
+        };
+        let local_state = crate::migrate::d1::D1::local_state(self);
+        Some(std::sync::Arc::new(runner::Runner::new(
+            place,
+            &local_state,
+            ids,
+            self.timeout,
+        )))
     }
 
     /// How long one call may take.
@@ -300,10 +345,21 @@ impl Wrangler {
         what: &str,
         args: Vec<OsString>,
     ) -> Result<String> {
+        self.retrying(call, subject, || self.run_once(call, subject, what, &args))
+    }
+
+    /// Runs `attempt` until it succeeds or fails for good, retrying what is
+    /// safe to retry locally ([`Wrangler::run_for`]).
+    fn retrying<T>(
+        &self,
+        call: Call,
+        subject: &str,
+        mut attempt_once: impl FnMut() -> Result<T>,
+    ) -> Result<T> {
         let mut delay = Duration::from_millis(250);
         let mut attempt = 1;
         loop {
-            let result = self.run_once(call, subject, what, &args);
+            let result = attempt_once();
             let why = match &result {
                 Err(err) if self.target == Target::Local && is_busy(err) => {
                     "the local database is busy with another writer"
@@ -428,6 +484,7 @@ mod tests {
             timeout: DEFAULT_TIMEOUT,
             passed: Vec::new(),
             persist_to: None,
+            runner: None,
         };
         let cmd = wrangler.call(&["d1".into(), "list".into()]);
         assert_eq!(

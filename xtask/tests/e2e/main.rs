@@ -24,3 +24,4 @@ mod team;
 mod validation;
 mod worker;
 mod workflows;
+mod writes;

@@ -1,7 +1,7 @@
 //! Local reads without node: what a read of miniflare's file answers is what
 //! wrangler's own `d1 execute` answers, on every corpus project (FTS5
-//! included); a file that is not where it is looked for is read through
-//! wrangler, and the log says so; `--persist-to` is followed; and reading
+//! included); a database not created yet reads as empty, but beside files
+//! named some other way it is read through wrangler, and the log says so; `--persist-to` is followed; and reading
 //! beside a `wrangler dev` that writes loses nothing and never falls back
 //! to wrangler (the slowest read is printed).
 
@@ -158,27 +158,45 @@ fn reads_of_the_files_agree_with_wranglers_own_on_every_corpus_project() {
 }
 
 #[test]
-fn a_file_that_is_not_there_is_read_through_wrangler_and_the_log_says_so() {
+fn a_database_not_created_yet_is_empty_and_files_named_otherwise_are_read_through_wrangler() {
     let p = Project::seed();
-    // AUTH's file exists; READ_REPLICA's does not, beside it.
+    // AUTH's file exists; READ_REPLICA's does not, beside it: never created,
+    // so empty, with no call.
     p.migrate(&["up", "--db", AUTH]).ok();
     assert!(p.db_file(AUTH).is_file());
     assert!(!p.db_file(RR).exists());
     let wrapper = p.wrapper("");
     let env = [("MIGRATE_WRANGLER", wrapper.to_str().unwrap())];
     let run = p.migrate_with(&["status"], &env).ok();
-    let calls = p.calls();
-    assert!(
-        calls.iter().all(|c| c.2.contains(&format!(" {RR} "))) && !calls.is_empty(),
-        "only READ_REPLICA goes through wrangler: {calls:?}"
-    );
-    assert_line(
-        &run.stderr,
-        &["reading READ_REPLICA through wrangler", "does not exist"],
-    );
+    assert_eq!(p.calls(), [], "{}", run.all());
     assert!(run.stdout.contains("⏳ Pending - v1"), "{}", run.all());
     assert!(run.stdout.contains("✅ Applied - v2"), "{}", run.all());
-    // wrangler made the file as it read it: from now on no call.
+
+    // The only database file is named some other way (a layout this tool
+    // does not know): every read goes through wrangler, and the log says so.
+    let auth = p.db_file(AUTH);
+    std::fs::rename(&auth, auth.with_file_name("auth.sqlite")).unwrap();
+    for side in ["-wal", "-shm"] {
+        let mut name = auth.clone().into_os_string();
+        name.push(side);
+        std::fs::remove_file(name).ok();
+    }
+    let run = p.migrate_with(&["status"], &env).ok();
+    let calls = p.calls();
+    for binding in [RR, AUTH] {
+        assert!(
+            calls.iter().any(|c| c.2.contains(&format!(" {binding} "))),
+            "{binding} goes through wrangler: {calls:?}"
+        );
+    }
+    assert_line(
+        &run.stderr,
+        &[
+            "reading READ_REPLICA through wrangler",
+            "named some other way",
+        ],
+    );
+    // wrangler made the files as it read them: from now on no call.
     let run = p.migrate_with(&["status"], &env).ok();
     assert_eq!(p.calls(), [], "{}", run.all());
     assert!(!run.stderr.contains("through wrangler"), "{}", run.stderr);

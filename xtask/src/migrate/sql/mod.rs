@@ -26,7 +26,7 @@ use std::fmt;
 
 use lex::{parse, tokenize, Kind};
 pub use lint::{lint, LintOptions};
-pub use wrangler::{batch_text, check_batch, for_wrangler, Splitter};
+pub use wrangler::{batch_text, check_batch, for_wrangler, wrangler_split, Splitter};
 
 /// D1's limit on the length of one SQL statement, in bytes.
 const MAX_STATEMENT_BYTES: usize = 100_000;

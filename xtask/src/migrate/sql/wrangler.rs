@@ -138,7 +138,7 @@ pub fn check_batch(statements: &[&str], splitter: Splitter) -> Result<(), String
 // its `BEGIN TRANSACTION` trimming (see `check_transaction_text`).
 
 /// `splitSqlQuery`: the statements wrangler sends for the file `sql`.
-pub(super) fn wrangler_split(sql: &str, splitter: Splitter) -> Vec<String> {
+pub fn wrangler_split(sql: &str, splitter: Splitter) -> Vec<String> {
     if !may_contain_multiple_statements(sql) {
         return vec![sql.to_owned()];
     }

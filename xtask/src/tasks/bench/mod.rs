@@ -50,6 +50,8 @@ struct Bench {
     wrangler: PathBuf,
     /// How our runner starts wrangler (see [`Launcher::project`]).
     launcher: Launcher,
+    /// The node on `PATH`, which our runner starts.
+    node: PathBuf,
     scratch: tempfile::TempDir,
 }
 
@@ -69,6 +71,7 @@ impl flags::Bench {
         let bench = Bench {
             xtask: std::env::current_exe().context("cannot find the xtask binary")?,
             launcher: Launcher::project(&root),
+            node: on_path("node").context("node is not on PATH")?,
             wrangler,
             scratch: tempfile::Builder::new()
                 .prefix("migrate-bench-")
@@ -135,6 +138,9 @@ struct Row {
     noop: Pairs,
     /// One `SELECT 1` started the way our runner starts wrangler.
     direct_floor: Vec<Duration>,
+    /// One call, started the same way, that runs all of one database's
+    /// migrations as one file: the least a wrangler-based `up` can spend.
+    carrying: Vec<Duration>,
 }
 
 impl Bench {
@@ -161,6 +167,7 @@ impl Bench {
             status: Pairs::default(),
             noop: Pairs::default(),
             direct_floor: Vec::new(),
+            carrying: Vec::new(),
         };
         for run in 0..runs {
             let ours = self.fresh(&template, &format!("{size}-{run}-ours"))?;
@@ -222,6 +229,17 @@ impl Bench {
             let one = self.ours(&alone, &["up", "--no-backup", "--db", BINDINGS[0]])?;
             row.up_one.push(one, floor, 1);
             row.direct_floor.push(self.launched_one(&theirs, &select)?);
+            let carrying = self.fresh(&template, &format!("{size}-{run}-carrying"))?;
+            let file = carrying.join("one-database.sql");
+            std::fs::write(
+                &file,
+                concatenated(&carrying.join("wrangler-migrations").join(BINDINGS[0]))?,
+            )?;
+            let file = file.to_string_lossy().into_owned();
+            row.carrying.push(self.launched_one(
+                &carrying,
+                &["d1", "execute", BINDINGS[0], "--yes", "--file", &file],
+            )?);
         }
         Ok(row)
     }
@@ -233,7 +251,9 @@ impl Bench {
         Ok(dir)
     }
 
-    /// Runs `xtask migrate ARGS` on a project through a wrapper that counts wrangler processes.
+    /// Runs `xtask migrate ARGS` on a project, counting the node processes
+    /// it starts (wrangler calls, local D1's runner) through a `node` first
+    /// on its `PATH` that notes each start and runs the real one.
     fn ours(&self, project: &Path, args: &[&str]) -> Result<(Duration, usize)> {
         self.ours_with(project, args, &[])
     }
@@ -245,22 +265,23 @@ impl Bench {
         args: &[&str],
         env: &[(&str, String)],
     ) -> Result<(Duration, usize)> {
-        let counter = project.join("wrangler-calls");
+        let counter = project.join("node-starts");
         std::fs::write(&counter, "")?;
-        let wrapper = project.join("count-wrangler.sh");
-        let launcher: Vec<String> = std::iter::once(self.launcher.program.as_os_str())
-            .chain(self.launcher.args.iter().map(|a| a.as_os_str()))
-            .map(|a| format!("'{}'", a.to_string_lossy()))
-            .collect();
+        let bin = project.join("counting-bin");
+        std::fs::create_dir_all(&bin)?;
+        let shim = bin.join("node");
         std::fs::write(
-            &wrapper,
+            &shim,
             format!(
-                "#!/bin/sh\necho x >> '{}'\nexec {} \"$@\"\n",
+                "#!/bin/sh\necho x >> '{}'\nexec '{}' \"$@\"\n",
                 counter.display(),
-                launcher.join(" ")
+                self.node.display()
             ),
         )?;
-        make_executable(&wrapper)?;
+        make_executable(&shim)?;
+        let path = std::env::join_paths(std::iter::once(bin.clone()).chain(
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+        ))?;
         let mut command = Cmd::new(&self.xtask)
             .arg("migrate")
             .args(args.iter().copied())
@@ -268,7 +289,7 @@ impl Bench {
             .arg(project.join("wrangler.toml"))
             .arg("--migrations-dir")
             .arg(project.join("migrations"))
-            .env("MIGRATE_WRANGLER", &wrapper);
+            .env("PATH", path);
         for (key, value) in env {
             command = command.env(key, value);
         }
@@ -426,6 +447,28 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The `.sql` files of `dir`, in name order, as one text.
+fn concatenated(dir: &Path) -> Result<String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    files.retain(|path| path.extension().is_some_and(|ext| ext == "sql"));
+    files.sort();
+    let mut text = String::new();
+    for file in files {
+        text.push_str(&std::fs::read_to_string(&file)?);
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+/// `program` as `PATH` finds it.
+fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
 }
 
 fn make_executable(path: &Path) -> Result<()> {
