@@ -299,10 +299,10 @@ impl Cmd {
     /// a time (local D1's runner); what it says on stderr goes to `log`.
     /// Like every command here it leads a process group of its own, watched
     /// by the [`reaper`]; dropping the returned [`Piped`] closes its stdin,
-    /// gives it `grace` to finish and leave, then ends its group. Not started
-    /// once the run is stopped.
+    /// gives it `grace` to finish and leave, then ends its group. Whether it
+    /// may start once the run is stopped is the caller's to decide (local
+    /// D1's runner gives locks back then).
     pub fn start_piped(&self, log: &Path, grace: Duration) -> Result<Piped> {
-        crate::interrupt::check()?;
         let shown = self.printable();
         let file = std::fs::File::create(log)
             .with_context(|| format!("cannot create {}", log.display()))?;

@@ -149,18 +149,19 @@ impl Wrangler {
         sql: &str,
     ) -> Option<Result<Vec<StatementResult>>> {
         let runner = self.runner.as_ref()?;
-        let statements = wrangler_split(sql, self.splitter());
-        let mut unusable = false;
-        let answer = self.retrying(call, &db.binding, || {
-            match runner.batch(call, &db.binding, &db.local_id, &statements) {
-                Some(answer) => answer,
-                None => {
-                    unusable = true;
-                    Ok(Vec::new())
-                }
+        // A stopped run starts nothing but what gives locks back.
+        if call != Call::Cleanup {
+            if let Err(err) = crate::interrupt::check() {
+                return Some(Err(err));
             }
-        });
-        (!unusable).then_some(answer)
+        }
+        if !runner.usable() {
+            return None;
+        }
+        let statements = wrangler_split(sql, self.splitter());
+        Some(self.retrying(call, &db.binding, || {
+            runner.batch(call, &db.binding, &db.local_id, &statements)
+        }))
     }
 
     fn execute_args(&self, db: &Database, input: [OsString; 2]) -> Vec<OsString> {

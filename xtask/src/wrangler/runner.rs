@@ -129,23 +129,30 @@ impl Runner {
         &self.ids
     }
 
+    /// Whether the runner can take batches, starting it if it is not
+    /// running; when not, the log has said why once, and writes go to
+    /// wrangler.
+    pub fn usable(&self) -> bool {
+        self.live().is_some()
+    }
+
     /// Runs `statements` on the local database `id` (named `binding` in
-    /// messages) as one all-or-nothing batch. `None` when the runner cannot
-    /// be used: the caller then calls wrangler (nothing ran).
+    /// messages) as one all-or-nothing batch. Once the run is stopped, only
+    /// a [`Call::Cleanup`] is sent.
     pub fn batch(
         &self,
         call: Call,
         binding: &str,
         id: &str,
         statements: &[String],
-    ) -> Option<Result<Vec<StatementResult>>> {
+    ) -> Result<Vec<StatementResult>> {
         if call != Call::Cleanup {
-            if let Err(err) = crate::interrupt::check() {
-                return Some(Err(err));
-            }
+            crate::interrupt::check()?;
         }
-        let live = self.live()?;
-        Some(self.send(&live, binding, id, statements))
+        let live = self.live().with_context(|| {
+            format!("local D1's runner could not start again, so nothing ran on {binding}")
+        })?;
+        self.send(&live, binding, id, statements)
     }
 
     /// The runner, started on first use.
