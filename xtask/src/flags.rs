@@ -1,10 +1,10 @@
 //! The whole command line, in one place.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
-use crate::migrate::d1::Target;
+use crate::args::{Global, RestorePointKind};
 
 /// Project tasks for this Workers app: D1 migrations (`cargo migrate …`).
 #[derive(Debug, Parser)]
@@ -22,15 +22,15 @@ pub enum XtaskCommand {
     ///
     /// wrangler.toml's `[build] command` runs this, so `wrangler dev` and
     /// `wrangler deploy` build the worker themselves.
-    BuildWorker(BuildWorker),
+    BuildWorker(crate::tasks::build_worker::BuildWorker),
     /// Ship it: check, build the worker, back up, rehearse, migrate, deploy, smoke-check.
     ///
     /// Remote by default; `--local` rehearses the whole chain on this machine
     /// (`wrangler deploy --dry-run`, then `wrangler dev` on 127.0.0.1 for the
     /// smoke check). The first failing step stops the chain.
-    Release(Release),
+    Release(crate::tasks::release::Release),
     /// Measure `migrate` against wrangler's own `d1 migrations`, side by side.
-    Bench(Bench),
+    Bench(crate::tasks::bench::Bench),
     /// Set up what the tests need, saying what it installs and where, then run `cargo test`.
     ///
     /// Installs what is missing: wrangler and playwright-core (`npm ci` into
@@ -47,114 +47,7 @@ pub enum XtaskCommand {
     ///   cargo xtask test -- -p xtask --lib    # set up, then the unit tests
     ///   cargo xtask test --check              # what is missing; installs nothing
     #[command(verbatim_doc_comment)]
-    Test(Test),
-}
-
-#[derive(Debug, Args)]
-pub struct Test {
-    /// Say what is there and what is missing; install nothing, test nothing
-    #[arg(long, conflicts_with = "setup_only")]
-    pub check: bool,
-
-    /// Set up, but run no test
-    #[arg(long)]
-    pub setup_only: bool,
-
-    /// Passed to `cargo test` (after `--`)
-    #[arg(last = true, value_name = "CARGO_TEST_ARGS")]
-    pub args: Vec<std::ffi::OsString>,
-}
-
-#[derive(Debug, Args)]
-pub struct BuildWorker {
-    /// Build without optimisations (faster to build, larger to ship)
-    #[arg(long)]
-    pub dev: bool,
-
-    /// The project whose migrations the worker expects (a release passes
-    /// its own through the environment to the build `wrangler deploy` starts)
-    #[command(flatten)]
-    pub project: ProjectFlags,
-}
-
-#[derive(Debug, Args)]
-pub struct Release {
-    #[command(flatten)]
-    pub project: ProjectFlags,
-
-    /// Rehearse the whole release on this machine: the local D1,
-    /// `wrangler deploy --dry-run`, and `wrangler dev` for the smoke check
-    #[arg(long, conflicts_with = "remote")]
-    local: bool,
-
-    /// Release to Cloudflare: the remote D1 and `wrangler deploy` (the
-    /// default; needs CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID)
-    #[arg(long)]
-    remote: bool,
-
-    /// Stop after the rehearsal: nothing is migrated or deployed
-    #[arg(long)]
-    pub dry_run: bool,
-
-    /// If the deploy (or smoke check) fails after migrations ran, roll the
-    /// databases back to where the release found them
-    #[arg(long)]
-    pub rollback_on_failure: bool,
-
-    /// Apply one migration per call (a failure keeps the ones before it)
-    #[arg(long)]
-    pub step: bool,
-
-    /// Remotely, the restore point the back-up step takes of each database
-    /// [default: bookmark, or export for the databases that migrate.toml's
-    /// `[backup] export` names]; the rehearse step rehearses on the export
-    /// it took, else on the newest export in backups/, else on the schema
-    /// alone. Locally the backup is always a copy of the SQLite file
-    #[arg(long = "backup", value_enum, value_name = "KIND")]
-    pub restore_point: Option<RestorePointKind>,
-
-    /// With --remote: the deployed worker's URL; the smoke check GETs its
-    /// /health (without it, the smoke check is skipped, with a warning)
-    #[arg(long, value_name = "URL")]
-    pub smoke_url: Option<String>,
-}
-
-impl Release {
-    /// Releases go to Cloudflare unless `--local` says otherwise.
-    pub fn target(&self) -> Target {
-        if self.local {
-            Target::Local
-        } else {
-            Target::Remote
-        }
-    }
-}
-
-#[derive(Debug, Args)]
-pub struct Bench {
-    /// Migration counts to measure (comma-separated)
-    #[arg(long, value_delimiter = ',', default_values_t = [10, 40, 160])]
-    pub sizes: Vec<usize>,
-
-    /// Repetitions of each measurement (medians are reported)
-    #[arg(long, default_value_t = 5)]
-    pub runs: usize,
-
-    /// Where the Markdown and JSON reports go [default: target/bench]
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-
-    /// Measure the web UI's overview against `cargo migrate status` instead
-    /// (on the first size; builds the UI first)
-    #[arg(long)]
-    pub ui: bool,
-
-    /// Measure remote `status` and `up` instead, through the Cloudflare API
-    /// double on 127.0.0.1 (built first): the direct D1 API path, the
-    /// wrangler path, and wrangler's own `d1 migrations`, against one
-    /// `wrangler d1 execute --remote` call (on the first size)
-    #[arg(long, conflicts_with = "ui")]
-    pub remote: bool,
+    Test(crate::tasks::test::Test),
 }
 
 /// Apply, roll back and inspect the D1 migrations in `migrations/`.
@@ -168,158 +61,6 @@ pub struct Migrate {
     pub global: Global,
     #[command(subcommand)]
     pub command: MigrateCommand,
-}
-
-/// Options every `migrate` command takes, before or after the subcommand.
-#[derive(Debug, Clone, Args)]
-pub struct Global {
-    #[command(flatten)]
-    pub project: ProjectFlags,
-
-    /// Target the local D1 (the default)
-    #[arg(long, global = true, conflicts_with = "remote")]
-    local: bool,
-
-    /// Target the remote D1 on Cloudflare (needs CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID)
-    #[arg(long, global = true)]
-    remote: bool,
-}
-
-/// Which project, which of its databases, and how logs look.
-#[derive(Debug, Clone, Args)]
-pub struct ProjectFlags {
-    /// The wrangler config that declares the D1 databases [default: the workspace's wrangler.toml]
-    #[arg(long, global = true, value_name = "PATH", env = "MIGRATE_CONFIG")]
-    pub config: Option<PathBuf>,
-
-    /// The shared folder of NNNN_description.sql files, for the databases whose
-    /// config entry names no `migrations_dir` [default: migrations/ beside the config]
-    #[arg(
-        long,
-        global = true,
-        value_name = "DIR",
-        env = "MIGRATE_MIGRATIONS_DIR"
-    )]
-    pub migrations_dir: Option<PathBuf>,
-
-    /// Use the databases of wrangler's `[env.NAME]` section
-    #[arg(long, global = true, value_name = "NAME", env = "MIGRATE_ENV")]
-    pub env: Option<String>,
-
-    /// Only these databases, by binding (repeatable)
-    #[arg(long = "db", global = true, value_name = "BINDING")]
-    pub databases: Vec<String>,
-
-    /// Where wrangler keeps local state, as its own `--persist-to` (for a
-    /// `wrangler dev --persist-to DIR`) [default: .wrangler/state beside the config]
-    #[arg(long, global = true, value_name = "DIR", env = "MIGRATE_PERSIST_TO")]
-    pub persist_to: Option<PathBuf>,
-
-    /// How logs on stderr look
-    #[arg(
-        long,
-        global = true,
-        value_enum,
-        env = "MIGRATE_LOG_FORMAT",
-        default_value = "human"
-    )]
-    pub log_format: LogFormat,
-
-    /// When the configured channels (email, Slack, Discord, webhook: see
-    /// the README) are told how a run went [default: `on` in migrate.toml's
-    /// [notify], else failure]
-    #[arg(
-        long,
-        global = true,
-        value_enum,
-        env = "MIGRATE_NOTIFY_ON",
-        value_name = "WHEN"
-    )]
-    pub notify: Option<NotifyWhen>,
-}
-
-/// When notifications go out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum NotifyWhen {
-    /// When a run fails (the default)
-    Failure,
-    /// After every run
-    Always,
-    /// Never
-    Never,
-}
-
-impl Global {
-    /// These options as arguments again (for a program that takes the same),
-    /// their paths made absolute against this process's folder: the program
-    /// finds the same files wherever it runs.
-    pub fn to_args(&self) -> Vec<std::ffi::OsString> {
-        let flags = &self.project;
-        let mut args: Vec<std::ffi::OsString> = Vec::new();
-        if let Some(config) = &flags.config {
-            args.extend(["--config".into(), absolute(config)]);
-        }
-        if let Some(dir) = &flags.migrations_dir {
-            args.extend(["--migrations-dir".into(), absolute(dir)]);
-        }
-        if let Some(env) = &flags.env {
-            args.extend(["--env".into(), env.into()]);
-        }
-        for db in &flags.databases {
-            args.extend(["--db".into(), db.into()]);
-        }
-        if let Some(dir) = &flags.persist_to {
-            args.extend(["--persist-to".into(), absolute(dir)]);
-        }
-        if flags.log_format == LogFormat::Json {
-            args.extend(["--log-format".into(), "json".into()]);
-        }
-        if let Some(when) = flags.notify {
-            let when = match when {
-                NotifyWhen::Failure => "failure",
-                NotifyWhen::Always => "always",
-                NotifyWhen::Never => "never",
-            };
-            args.extend(["--notify".into(), when.into()]);
-        }
-        if self.remote {
-            args.push("--remote".into());
-        }
-        args
-    }
-
-    /// `migrate` works on the local D1 unless `--remote` says otherwise.
-    pub fn target(&self) -> Target {
-        if self.remote {
-            Target::Remote
-        } else {
-            Target::Local
-        }
-    }
-}
-
-/// `path` as this process reads it, made absolute (a path that cannot be,
-/// when the current folder is gone, is passed on as it is).
-fn absolute(path: &Path) -> std::ffi::OsString {
-    std::path::absolute(path)
-        .unwrap_or_else(|_| path.to_path_buf())
-        .into_os_string()
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Human,
-    Json,
-}
-
-impl LogFormat {
-    /// `MIGRATE_LOG_FORMAT`, for commands without the `--log-format` flag.
-    pub fn from_env() -> LogFormat {
-        match std::env::var("MIGRATE_LOG_FORMAT").as_deref() {
-            Ok("json") => LogFormat::Json,
-            _ => LogFormat::Human,
-        }
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -407,20 +148,8 @@ pub struct BackupOptions {
     pub backup_dir: Option<PathBuf>,
 
     /// How many backups to keep per database (older ones are deleted)
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    #[arg(long, value_name = "N", default_value_t = crate::migrate::DEFAULT_KEEP_BACKUPS)]
     pub keep_backups: usize,
-}
-
-/// What a remote restore point is (`--backup`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RestorePointKind {
-    /// D1's Time Travel bookmark alone: one request, blocks nothing;
-    /// restorable for 30 days (7 on the Workers free plan) with `restore`
-    Bookmark,
-    /// `wrangler d1 export` to a .sql file (and the bookmark after it): kept
-    /// as long as you keep the file, but D1 blocks the database's other
-    /// requests while the export runs
-    Export,
 }
 
 /// How a run treats another run's lock.
@@ -431,7 +160,7 @@ pub struct LockOptions {
     pub wait: u64,
 
     /// How long this run's lock lasts before another run may take it over
-    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::migrate::DEFAULT_LOCK_TTL_SECS)]
     pub lock_ttl: u64,
 }
 
@@ -643,6 +372,7 @@ pub struct Check {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::migrate::Target;
     use clap::CommandFactory;
 
     #[test]

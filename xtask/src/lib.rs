@@ -1,21 +1,25 @@
 //! The migration runner and release tooling for this Workers app's D1 databases.
 //!
-//! Three layers, each using only the ones below it:
-//! - [`commands`] and [`tasks`]: the command line's edge. `commands` are the
-//!   `migrate` subcommands, turning flags into the engine's types and its
-//!   events into output; `tasks` are the other `cargo xtask` jobs (release,
-//!   build-worker, bench) and the smoke check.
-//! - [`migrate`]: the engine, a library that prints nothing: config, sources,
-//!   SQL, plans, ledgers, locks, schema, backups and the run, reporting
-//!   through [`migrate::events`]; it talks to D1 through [`migrate::d1::D1`].
-//! - [`wrangler`] (the D1 of real databases), [`process`] (every program
-//!   started), [`http`], [`interrupt`] and [`output`].
+//! Layers, each using only the ones below it (drawn in `docs/architecture.md`):
+//! - the edges: [`commands`] (the `migrate` subcommands, with [`flags`] and
+//!   the shared options in [`args`]) and [`tasks`] (release, build-worker,
+//!   bench, test); the web UI is the `migrate-ui` crate beside this one.
+//! - [`jobs`]: a run or a restore as a caller starts it, then its run log
+//!   line and notification.
+//! - [`migrate`]: the engine, a library that prints nothing and knows no
+//!   command line, reporting through [`migrate::events`] and failing with
+//!   [`migrate::Failure`]s; it talks to D1 through [`migrate::D1`], which
+//!   [`wrangler`] and [`cloudflare`] implement.
+//! - below: [`notify`], [`output`], [`process`], [`http`], [`interrupt`],
+//!   [`text`].
 
+pub mod args;
 pub mod cloudflare;
 pub mod commands;
 pub mod flags;
 pub mod http;
 pub mod interrupt;
+pub mod jobs;
 pub mod migrate;
 pub mod notify;
 pub mod output;

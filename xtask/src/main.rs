@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use xtask::flags::{LogFormat, MigrateCommand, Xtask, XtaskCommand};
+use xtask::flags::{MigrateCommand, Xtask, XtaskCommand};
 use xtask::interrupt::{self, Stop};
+use xtask::output::LogFormat;
 
 fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some(xtask::process::reaper::SUBCOMMAND) {
@@ -17,11 +18,12 @@ fn main() -> ExitCode {
         &flags.command,
         XtaskCommand::Migrate(migrate) if matches!(migrate.command, MigrateCommand::Ui(_))
     );
-    xtask::output::init_logging(match &flags.command {
+    let log_format = match &flags.command {
         XtaskCommand::Migrate(migrate) => migrate.global.project.log_format,
         XtaskCommand::Release(release) => release.project.log_format,
         _ => LogFormat::from_env(),
-    });
+    };
+    xtask::output::init_logging(log_format);
     if let Err(err) = interrupt::install() {
         tracing::warn!("{err:#}: Ctrl-C will end the run without giving its locks back");
     }
@@ -45,7 +47,16 @@ fn main() -> ExitCode {
             if stop != Some(Stop::ClosedPipe) {
                 let message = xtask::process::redact(&format!("{err:#}"));
                 tracing::debug!("{err:?}");
-                eprintln!("error: {message}");
+                match log_format {
+                    LogFormat::Human => eprintln!("error: {message}"),
+                    // One JSON line, with what the error is made of.
+                    LogFormat::Json => {
+                        let mut error = xtask::migrate::error_json(&err);
+                        error["message"] = message.into();
+                        let line = serde_json::json!({"level": "ERROR", "error": error});
+                        eprintln!("{}", xtask::process::redact(&line.to_string()));
+                    }
+                }
             }
             stop.map_or(ExitCode::FAILURE, |stop| ExitCode::from(stop.exit_code()))
         }

@@ -21,11 +21,10 @@ pub mod util;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use anyhow::{anyhow, Context};
+use anyhow::Context;
 use clap::Parser;
 
 pub use api::{DeployRecord, RequestRecord};
@@ -61,6 +60,14 @@ impl std::str::FromStr for NamedDatabase {
 
 fn fail_fault(s: &str) -> Result<Fault, String> {
     Fault::parse_fail(s)
+}
+
+fn gather_option(s: &str) -> Result<(String, usize), String> {
+    let (kind, n) = s
+        .split_once(':')
+        .ok_or_else(|| format!("{s:?}: expected KIND:N"))?;
+    let n: usize = n.parse().map_err(|_| format!("{s:?}: N is a count"))?;
+    Ok((kind.to_owned(), n))
 }
 
 fn delay_fault(s: &str) -> Result<Fault, String> {
@@ -101,6 +108,11 @@ pub struct Options {
     /// Every import's poll step reports an error and the import is not applied.
     #[arg(long)]
     pub fail_import_poll: bool,
+    /// Requests of KIND are held until N of them are in flight at once,
+    /// then all answered: a test that clients are served together (after
+    /// 60 s without N, each held one is answered HTTP 503 instead).
+    #[arg(long, value_name = "KIND:N", value_parser = gather_option)]
+    pub gather: Option<(String, usize)>,
     /// Do not log requests to stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -118,6 +130,7 @@ impl std::fmt::Debug for Options {
             .field("throttle", &self.throttle)
             .field("lose", &self.lose)
             .field("fail_import_poll", &self.fail_import_poll)
+            .field("gather", &self.gather)
             .field("quiet", &self.quiet)
             .finish()
     }
@@ -136,6 +149,7 @@ impl Options {
             throttle: Vec::new(),
             lose: Vec::new(),
             fail_import_poll: false,
+            gather: None,
             quiet: false,
         }
     }
@@ -146,8 +160,8 @@ pub struct Double {
     addr: SocketAddr,
     data_dir: PathBuf,
     app: Arc<api::App>,
-    server: Arc<tiny_http::Server>,
-    stopping: Arc<AtomicBool>,
+    /// Stops the server when sent (or dropped).
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
     _temp: Option<tempfile::TempDir>,
 }
@@ -194,8 +208,9 @@ impl Double {
     }
 
     fn stop(&mut self) {
-        self.stopping.store(true, Ordering::SeqCst);
-        self.server.unblock();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -225,12 +240,11 @@ pub fn serve(options: Options) -> anyhow::Result<Double> {
     for db in &options.databases {
         store.get_or_create(&db.id, Some(&db.name))?;
     }
-    let server = tiny_http::Server::http(("127.0.0.1", options.port))
-        .map_err(|e| anyhow!("binding 127.0.0.1:{}: {e}", options.port))?;
-    let addr = server
-        .server_addr()
-        .to_ip()
-        .ok_or_else(|| anyhow!("the server has no IP address"))?;
+    // Bound here, so that the port is known (and taken) before this returns.
+    let listener = std::net::TcpListener::bind(("127.0.0.1", options.port))
+        .with_context(|| format!("binding 127.0.0.1:{}", options.port))?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
     let mut faults = options.fail.clone();
     faults.extend(options.delay.iter().cloned());
     let app = Arc::new(api::App::new(
@@ -240,64 +254,108 @@ pub fn serve(options: Options) -> anyhow::Result<Double> {
         store,
         faults::Faults::with(faults, options.throttle.clone(), options.lose.clone()),
         options.fail_import_poll,
+        options.gather.clone(),
     ));
-    let server = Arc::new(server);
-    let stopping = Arc::new(AtomicBool::new(false));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let thread = {
-        let (server, app, stopping, quiet) =
-            (server.clone(), app.clone(), stopping.clone(), options.quiet);
+        let (app, quiet) = (app.clone(), options.quiet);
         std::thread::Builder::new()
             .name("cloudflare-double".into())
-            .spawn(move || loop {
-                match server.recv() {
-                    Ok(request) => {
-                        let app = app.clone();
-                        let spawned = std::thread::Builder::new()
-                            .name("cloudflare-double-request".into())
-                            .spawn(move || respond(&app, request, quiet));
-                        if let Err(e) = spawned {
-                            eprintln!("cloudflare-double: cannot start a request thread: {e}");
-                        }
-                    }
-                    Err(_) if stopping.load(Ordering::SeqCst) => break,
-                    Err(_) => continue,
-                }
-            })?
+            .spawn(move || run_server(listener, app, quiet, stopped))?
     };
     Ok(Double {
         addr,
         data_dir,
         app,
-        server,
-        stopping,
+        stop: Some(stop),
         thread: Some(thread),
         _temp: temp,
     })
 }
 
-fn respond(app: &api::App, mut request: tiny_http::Request, quiet: bool) {
-    let method = request.method().as_str().to_uppercase();
-    let url = request.url().to_string();
-    let headers = request
-        .headers()
+/// Serves until `stopped` fires: hyper (through axum) takes each connection
+/// on tokio, and each request runs on a blocking thread of its own, so any
+/// number of clients are answered at once, however long one is held.
+fn run_server(
+    listener: std::net::TcpListener,
+    app: Arc<api::App>,
+    quiet: bool,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(1024)
+        .thread_name("cloudflare-double-request")
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("cloudflare-double: cannot start the server's runtime: {e}");
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::from_std(listener) {
+            Ok(listener) => listener,
+            Err(e) => {
+                eprintln!("cloudflare-double: cannot listen: {e}");
+                return;
+            }
+        };
+        let router = axum::Router::new()
+            .fallback(move |request: axum::extract::Request| respond(app.clone(), request, quiet));
+        tokio::select! {
+            served = axum::serve(listener, router) => {
+                if let Err(e) = served {
+                    eprintln!("cloudflare-double: the server failed: {e}");
+                }
+            }
+            _ = stopped => {}
+        }
+    });
+    // Requests still held (a delay, a gather) are not waited for.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+}
+
+/// Answers one request through [`api::App::handle`], on a blocking thread.
+async fn respond(
+    app: Arc<api::App>,
+    request: axum::extract::Request,
+    quiet: bool,
+) -> axum::response::Response {
+    let (parts, body) = request.into_parts();
+    let method = parts.method.as_str().to_uppercase();
+    let url = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let headers = parts
+        .headers
         .iter()
-        .map(|h| {
-            (
-                h.field.as_str().as_str().to_string(),
-                h.value.as_str().to_string(),
-            )
+        .map(|(k, v)| {
+            let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            (k.as_str().to_string(), value)
         })
         .collect();
-    let mut body = Vec::new();
-    let reply = match request.as_reader().read_to_end(&mut body) {
-        Ok(_) => {
+    let reply = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(body) => {
             let req = api::Req {
                 method: method.clone(),
                 url: url.clone(),
                 headers,
-                body,
+                body: body.to_vec(),
             };
-            app.handle(&req).0
+            tokio::task::spawn_blocking(move || app.handle(&req).0)
+                .await
+                .unwrap_or_else(|e| {
+                    api::error_reply(&d1::ApiError::new(
+                        500,
+                        7500,
+                        format!("the request failed: {e}"),
+                    ))
+                })
         }
         Err(e) => api::error_reply(&d1::ApiError::new(
             400,
@@ -310,13 +368,16 @@ fn respond(app: &api::App, mut request: tiny_http::Request, quiet: bool) {
         eprintln!("cloudflare-double: {method} {path} {}", reply.status);
     }
     // Always a Content-Length, never chunked: simplest for every client.
-    let mut response = tiny_http::Response::from_data(reply.body)
-        .with_status_code(reply.status)
-        .with_chunked_threshold(usize::MAX);
+    let mut response = axum::response::Response::new(axum::body::Body::from(reply.body));
+    *response.status_mut() = axum::http::StatusCode::from_u16(reply.status)
+        .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
     for (k, v) in reply.headers {
-        if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
-            response.add_header(h);
+        if let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::from_bytes(k.as_bytes()),
+            axum::http::HeaderValue::from_str(&v),
+        ) {
+            response.headers_mut().append(name, value);
         }
     }
-    let _ = request.respond(response);
+    response
 }

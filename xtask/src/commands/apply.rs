@@ -1,22 +1,19 @@
-//! `migrate up` and `migrate down`: their flags made into a run's
-//! [`Options`], the run ([`crate::migrate::run`]) on the project's wrangler,
-//! and its events printed ([`super::report`]).
+//! `migrate up` and `migrate down`: their flags made into a
+//! [`RunRequest`], run as a job ([`crate::jobs::execute`]), the report on
+//! stdout ([`Human`]).
 
 use std::time::Duration;
 
 use anyhow::{bail, Result};
 
-use super::notify;
-use super::report::{Human, Log};
-use crate::flags::{self, BackupOptions, LockOptions, ProjectFlags, RestorePointKind, RunOptions};
-use crate::migrate::backup::{Backups, Policy, RestorePoint};
-use crate::migrate::config::Config;
-use crate::migrate::events::{Fanout, Observer};
-use crate::migrate::project::Project;
-use crate::migrate::run::{
-    self, Backing, Batching, DataLoss, Direction, Locking, Mode, Options, Seeding,
+use crate::args::{ProjectFlags, RestorePointKind};
+use crate::flags::{self, BackupOptions, LockOptions, RunOptions};
+use crate::jobs::RunRequest;
+use crate::migrate::{
+    Backing, Backups, Batching, Config, DataLoss, Direction, Locking, Mode, Options, Policy,
+    Project, Seeding,
 };
-use crate::notify::Collector;
+use crate::output::Human;
 
 impl flags::Up {
     pub fn run(self, project: &Project, global: &ProjectFlags) -> Result<()> {
@@ -30,14 +27,13 @@ impl flags::Up {
             Some(version) => format!("cargo migrate up {version}"),
             None => "cargo migrate up".to_owned(),
         };
-        let caller = Caller::command_line(again);
-        execute(
+        start(
             project,
             global,
             Direction::Up,
             self.version,
             &self.run,
-            &caller,
+            again,
         )
     }
 }
@@ -45,83 +41,34 @@ impl flags::Up {
 impl flags::Down {
     pub fn run(self, project: &Project, global: &ProjectFlags) -> Result<()> {
         let again = format!("cargo migrate down {}", self.version);
-        let caller = Caller::command_line(again);
-        execute(
+        start(
             project,
             global,
             Direction::Down,
             Some(self.version),
             &self.run,
-            &caller,
+            again,
         )
     }
 }
 
-/// Who starts a run, as its report, notification and history name it.
-pub struct Caller<'a> {
-    /// The command that runs it again (`cargo migrate up 5`).
-    pub again: String,
-    /// The command as typed; `None`: this process's command line.
-    pub command: Option<String>,
-    /// Gets every event: [`Human`] on the command line, the web UI's stream
-    /// there.
-    pub watcher: &'a dyn Observer,
-}
-
-impl Caller<'static> {
-    /// The command line's: this process's command, the report on stdout.
-    fn command_line(again: String) -> Caller<'static> {
-        Caller {
-            again,
-            command: None,
-            watcher: &Human,
-        }
-    }
-}
-
-/// The run, its report, and (for a real run) its notification and its
-/// line in the history. Every event goes to the log and to the caller's
-/// watcher.
-pub fn execute(
+/// The run the flags ask for, with its report on stdout.
+fn start(
     project: &Project,
     global: &ProjectFlags,
     direction: Direction,
     version: Option<u64>,
     flags: &RunOptions,
-    caller: &Caller,
+    again: String,
 ) -> Result<()> {
-    let collector = Collector::default();
-    let observer = Fanout(vec![caller.watcher, &Log, &collector]);
-    let result = crate::cloudflare::d1_for(project).and_then(|d1| {
-        run::run(
-            project,
-            d1,
-            direction,
-            version,
-            &flags.options(project),
-            &observer,
-        )
-    });
-    if flags.dry_run {
-        return result;
-    }
-    let event = match direction {
-        Direction::Up => "migrate.up",
-        Direction::Down => "migrate.down",
+    let request = RunRequest {
+        direction,
+        version,
+        options: flags.options(project),
+        again,
+        command: None,
     };
-    let mut context = notify::context(project, event, &caller.again);
-    if let Some(command) = &caller.command {
-        context.command = command.clone();
-    }
-    let databases = collector.databases(&context);
-    notify::after(
-        project,
-        &notify::settings(project, global),
-        &context,
-        databases,
-        Vec::new(),
-        result,
-    )
+    crate::jobs::execute(project, &global.notify_settings(project), &request, &Human)
 }
 
 impl RunOptions {
@@ -155,13 +102,7 @@ impl RunOptions {
 /// Which restore point each of `project`'s databases gets before a remote
 /// run: `--backup`'s kind for all, else `migrate.toml`'s `[backup]`.
 pub fn policy(project: &Project, flag: Option<RestorePointKind>) -> Policy {
-    Policy {
-        all: flag.map(|kind| match kind {
-            RestorePointKind::Bookmark => RestorePoint::Bookmark,
-            RestorePointKind::Export => RestorePoint::Export,
-        }),
-        exported: project.backup.export.clone(),
-    }
+    Policy::for_project(project, flag.map(RestorePointKind::restore_point))
 }
 
 impl BackupOptions {

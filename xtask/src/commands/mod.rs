@@ -1,30 +1,27 @@
-//! One module per command; each adds a `run` to its flags type.
+//! The command line's edge: one module per `migrate` command, each adding
+//! a `run` to its flags type that turns the flags into the engine's types,
+//! calls the engine (or a [`crate::jobs`] job), and prints what it returns.
 
-pub mod apply;
-pub mod backup;
+mod apply;
+mod backup;
 mod check;
-pub mod history;
 mod new;
 mod notify;
 mod record;
 mod renumber;
-mod report;
-pub mod status;
+mod status;
 pub(crate) mod ui;
 mod unlock;
-pub mod verify;
+mod verify;
 
 use anyhow::Result;
 
-use crate::flags::{Migrate, MigrateCommand, ProjectFlags};
-use crate::migrate::project::{workspace_root, Paths, Project};
-
-pub use notify::{after as notify_after, context as notify_context, settings as notify_settings};
-pub use report::{Human, Log};
+use crate::flags::{Migrate, MigrateCommand};
+use crate::migrate::{Database, Project};
 
 impl Migrate {
     pub fn run(self) -> Result<()> {
-        let paths = paths(&self.global.project);
+        let paths = self.global.project.paths();
         let target = self.global.target();
         let load = || Project::load(&paths, target);
         let load_lenient = || Project::load_lenient(&paths, target);
@@ -53,17 +50,30 @@ impl Migrate {
     }
 }
 
-/// The project the flags name: the workspace this xtask was built in unless
-/// `--config` says otherwise.
-pub fn paths(flags: &ProjectFlags) -> Paths {
-    let root = workspace_root();
-    Paths {
-        wrangler_version: crate::wrangler::project_version(&root),
-        root,
-        config: flags.config.clone(),
-        env: flags.env.clone(),
-        migrations_dir: flags.migrations_dir.clone(),
-        databases: flags.databases.clone(),
-        persist_to: flags.persist_to.clone(),
+/// Prints each database's outcome (its line, or ❌ and the error) and fails
+/// naming those that failed, in the words of `failure`, with what each
+/// failure was ([`crate::migrate::Failure`]).
+pub(crate) fn report_each(
+    databases: &[Database],
+    results: Vec<Result<String>>,
+    failure: impl FnOnce(String) -> String,
+) -> Result<()> {
+    let (mut failed, mut failures) = (Vec::new(), Vec::new());
+    for (db, result) in databases.iter().zip(results) {
+        match result {
+            Ok(line) => crate::out!("{line}"),
+            Err(err) => {
+                crate::out!("❌ {}: {err:#}", db.binding);
+                failed.push(db.binding.clone());
+                failures.extend(crate::migrate::failures_in(Some(&db.binding), &err));
+            }
+        }
+    }
+    match failed.is_empty() {
+        true => Ok(()),
+        false => Err(crate::migrate::Error::from_failures(
+            failure(failed.join(", ")),
+            failures,
+        )),
     }
 }

@@ -4,9 +4,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::flags;
 
-use crate::migrate::layout;
-use crate::migrate::project::{self, Paths, Project};
-use crate::migrate::source::{self, Owner};
+use crate::migrate::{self, Owner, Paths, Project};
 
 impl flags::New {
     pub fn run(self, paths: &Paths) -> Result<()> {
@@ -32,7 +30,7 @@ impl flags::New {
         }
         // The database's own folder when its config entry names one; else
         // the shared folder (which a single database without one also uses).
-        let sharing = project::sharing(&config, &dir);
+        let sharing = migrate::sharing(&config, &dir);
         let own = match &database {
             Some(binding) if !sharing.contains(&binding.as_str()) => Some(binding.clone()),
             None if sharing.is_empty() => match &config.databases[..] {
@@ -47,7 +45,7 @@ impl flags::New {
         let dir = match &own {
             Some(binding) => config
                 .database(binding)
-                .map(|db| project::folder_of(db, &dir).to_path_buf())
+                .map(|db| migrate::folder_of(db, &dir).to_path_buf())
                 .unwrap_or(dir),
             None => dir,
         };
@@ -58,16 +56,16 @@ impl flags::New {
                 bindings: &sharing,
             },
         };
-        let layout = project::layout_of(own.as_deref().and_then(|b| config.database(b)))?;
+        let layout = migrate::layout_of(own.as_deref().and_then(|b| config.database(b)))?;
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
-        let existing = source::load(&dir, &layout, owner, &config)
+        let existing = migrate::load_migrations(&dir, &layout, owner, &config)
             .context("fix the migrations folder before adding to it")?;
         // The default layout keeps the seed's rule in a routed shared folder
         // (one sequence, no gaps); a pattern's layout says where its
         // migrations go (a folder each, numbered like the others).
         let (version, up, down) = match layout.pattern() {
-            layout::DEFAULT_PATTERN => {
+            migrate::DEFAULT_PATTERN => {
                 let version = existing.last().map_or(1, |m| m.version + 1);
                 let stem = format!("{version:04}_{description}");
                 (
@@ -113,7 +111,7 @@ impl flags::New {
         }
         let binding = match &database {
             Some(binding) => binding.clone(),
-            None => source::load(&dir, &layout, owner, &config)
+            None => migrate::load_migrations(&dir, &layout, owner, &config)
                 .ok()
                 .and_then(|all| {
                     all.into_iter()

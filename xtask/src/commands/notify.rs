@@ -1,69 +1,26 @@
-//! Notifications at the command line's edge: the channels and policy of a
-//! project ([`settings`]), a run's notice once it is over ([`after`]), and
-//! `migrate notify --test`.
+//! `migrate notify --test`: a test message to every configured channel.
 
 use anyhow::{bail, Result};
 
-use crate::flags::{self, NotifyWhen, ProjectFlags};
-use crate::migrate::project::Project;
-use crate::notify::notice::{DatabaseNotice, StepNotice};
-use crate::notify::{self, Context, Notice, Outcome, Settings, When};
-
-/// The channels and the policy for `project`, the flag (or
-/// `MIGRATE_NOTIFY_ON`) winning over `migrate.toml`.
-pub fn settings(project: &Project, flags: &ProjectFlags) -> Settings {
-    let when = flags.notify.map(|when| match when {
-        NotifyWhen::Failure => When::Failure,
-        NotifyWhen::Always => When::Always,
-        NotifyWhen::Never => When::Never,
-    });
-    Settings::load(&project.notify, when, |name| std::env::var(name).ok())
-}
-
-/// A run's context: what notices name it by.
-pub fn context(project: &Project, event: &str, again: &str) -> Context {
-    Context::from_args(
-        event,
-        again,
-        &project.target.to_string(),
-        project.config.env.as_deref(),
-    )
-}
-
-/// Logs how a run ended in the project's history and tells the channels
-/// (per the settings): its databases' parts, and `steps` for a release.
-/// Returns `result` unchanged.
-pub fn after<T>(
-    project: &Project,
-    settings: &Settings,
-    context: &Context,
-    databases: Vec<DatabaseNotice>,
-    steps: Vec<StepNotice>,
-    result: Result<T>,
-) -> Result<T> {
-    let (outcome, error) = match &result {
-        Ok(_) => (Outcome::Succeeded, None),
-        Err(err) => (Outcome::Failed, Some(format!("{err:#}"))),
-    };
-    let notice = Notice::new(context, outcome, error, databases, steps);
-    super::history::record(project, &notice);
-    notify::notify(settings, &notice);
-    result
-}
+use crate::args::ProjectFlags;
+use crate::flags;
+use crate::migrate::Project;
+use crate::notify::notice::DatabaseNotice;
+use crate::notify::{self, Notice, Outcome};
 
 impl flags::Notify {
     pub fn run(self, project: &Project, flags: &ProjectFlags) -> Result<()> {
-        let settings = settings(project, flags);
+        let settings = flags.notify_settings(project);
         for problem in &settings.problems {
             crate::out!("⚠️  {problem}");
         }
         if settings.channels.is_empty() {
             bail!(
                 "no notification channel is configured: set MIGRATE_SMTP_URL (with MIGRATE_EMAIL_TO), \
-                 MIGRATE_SLACK_WEBHOOK_URL, MIGRATE_DISCORD_WEBHOOK_URL or MIGRATE_WEBHOOK_URL (see the README)"
+                 MIGRATE_SLACK_WEBHOOK_URL, MIGRATE_DISCORD_WEBHOOK_URL or MIGRATE_WEBHOOK_URL (see docs/notifications.md)"
             );
         }
-        let context = context(project, "test", "cargo migrate status");
+        let context = crate::jobs::context(project, "test", "cargo migrate status");
         let databases = project
             .selected
             .iter()

@@ -4,11 +4,10 @@
 use anyhow::{Context, Result};
 
 use crate::flags;
-use crate::migrate::calls;
-use crate::migrate::config::Database;
-use crate::migrate::project::Project;
-use crate::migrate::renumber;
-use crate::migrate::source::Migration;
+use crate::migrate;
+use crate::migrate::Database;
+use crate::migrate::Migration;
+use crate::migrate::Project;
 
 impl flags::Renumber {
     pub fn run(self, project: &Project) -> Result<()> {
@@ -39,7 +38,7 @@ impl flags::Renumber {
             .cloned()
             .collect();
         let d1 = crate::cloudflare::d1_for(project)?;
-        let states = calls::read_states(&d1, &databases)?;
+        let states = migrate::read_states(&d1, &databases)?;
         let applied = |m: &Migration| {
             databases
                 .iter()
@@ -56,7 +55,7 @@ impl flags::Renumber {
                             .any(|l| !l.is_guard() && l.name == m.file_name)
                 })
         };
-        let moves = renumber::plan(&all, applied)?;
+        let moves = migrate::plan_renumbering(&all, applied)?;
         for step in &moves {
             for (from, to) in &step.renames {
                 if !self.dry_run {

@@ -7,7 +7,7 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use crate::migrate::config::Database;
 use crate::migrate::d1::{Call, StatementResult, Target, D1};
-use crate::migrate::hint;
+use crate::migrate::last_seen;
 use crate::migrate::lock;
 use crate::migrate::schema;
 use crate::migrate::sql;
@@ -67,7 +67,7 @@ pub fn read_state_as(call: Call, d1: &dyn D1, db: &Database) -> Result<DbState> 
         }
         Err(err) => return Err(err).with_context(context),
     };
-    hint::store(d1, db, &state);
+    last_seen::store(d1, db, &state);
     Ok(state)
 }
 
@@ -116,7 +116,7 @@ pub fn read_state_locking(
         )
         .with_context(|| format!("cannot read the state of {}", db.binding))?;
     let (state, outcome) = tracking::parse_locking_state(lock, &results)?;
-    hint::store(d1, db, &state);
+    last_seen::store(d1, db, &state);
     Ok((state, outcome))
 }
 
@@ -154,27 +154,31 @@ pub fn read_states(d1: &dyn D1, databases: &[Database]) -> Result<Vec<DbState>> 
     }
 }
 
-/// Prints each database's outcome (its line, or ❌ and the error) and fails
-/// naming those that failed, in the words of `failure`.
-pub fn report_each(
-    databases: &[Database],
-    results: Vec<Result<String>>,
-    failure: impl FnOnce(String) -> String,
-) -> Result<()> {
-    let mut failed = Vec::new();
-    for (db, result) in databases.iter().zip(results) {
-        match result {
-            Ok(line) => crate::out!("{line}"),
-            Err(err) => {
-                crate::out!("❌ {}: {err:#}", db.binding);
-                failed.push(db.binding.clone());
-            }
+/// Clears `db`'s migration lock (a run that died left it); says whose it
+/// was and how old, or that there was none.
+pub fn clear_lock(d1: &dyn D1, db: &Database) -> Result<String> {
+    let query = format!(
+        "SELECT owner, acquired_at, {} AS now FROM {table}; DELETE FROM {table}",
+        sql::NOW_MS,
+        table = lock::TABLE
+    );
+    let results = match d1.query(Call::Write, db, &query) {
+        Err(err) if tracking::is_missing_table_named(&err, lock::TABLE) => Vec::new(),
+        other => other?,
+    };
+    Ok(match results.first().and_then(|r| r.results.first()) {
+        Some(row) => {
+            let owner = row.get("owner").and_then(|v| v.as_str()).unwrap_or("?");
+            let age = row.get("now").and_then(|v| v.as_i64()).unwrap_or(0)
+                - row.get("acquired_at").and_then(|v| v.as_i64()).unwrap_or(0);
+            format!(
+                "🔓 {}: cleared the lock held by {owner} for {} s",
+                db.binding,
+                age / 1000
+            )
         }
-    }
-    match failed.is_empty() {
-        true => Ok(()),
-        false => Err(anyhow!("{}", failure(failed.join(", ")))),
-    }
+        None => format!("{}: was not locked", db.binding),
+    })
 }
 
 /// Writes a batch to a temp file and runs it as one all-or-nothing call.
@@ -184,7 +188,7 @@ pub fn run_batch(d1: &dyn D1, db: &Database, batch: &Batch) -> Result<Vec<Statem
     let statements: Vec<&str> = batch.statements.iter().map(|s| s.sql.as_str()).collect();
     sql::check_batch(&statements, d1.splitter())
         .map_err(|why| anyhow!("nothing was sent to {}: {why}", db.binding))?;
-    hint::forget(d1, db);
+    last_seen::forget(d1, db);
     let dir = tempfile::Builder::new()
         .prefix("migrate-")
         .tempdir()

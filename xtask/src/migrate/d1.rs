@@ -1,7 +1,7 @@
 //! What the engine asks of D1, as a trait: the real databases answer through
 //! wrangler ([`crate::wrangler::Wrangler`]) or, remotely, the D1 REST API
 //! ([`crate::cloudflare::Api`]); SQLite files answer for tests of the
-//! engine's logic ([`crate::migrate::sqlite_d1::SqliteD1`]).
+//! engine's logic ([`crate::migrate::sqlite_stand_in::SqliteD1`]).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -45,6 +45,12 @@ pub enum Call {
     Cleanup,
 }
 
+/// Where wrangler keeps local state for the config in `config_dir` when no
+/// `--persist-to` says otherwise.
+pub fn default_local_state(config_dir: &Path) -> PathBuf {
+    config_dir.join(".wrangler").join("state")
+}
+
 /// D1 refused the SQL: the text of `{"error":{"text":…}}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct D1Error {
@@ -66,6 +72,32 @@ impl fmt::Display for D1Error {
 }
 
 impl std::error::Error for D1Error {}
+
+/// In an error's chain: D1 does not export a database with virtual tables
+/// (FTS5); its restore point is then the Time Travel bookmark alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportRefused;
+
+impl fmt::Display for ExportRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("D1 does not export databases with virtual tables")
+    }
+}
+
+impl std::error::Error for ExportRefused {}
+
+/// An export's error, marked [`ExportRefused`] when that is why it failed.
+/// wrangler and the D1 API say it only in words (`cannot export databases
+/// with Virtual Tables`): this is where the words become a type.
+pub fn export_error(err: anyhow::Error) -> anyhow::Error {
+    let text = format!("{err:#}");
+    let refused = err.chain().any(|c| c.is::<D1Error>()) && text.contains("Virtual Tables")
+        || text.contains("cannot export databases with Virtual Tables");
+    match refused {
+        true => err.context(ExportRefused),
+        false => err,
+    }
+}
 
 /// In an error's chain: the call failed for a reason that may pass (no
 /// answer, HTTP 429 or 5xx, D1 overloaded) after the tries it was allowed.
@@ -116,7 +148,7 @@ pub trait D1: Send + Sync {
     /// databases): `.wrangler/state` beside the config unless `--persist-to`
     /// says otherwise.
     fn local_state(&self) -> PathBuf {
-        crate::migrate::local_d1::default_local_state(self.config_dir())
+        default_local_state(self.config_dir())
     }
 
     /// True when its local reads (queries that do not write, other than

@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 
 use crate::migrate::config::Database;
 use crate::migrate::d1::{Call, D1Error, StatementResult, D1};
-use crate::migrate::local_d1;
+use crate::migrate::local_files;
 use crate::migrate::sql;
 
 /// The environment variable that turns local reads off: `wrangler` sends
@@ -81,13 +81,13 @@ pub fn query(local_state: &Path, db: &Database, sql: &str) -> Read {
         Ok(statements) => statements,
         Err(err) => return Read::Unreadable(format!("the SQL does not split: {err}")),
     };
-    let path = local_d1::database_file(local_state, db);
+    let path = local_files::database_file(local_state, db);
     let connection = if path.is_file() {
-        local_d1::open(
+        local_files::open(
             &path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-    } else if !local_d1::naming_confirmed(local_state) {
+    } else if !local_files::naming_confirmed(local_state) {
         return Read::Unreadable(format!(
             "{} does not exist, and the files beside it are named some other way",
             path.display()
@@ -164,6 +164,7 @@ fn run(
 }
 
 /// A refusal by "D1", in the chain of the error it becomes.
+#[cfg(test)]
 pub(super) fn refusal(text: String) -> anyhow::Error {
     anyhow!(D1Error { text })
 }
@@ -241,7 +242,7 @@ mod tests {
     }
 
     fn live(state: &Path, sql: &str) -> std::path::PathBuf {
-        let path = local_d1::database_file(state, &db());
+        let path = local_files::database_file(state, &db());
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         Connection::open(&path).unwrap().execute_batch(sql).unwrap();
         path
@@ -306,7 +307,7 @@ mod tests {
         // Local D1's folder, with another database's file named as we name them.
         let mut other = db();
         other.local_id = "another-database".into();
-        let beside = local_d1::database_file(dir.path(), &other);
+        let beside = local_files::database_file(dir.path(), &other);
         std::fs::create_dir_all(beside.parent().unwrap()).unwrap();
         std::fs::write(beside.with_file_name("metadata.sqlite"), "").unwrap();
         assert!(empty(dir.path()));

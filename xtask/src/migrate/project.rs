@@ -58,11 +58,7 @@ pub struct Project {
     pub backup: BackupTable,
 }
 
-/// The workspace this xtask was built in.
-pub fn workspace_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).to_path_buf()
-}
+pub use crate::process::cargo_build::workspace_root;
 
 impl Project {
     /// Loads config and routing only: enough for commands that must work on a

@@ -23,7 +23,7 @@ use anyhow::{bail, Result};
 
 pub use notice::{Collector, Context, Notice, Outcome};
 
-use crate::migrate::source::NotifyTable;
+use crate::migrate::NotifyTable;
 
 /// How long all channels together may take.
 pub const BUDGET: Duration = Duration::from_secs(25);

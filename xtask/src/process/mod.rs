@@ -10,8 +10,10 @@
 //!   on a timeout, when the run is stopped ([`crate::interrupt`]), when a
 //!   long-running one is dropped, and when the xtask itself is killed.
 
+pub mod cargo_build;
 mod group;
 pub mod reaper;
+mod started;
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -21,6 +23,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use group::{end_group, signal_group};
+pub use started::{Piped, Running};
 
 /// What a stopped run does with a command in flight ([`crate::interrupt`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -270,60 +273,6 @@ impl Cmd {
         let captured = self.capture(Duration::from_secs(60), OnStop::End).ok()?;
         captured.status.success().then_some(captured.stdout)
     }
-
-    /// Starts a long-running server, its output going to `log`; it and
-    /// everything it starts end when the returned [`Running`] is dropped.
-    pub fn start(&self, log: &Path) -> Result<Running> {
-        let shown = self.printable();
-        let file = std::fs::File::create(log)
-            .with_context(|| format!("cannot create {}", log.display()))?;
-        let handle = self
-            .expression()
-            .stdout_file(file.try_clone().context("cannot share the log")?)
-            .stderr_file(file)
-            .unchecked()
-            .start()
-            .with_context(|| format!("cannot start `{shown}`"))?;
-        tracing::debug!(command = %shown, "started");
-        let group = handle.pids().first().copied().unwrap_or_default();
-        Ok(Running {
-            _watched: reaper::watch(group),
-            handle,
-            group,
-        })
-    }
-}
-
-impl Cmd {
-    /// Starts a program we talk to through its stdin and stdout, one line at
-    /// a time (local D1's runner); what it says on stderr goes to `log`.
-    /// Like every command here it leads a process group of its own, watched
-    /// by the [`reaper`]; dropping the returned [`Piped`] closes its stdin,
-    /// gives it `grace` to finish and leave, then ends its group. Whether it
-    /// may start once the run is stopped is the caller's to decide (local
-    /// D1's runner gives locks back then).
-    pub fn start_piped(&self, log: &Path, grace: Duration) -> Result<Piped> {
-        let shown = self.printable();
-        let file = std::fs::File::create(log)
-            .with_context(|| format!("cannot create {}", log.display()))?;
-        let (stdin_reader, stdin_writer) = os_pipe::pipe().context("cannot make a pipe")?;
-        let (stdout_reader, stdout_writer) = os_pipe::pipe().context("cannot make a pipe")?;
-        let expression = self
-            .expression_reading(duct::cmd(&self.program, &self.args).stdin_file(stdin_reader))
-            .stdout_file(stdout_writer)
-            .stderr_file(file);
-        let handle = start(expression, &shown)?;
-        tracing::debug!(command = %shown, "started, piped");
-        let group = handle.pids().first().copied().unwrap_or_default();
-        Ok(Piped {
-            stdin: Some(stdin_writer),
-            stdout: Some(stdout_reader),
-            _watched: reaper::watch(group),
-            handle,
-            group,
-            grace,
-        })
-    }
 }
 
 /// Starts `expression` (shown as `shown`), a missing program said as such.
@@ -336,53 +285,6 @@ fn start(expression: duct::Expression, shown: &str) -> Result<duct::Handle> {
             _ => anyhow::Error::new(err),
         })
         .with_context(|| format!("cannot start `{shown}`"))
-}
-
-/// A program started by [`Cmd::start_piped`].
-pub struct Piped {
-    stdin: Option<os_pipe::PipeWriter>,
-    stdout: Option<os_pipe::PipeReader>,
-    handle: duct::Handle,
-    group: u32,
-    grace: Duration,
-    _watched: reaper::Watched,
-}
-
-impl Piped {
-    /// Where to write to it; `None` once taken.
-    pub fn take_stdin(&mut self) -> Option<os_pipe::PipeWriter> {
-        self.stdin.take()
-    }
-
-    /// What it prints; `None` once taken.
-    pub fn take_stdout(&mut self) -> Option<os_pipe::PipeReader> {
-        self.stdout.take()
-    }
-
-    /// Whether it is still running.
-    pub fn running(&self) -> bool {
-        matches!(self.handle.try_wait(), Ok(None))
-    }
-
-    /// Ends it and its group now.
-    pub fn kill(&self) {
-        end_group(self.group, || self.running());
-        self.handle.kill().ok();
-    }
-}
-
-impl Drop for Piped {
-    fn drop(&mut self) {
-        // Its stdin closing is its cue to finish and leave.
-        drop(self.stdin.take());
-        let deadline = Instant::now() + self.grace;
-        while Instant::now() < deadline && self.running() {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        self.kill();
-        // Whatever it left in its group (a workerd) goes with it.
-        signal_group(self.group, libc::SIGKILL);
-    }
 }
 
 /// The program of a command does not exist (on `$PATH`, or at its path).
@@ -417,27 +319,6 @@ impl std::error::Error for TimedOut {}
 /// True when `err` says a command was ended for taking too long.
 pub fn timed_out(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| cause.is::<TimedOut>())
-}
-
-/// A long-running command ([`Cmd::start`]).
-pub struct Running {
-    handle: duct::Handle,
-    group: u32,
-    _watched: reaper::Watched,
-}
-
-impl Running {
-    /// Whether it is still running.
-    pub fn running(&self) -> bool {
-        matches!(self.handle.try_wait(), Ok(None))
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        end_group(self.group, || matches!(self.handle.try_wait(), Ok(None)));
-        self.handle.kill().ok();
-    }
 }
 
 /// A shell for script-like steps: `Cmd::from(cmd!(sh, "cargo install …"))`
@@ -534,58 +415,4 @@ pub fn truncate(text: &str, max: usize) -> &str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn printable_quotes_arguments_with_spaces_and_cuts_long_ones() {
-        let cmd = Cmd::new("wrangler").args(["d1", "--command", "SELECT 'a'"]);
-        assert_eq!(
-            cmd.printable(),
-            "wrangler d1 --command 'SELECT '\\''a'\\'''"
-        );
-        let long = "x".repeat(200);
-        assert!(Cmd::new("a").arg(&long).printable().ends_with("x…"));
-    }
-
-    #[test]
-    fn a_timeout_ends_the_whole_group() {
-        let dir = tempfile::tempdir().unwrap();
-        let pid_file = dir.path().join("child.pid");
-        // A shell that starts a grandchild in its group, then waits.
-        let script = format!("sleep 30 & echo $! > '{}'; wait", pid_file.display());
-        let err = Cmd::new("sh")
-            .args(["-c", &script])
-            .capture(Duration::from_millis(800), OnStop::End)
-            .unwrap_err();
-        assert!(
-            format!("{err:#}").contains("did not finish within"),
-            "{err:#}"
-        );
-        let grandchild: i32 = std::fs::read_to_string(&pid_file)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(200));
-        let state = std::fs::read_to_string(format!("/proc/{grandchild}/stat")).unwrap_or_default();
-        let alive = state
-            .rsplit(')')
-            .next()
-            .is_some_and(|rest| !rest.trim_start().starts_with('Z'));
-        assert!(!alive, "the grandchild outlived the timeout: {state}");
-    }
-
-    #[test]
-    fn captures_output_and_status() {
-        let captured = Cmd::new("sh")
-            .args(["-c", "echo out; echo err >&2; exit 3"])
-            .capture(Duration::from_secs(10), OnStop::End)
-            .unwrap();
-        assert_eq!(captured.status.code(), Some(3));
-        assert_eq!(
-            (captured.stdout.as_str(), captured.stderr.as_str()),
-            ("out\n", "err\n")
-        );
-    }
-}
+mod tests;

@@ -4,150 +4,102 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use serde_json::Value;
 
+use crate::args::{ProjectFlags, RestorePointKind};
 use crate::cloudflare::Remote;
-use crate::commands::{apply, notify_after, notify_context, notify_settings, paths, Human, Log};
-use crate::flags;
-use crate::migrate::backup::Backups;
 use crate::migrate::d1::{Target, D1};
 use crate::migrate::events::Fanout;
-use crate::migrate::project::{Paths, Project};
-use crate::migrate::run::{
-    Backing, Batching, DataLoss, Direction, Locking, Mode, Options, Seeding, Session,
+use crate::migrate::Backups;
+use crate::migrate::{
+    Backing, Batching, DataLoss, Direction, Locking, Mode, Options, Policy, RunContext, Seeding,
+    Session,
 };
-use crate::notify::notice::StepNotice;
+use crate::migrate::{Paths, Project};
 use crate::notify::Collector;
+use crate::output::{Human, Log};
 use crate::process::Cmd;
-use crate::tasks::{build_worker, smoke};
-use crate::text::human_duration;
+use crate::tasks::build_worker;
 use crate::wrangler::Wrangler;
+use clap::Args;
 
-/// The steps, in order.
-const STEPS: [&str; 9] = [
-    "preflight",
-    "check",
-    "build worker",
-    "plan",
-    "back up",
-    "rehearse",
-    "migrate",
-    "deploy",
-    "smoke check",
-];
+mod health;
+mod steps;
 
-/// What happened to a step.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Status {
-    Done,
-    Failed,
-    Skipped(&'static str),
+use health::smoke_check;
+use steps::Steps;
+
+#[derive(Debug, Args)]
+pub struct Release {
+    #[command(flatten)]
+    pub project: ProjectFlags,
+
+    /// Rehearse the whole release on this machine: the local D1,
+    /// `wrangler deploy --dry-run`, and `wrangler dev` for the smoke check
+    #[arg(long, conflicts_with = "remote")]
+    local: bool,
+
+    /// Release to Cloudflare: the remote D1 and `wrangler deploy` (the
+    /// default; needs CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID)
+    #[arg(long)]
+    remote: bool,
+
+    /// Stop after the rehearsal: nothing is migrated or deployed
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// If the deploy (or smoke check) fails after migrations ran, roll the
+    /// databases back to where the release found them
+    #[arg(long)]
+    pub rollback_on_failure: bool,
+
+    /// Apply one migration per call (a failure keeps the ones before it)
+    #[arg(long)]
+    pub step: bool,
+
+    /// Remotely, the restore point the back-up step takes of each database
+    /// [default: bookmark, or export for the databases that migrate.toml's
+    /// `[backup] export` names]; the rehearse step rehearses on the export
+    /// it took, else on the newest export in backups/, else on the schema
+    /// alone. Locally the backup is always a copy of the SQLite file
+    #[arg(long = "backup", value_enum, value_name = "KIND")]
+    pub restore_point: Option<RestorePointKind>,
+
+    /// With --remote: the deployed worker's URL; the smoke check GETs its
+    /// /health (without it, the smoke check is skipped, with a warning)
+    #[arg(long, value_name = "URL")]
+    pub smoke_url: Option<String>,
 }
 
-/// What happened to each step so far.
-struct Steps {
-    done: Vec<(&'static str, Duration, Status)>,
-}
-
-impl Steps {
-    /// Runs one step, timing and logging it; on failure prints the report.
-    fn run<T>(&mut self, name: &'static str, step: impl FnOnce() -> Result<T>) -> Result<T> {
-        tracing::info!(step = name, "▶ {name}");
-        let started = Instant::now();
-        let result = step();
-        let elapsed = started.elapsed();
-        let duration_ms = elapsed.as_millis() as u64;
-        match &result {
-            Ok(_) => {
-                tracing::info!(
-                    step = name,
-                    duration_ms,
-                    status = "done",
-                    "✅ {name} ({})",
-                    human_duration(elapsed)
-                );
-                self.done.push((name, elapsed, Status::Done));
-            }
-            Err(err) => {
-                tracing::error!(
-                    step = name,
-                    duration_ms,
-                    status = "failed",
-                    "❌ {name} failed: {err:#}"
-                );
-                self.done.push((name, elapsed, Status::Failed));
-                self.report();
-            }
+impl Release {
+    /// Releases go to Cloudflare unless `--local` says otherwise.
+    pub fn target(&self) -> Target {
+        if self.local {
+            Target::Local
+        } else {
+            Target::Remote
         }
-        result.with_context(|| format!("release stopped at `{name}`"))
-    }
-
-    /// Every step, in order, as a notification names them.
-    fn notices(&self) -> Vec<StepNotice> {
-        STEPS
-            .iter()
-            .map(|name| {
-                let (status, elapsed) = match self.done.iter().find(|(n, _, _)| n == name) {
-                    Some((_, elapsed, Status::Done)) => ("done".to_owned(), *elapsed),
-                    Some((_, elapsed, Status::Failed)) => ("failed".to_owned(), *elapsed),
-                    Some((_, _, Status::Skipped(why))) => {
-                        (format!("skipped: {why}"), Duration::ZERO)
-                    }
-                    None => ("not run".to_owned(), Duration::ZERO),
-                };
-                StepNotice {
-                    name: (*name).to_owned(),
-                    status,
-                    duration_ms: elapsed.as_millis() as u64,
-                }
-            })
-            .collect()
-    }
-
-    fn skip(&mut self, name: &'static str, why: &'static str) {
-        tracing::info!(step = name, status = "skipped", "⏭ {name}: {why}");
-        self.done.push((name, Duration::ZERO, Status::Skipped(why)));
-    }
-
-    /// The table of steps: done, failed, skipped, and those never reached.
-    fn report(&self) {
-        crate::out!("\nRelease steps:");
-        for name in STEPS {
-            match self.done.iter().find(|(n, _, _)| *n == name) {
-                Some((_, elapsed, Status::Done)) => {
-                    crate::out!("  ✅ {name:<12} {}", human_duration(*elapsed))
-                }
-                Some((_, elapsed, Status::Failed)) => {
-                    crate::out!("  ❌ {name:<12} {} (failed)", human_duration(*elapsed))
-                }
-                Some((_, _, Status::Skipped(why))) => crate::out!("  ⏭ {name:<12} skipped: {why}"),
-                None => crate::out!("  ·  {name:<12} not run"),
-            }
-        }
-        let total: Duration = self.done.iter().map(|(_, d, _)| *d).sum();
-        crate::out!("  total        {}", human_duration(total));
     }
 }
 
-impl flags::Release {
+impl Release {
     /// The release, then (on failure, or always if asked) its notification.
     pub fn run(self) -> Result<()> {
         let target = self.target();
-        let paths = paths(&self.project);
+        let paths = self.project.paths();
         let project = Project::load(&paths, target)?;
         let collector = Collector::default();
-        let mut steps = Steps { done: Vec::new() };
+        let mut steps = Steps::default();
         let result = self.ship(&paths, &project, &collector, &mut steps);
         if self.dry_run {
             return result;
         }
-        let context = notify_context(&project, "release", "cargo xtask release");
+        let context = crate::jobs::context(&project, "release", "cargo xtask release");
         let databases = collector.databases(&context);
-        let settings = notify_settings(&project, &self.project);
-        notify_after(
+        let settings = self.project.notify_settings(&project);
+        crate::jobs::after(
             &project,
             &settings,
             &context,
@@ -183,11 +135,17 @@ impl flags::Release {
             preflight(&project, &wrangler, &remote, target)
         })?;
         steps.run("check", || {
-            flags::Check {
-                strict: false,
-                guards: false,
+            let checked = crate::migrate::check_folders(&project, false, false);
+            for finding in &checked.findings {
+                crate::out!("{}", finding.line());
             }
-            .run(&project)
+            match checked.errors {
+                0 => {
+                    crate::out!("{}", checked.summary);
+                    Ok(())
+                }
+                _ => Err(anyhow::anyhow!("{}", checked.summary)),
+            }
         })?;
         steps.run("build worker", || build_worker::build(&project, false))?;
         // A dry run only reads: no lock, no backup. Remotely the rehearsal
@@ -204,20 +162,23 @@ impl flags::Release {
                 false => Batching::PerDatabase,
             },
             backups: Backups::new(&project.config, None, KEEP_BACKUPS),
-            backing: Backing::Up(apply::policy(&project, self.restore_point)),
+            backing: Backing::Up(Policy::for_project(
+                &project,
+                self.restore_point.map(RestorePointKind::restore_point),
+            )),
             data_loss: DataLoss::Refuse,
             locking: LOCKING,
         };
         let observer = Fanout(vec![&Human, &Log, collector]);
         let mut session = steps.run("plan", || {
-            let session = Session::open(
-                &project,
-                d1.clone(),
-                Direction::Up,
-                None,
-                &options,
-                &observer,
-            )?;
+            let session = Session::open(&RunContext {
+                project: &project,
+                d1: d1.clone(),
+                direction: Direction::Up,
+                version: None,
+                options: &options,
+                observer: &observer,
+            })?;
             match session.has_work() {
                 true => session.report_plan(),
                 false => session.report_nothing_to_do(),
@@ -356,160 +317,6 @@ fn deploy(project: &Project, wrangler: &Wrangler, target: Target) -> Result<()> 
     Ok(())
 }
 
-/// With a URL, its `/health`; locally without one, `wrangler dev` on
-/// 127.0.0.1. `/health` must report every database current.
-fn smoke_check(project: &Project, wrangler: &Wrangler, url: Option<&str>) -> Result<()> {
-    // The versions the worker just built expects: an older worker still
-    // answering would expect less.
-    let built: Vec<(String, u64)> = project
-        .selected
-        .iter()
-        .map(|db| {
-            let newest = project
-                .files_for(&db.binding)
-                .last()
-                .map_or(0, |m| m.version);
-            (db.binding.clone(), newest)
-        })
-        .collect();
-    if let Some(url) = url {
-        return smoke_check_deployed(&format!("{}/health", url.trim_end_matches('/')), &built);
-    }
-    let port = smoke::free_port()?;
-    let log = project
-        .config
-        .dir()
-        .join(".wrangler")
-        .join("release-dev.log");
-    std::fs::create_dir_all(log.parent().unwrap_or(project.config.dir())).ok();
-    let dev = wrangler.dev(port, &log)?;
-    let health = smoke::wait_for_health(
-        &format!("http://127.0.0.1:{port}/health"),
-        Duration::from_secs(180),
-        || dev.running(),
-    )
-    .with_context(|| format!("wrangler dev's log: {}", log.display()))?;
-    print_health(&health)?;
-    check_health(&health, &built)
-}
-
-/// The variable that bounds how long the smoke check waits for the
-/// deployed worker to answer as the new build (seconds; default 60).
-pub const SMOKE_WAIT_VAR: &str = "MIGRATE_SMOKE_WAIT";
-
-/// The deployed worker's `/health`: asked again every 2 s while it does not
-/// answer or answers as the build it replaced (a deploy takes a few seconds
-/// to reach every location), until [`SMOKE_WAIT_VAR`] runs out.
-fn smoke_check_deployed(url: &str, built: &[(String, u64)]) -> Result<()> {
-    let wait = std::env::var(SMOKE_WAIT_VAR)
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .map_or(Duration::from_secs(60), Duration::from_secs);
-    let deadline = std::time::Instant::now() + wait;
-    let mut asked = 0;
-    loop {
-        asked += 1;
-        let outcome = smoke::get_health(url).map(|health| {
-            let checked = check_health(&health, built);
-            (health, checked)
-        });
-        let why = match outcome {
-            Ok((health, Ok(()))) => return print_health(&health),
-            Ok((health, Err(err))) if err.downcast_ref::<OldBuild>().is_none() => {
-                print_health(&health).ok();
-                return Err(err);
-            }
-            Ok((_, Err(err))) | Err(err) => err,
-        };
-        if std::time::Instant::now() >= deadline || crate::interrupt::requested().is_some() {
-            return Err(why.context(format!(
-                "{url} did not answer as the new worker in {} s ({asked} tries; {SMOKE_WAIT_VAR} sets how long to wait)",
-                wait.as_secs()
-            )));
-        }
-        tracing::info!("{url}: {why:#}; asking again in 2 s");
-        std::thread::sleep(Duration::from_secs(2));
-    }
-}
-
-/// A `/health` answer from a worker built for other (older) migrations.
-#[derive(Debug)]
-struct OldBuild;
-
-impl std::fmt::Display for OldBuild {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the worker that answered is not the one this release built")
-    }
-}
-
-impl std::error::Error for OldBuild {}
-
-/// Each database's line of a `/health` answer.
-fn print_health((_, body): &(u16, String)) -> Result<()> {
-    let report: Value = serde_json::from_str(body).unwrap_or_default();
-    for db in report["databases"].as_array().into_iter().flatten() {
-        crate::out!(
-            "  {}: version {} (worker built for {}){}",
-            db["binding"].as_str().unwrap_or("?"),
-            db["version"],
-            db["expected"],
-            if db["current"] == Value::Bool(true) {
-                ""
-            } else {
-                " BEHIND"
-            }
-        );
-    }
-    Ok(())
-}
-
-/// The `/health` answer must be 200 with every database current, from a
-/// worker built for the versions in `built` (binding, newest migration).
-fn check_health((status, body): &(u16, String), built: &[(String, u64)]) -> Result<()> {
-    let report: Value = serde_json::from_str(body)
-        .with_context(|| format!("/health answered {status} with: {body}"))?;
-    let databases = report["databases"].as_array().cloned().unwrap_or_default();
-    let built_for = |binding: &str| {
-        databases
-            .iter()
-            .find(|db| db["binding"].as_str() == Some(binding))
-            .and_then(|db| db["expected"].as_u64())
-    };
-    // An older build answering expects older versions: that is a deploy
-    // still on its way, not (yet) a failure.
-    if let Some((binding, newest)) = built
-        .iter()
-        .find(|(binding, newest)| built_for(binding).is_some_and(|e| e < *newest))
-    {
-        return Err(anyhow::Error::new(OldBuild).context(format!(
-            "/health expects {binding} at {}, not {newest}: {body}",
-            built_for(binding).unwrap_or_default()
-        )));
-    }
-    if *status != 200
-        || databases.is_empty()
-        || databases
-            .iter()
-            .any(|db| db["current"] != Value::Bool(true))
-    {
-        bail!("/health answered {status}: not every database is current: {body}");
-    }
-    for (binding, newest) in built {
-        let expected = databases
-            .iter()
-            .find(|db| db["binding"].as_str() == Some(binding))
-            .and_then(|db| db["expected"].as_u64());
-        if expected != Some(*newest) {
-            bail!(
-                "/health is not from the worker this release built: it expects {binding} at {}, not {newest} \
-                 (is the old worker still answering?): {body}",
-                expected.map_or("nothing".to_owned(), |v| v.to_string())
-            );
-        }
-    }
-    Ok(())
-}
-
 /// How many backups of each database a release keeps: `up`'s default.
 const KEEP_BACKUPS: usize = 10;
 
@@ -559,14 +366,14 @@ fn roll_back(project: &Project, d1: Arc<dyn D1>, before: &[(String, u64)]) -> Re
     for (binding, version) in before {
         let mut only = project.clone();
         only.selected.retain(|db| &db.binding == binding);
-        let session = Session::open(
-            &only,
-            d1.clone(),
-            Direction::Down,
-            Some(*version),
-            &options,
-            &observer,
-        )?;
+        let session = Session::open(&RunContext {
+            project: &only,
+            d1: d1.clone(),
+            direction: Direction::Down,
+            version: Some(*version),
+            options: &options,
+            observer: &observer,
+        })?;
         if session.has_work() {
             session.report_plan();
             session.apply()?;
@@ -585,71 +392,4 @@ fn dry_run_bundle(project: &Project) -> PathBuf {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn reply(status: u16, databases: &str) -> (u16, String) {
-        (
-            status,
-            format!(r#"{{"status":"x","databases":{databases}}}"#),
-        )
-    }
-
-    #[test]
-    fn the_build_wrangler_starts_is_told_the_project_the_release_was_given() {
-        let paths = Paths {
-            config: Some("conf/wrangler.toml".into()),
-            migrations_dir: Some("/elsewhere/migrations".into()),
-            env: Some("staging".into()),
-            ..Paths::default()
-        };
-        let vars = project_env(&paths);
-        let value = |key: &str| {
-            vars.iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| PathBuf::from(v))
-        };
-        assert_eq!(
-            value("MIGRATE_MIGRATIONS_DIR"),
-            Some(PathBuf::from("/elsewhere/migrations"))
-        );
-        // Relative paths are made absolute: wrangler runs the build elsewhere.
-        assert!(value("MIGRATE_CONFIG")
-            .is_some_and(|c| c.is_absolute() && c.ends_with("conf/wrangler.toml")));
-        assert_eq!(value("MIGRATE_ENV"), Some(PathBuf::from("staging")));
-        assert!(project_env(&Paths::default()).is_empty());
-    }
-
-    #[test]
-    fn health_must_be_current_and_from_the_worker_just_built() {
-        let built = [("AUTH".to_owned(), 5)];
-        let current = r#"[{"binding":"AUTH","version":5,"expected":5,"current":true}]"#;
-        assert!(check_health(&reply(200, current), &built).is_ok());
-        // A database behind, a 503, or no databases at all.
-        let behind = r#"[{"binding":"AUTH","version":4,"expected":5,"current":false}]"#;
-        assert!(check_health(&reply(200, behind), &built).is_err());
-        assert!(check_health(&reply(503, current), &built).is_err());
-        assert!(check_health(&reply(200, "[]"), &built).is_err());
-        // The old worker, built for v4, reports current after the migration too.
-        let old = r#"[{"binding":"AUTH","version":5,"expected":4,"current":true}]"#;
-        let err = check_health(&reply(200, old), &built).unwrap_err();
-        assert!(
-            err.downcast_ref::<OldBuild>().is_some(),
-            "an old build answering is waited out: {err:#}"
-        );
-        assert!(
-            format!("{err:#}").contains("/health expects AUTH at 4, not 5"),
-            "{err:#}"
-        );
-        // A newer build than this release's (another release won the race)
-        // is not waited for: it fails at once.
-        let newer = r#"[{"binding":"AUTH","version":6,"expected":6,"current":true}]"#;
-        let err = check_health(&reply(200, newer), &built).unwrap_err();
-        assert!(err.downcast_ref::<OldBuild>().is_none(), "{err:#}");
-        assert!(
-            err.to_string()
-                .contains("not from the worker this release built"),
-            "{err}"
-        );
-    }
-}
+mod tests;

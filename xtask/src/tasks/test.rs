@@ -26,11 +26,26 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::flags;
-use crate::migrate::config::Config;
-use crate::migrate::project::workspace_root;
+use crate::migrate::workspace_root;
+use crate::migrate::Config;
 use crate::process::{self, Cmd, OnStop};
 use crate::tasks::build_worker;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct Test {
+    /// Say what is there and what is missing; install nothing, test nothing
+    #[arg(long, conflicts_with = "setup_only")]
+    pub check: bool,
+
+    /// Set up, but run no test
+    #[arg(long)]
+    pub setup_only: bool,
+
+    /// Passed to `cargo test` (after `--`)
+    #[arg(last = true, value_name = "CARGO_TEST_ARGS")]
+    pub args: Vec<std::ffi::OsString>,
+}
 
 /// The command that sets up everything the tests need, and runs nothing.
 pub const SETUP: &str = "cargo xtask test --setup-only";
@@ -205,7 +220,7 @@ fn missing_packages() -> Vec<(&'static str, Missing)> {
     packages
 }
 
-impl flags::Test {
+impl Test {
     pub fn run(self) -> Result<()> {
         if !cfg!(target_os = "linux") {
             bail!(

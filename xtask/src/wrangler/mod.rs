@@ -7,9 +7,9 @@
 //! errors that name the command and the database, with wrangler's ANSI
 //! colouring stripped and the API token never shown ([`said`]).
 
-mod d1;
+mod d1_commands;
+pub mod output_parse;
 pub mod runner;
-pub mod said;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -18,11 +18,11 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Result};
 use serde_json::Value;
 
-use crate::migrate::config::{Config, Database};
 use crate::migrate::d1::{Call, D1Error, Target};
-use crate::migrate::project::Project;
+use crate::migrate::Project;
+use crate::migrate::{Config, Database};
 use crate::process::{Cmd, OnStop, Running};
-use said::{clean, d1_error_text, excerpt, json_part};
+use output_parse::{clean, d1_error_text, excerpt, json_part};
 
 /// How to run wrangler for one project and target.
 #[derive(Debug, Clone)]

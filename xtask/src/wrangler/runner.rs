@@ -334,8 +334,8 @@ fn first_line(text: &str) -> &str {
 /// The end of what the runner said on stderr.
 fn stderr_tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    let text = super::said::clean(&text);
-    let shown = super::said::excerpt(&text);
+    let text = super::output_parse::clean(&text);
+    let shown = super::output_parse::excerpt(&text);
     if shown.is_empty() {
         "it said nothing".to_owned()
     } else {

@@ -389,6 +389,34 @@ fn json_logs_carry_migration_events() {
     assert!(applied["message"].as_str().unwrap().contains("applied"));
 }
 
+/// With `--log-format json` a failed command ends with one JSON line on
+/// stderr: its message, and what the error is made of as the engine types it.
+#[test]
+fn json_logs_end_a_failure_with_what_it_is_made_of() {
+    let p = Project::seed();
+    p.migrate(&["up", "4"]).ok();
+    p.query(
+        AUTH,
+        "INSERT INTO _migrations_lock (id, owner, acquired_at, expires_at) \
+         VALUES (1, 'ci-7:4242 migrate up', unixepoch() * 1000, (unixepoch() + 3600) * 1000)",
+    );
+    let run = p.migrate(&["up", "--log-format", "json"]).fails();
+    let last = run.stderr.lines().last().unwrap_or_default();
+    let line: Value = serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {last}"));
+    assert_eq!(line["level"], "ERROR", "{line}");
+    let error = &line["error"];
+    assert!(error["message"].as_str().unwrap().contains(AUTH), "{line}");
+    let failures = error["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{line}");
+    assert_eq!(failures[0]["kind"], "lock_held", "{line}");
+    assert_eq!(failures[0]["binding"], AUTH, "{line}");
+    assert_eq!(failures[0]["owner"], "ci-7:4242 migrate up", "{line}");
+    // Every line on stderr is JSON.
+    for line in run.stderr.lines() {
+        serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    }
+}
+
 #[test]
 fn db_filter_and_seed_table_upgrade() {
     let p = Project::seed();

@@ -174,7 +174,7 @@ fn ctrl_c_during_a_remote_api_read_abandons_it_and_gives_every_lock_back() {
         out.contains("abandoned") || out.contains("stopped"),
         "{out}"
     );
-    let config = xtask::migrate::config::Config::load(&p.config_path(), None).unwrap();
+    let config = xtask::migrate::Config::load(&p.config_path(), None).unwrap();
     for binding in [RR, AUTH] {
         let id = config.database(binding).unwrap().id.clone().unwrap();
         let db = rusqlite::Connection::open(double.database_path(&id)).unwrap();

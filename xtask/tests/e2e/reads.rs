@@ -8,9 +8,9 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use xtask::migrate::config::{Config, Database};
-use xtask::migrate::local_d1;
+use xtask::migrate::local_files;
 use xtask::migrate::local_reads::{self, Read};
+use xtask::migrate::{Config, Database};
 
 use crate::common::*;
 
@@ -50,7 +50,7 @@ fn through_wrangler(p: &Project, db: &Database, sql: &str) -> Result<Vec<Value>,
 
 /// The same read from the file, as the xtask reads it.
 fn from_file(p: &Project, db: &Database, sql: &str) -> Result<Vec<Value>, String> {
-    match local_reads::query(&local_d1::default_local_state(&p.path("")), db, sql) {
+    match local_reads::query(&local_files::default_local_state(&p.path("")), db, sql) {
         Read::Rows(results) => Ok(results
             .into_iter()
             .map(|r| Value::Array(r.results.into_iter().map(Value::Object).collect()))
@@ -121,8 +121,8 @@ fn reads_of_the_files_agree_with_wranglers_own_on_every_corpus_project() {
                 "CREATE TABLE probe_values (i INTEGER, r REAL, t TEXT, n, b BLOB); \
                  INSERT INTO probe_values VALUES (42, 1.5, 'héllo ''quoted''', NULL, x'00ff10'), (-7, -0.25, '', NULL, x'')",
             );
-            assert_agree(&p, name, db, &xtask::migrate::tracking::state_query(db));
-            let schema = assert_agree(&p, name, db, xtask::migrate::schema::QUERY);
+            assert_agree(&p, name, db, &xtask::migrate::state_query(db));
+            let schema = assert_agree(&p, name, db, xtask::migrate::SCHEMA_QUERY);
             let tables: Vec<String> = schema[0]
                 .as_array()
                 .unwrap()
@@ -224,7 +224,7 @@ fn persist_to_puts_the_databases_where_wrangler_dev_keeps_them_and_reads_them_th
     // Where wrangler keeps it with --persist-to: not beside the config.
     let config = Config::load(&p.config_path(), None).unwrap();
     let auth = config.database(AUTH).unwrap();
-    assert!(local_d1::database_file(&state, auth).is_file());
+    assert!(local_files::database_file(&state, auth).is_file());
     assert!(!p.path(".wrangler/state").exists());
     let output = wrangler_command()
         .args([

@@ -1,4 +1,4 @@
-//! The GitHub Actions workflows parse as YAML and run the commands the README documents.
+//! The GitHub Actions workflows parse as YAML and run the commands the README and docs/ document.
 
 use std::path::Path;
 
@@ -30,6 +30,12 @@ fn runs(workflow: &Yaml, job: &str) -> Vec<String> {
 
 fn readme() -> String {
     std::fs::read_to_string(root().join("README.md")).unwrap()
+}
+
+/// A page of the reference under `docs/`.
+fn doc(name: &str) -> String {
+    let path = root().join("docs").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// A workflow's `on:` key (YAML 1.1 would read a bare `on` as true; this parser keeps it a string).
@@ -121,12 +127,12 @@ fn deploy_releases_main_and_rehearses_pull_requests_with_secrets() {
         release_env["SMOKE_URL"].as_str(),
         Some("${{ vars.SMOKE_URL }}")
     );
-    // Every notification variable the README's table lists.
-    let readme_text = readme();
-    let table = readme_text
+    // Every notification variable docs/notifications.md's table lists.
+    let notifications = doc("notifications.md");
+    let table = notifications
         .split("| variable | channel |")
         .nth(1)
-        .expect("the README's table of notification variables");
+        .expect("docs/notifications.md's table of notification variables");
     let listed: Vec<&str> = table
         .lines()
         .skip(2)
@@ -136,7 +142,7 @@ fn deploy_releases_main_and_rehearses_pull_requests_with_secrets() {
         .collect();
     assert!(
         listed.len() >= 7,
-        "the README's notification table: {listed:?}"
+        "docs/notifications.md's notification table: {listed:?}"
     );
     for var in listed {
         assert!(
@@ -213,13 +219,16 @@ fn deploy_releases_main_and_rehearses_pull_requests_with_secrets() {
             );
         }
     }
-    let readme = readme();
+    let release_doc = doc("release.md");
     for command in [
         "cargo xtask release --remote",
         "cargo xtask release --remote --dry-run",
         "cargo xtask release --local",
     ] {
-        assert!(readme.contains(command), "the README documents {command:?}");
+        assert!(
+            release_doc.contains(command),
+            "docs/release.md documents {command:?}"
+        );
     }
 }
 

@@ -275,10 +275,10 @@ fn the_runner_writes_where_persist_to_says() {
     let starts = node_starts(&counter);
     assert_eq!(starts.len(), 1, "{starts:?}\n{}", run.all());
     assert!(starts[0].contains("local_runner.mjs"), "{starts:?}");
-    let config = xtask::migrate::config::Config::load(&p.config_path(), None).unwrap();
+    let config = xtask::migrate::Config::load(&p.config_path(), None).unwrap();
     for binding in [RR, AUTH] {
         let db = config.database(binding).unwrap();
-        let file = xtask::migrate::local_d1::database_file(&state, db);
+        let file = xtask::migrate::local_files::database_file(&state, db);
         assert!(
             file.is_file(),
             "{binding}: {}\n{}",

@@ -1,22 +1,23 @@
-//! What each endpoint answers. Reads go through the same functions as the
-//! commands (`status --json` is `/api/status`); runs go through the same
-//! [`execute`] as `cargo migrate up` and `down`, and restores through
-//! `restore`'s own checks. Nothing from the page is ever run as SQL.
+//! What each endpoint answers, through the engine and its jobs, as the
+//! commands do: `/api/status` is the engine's status report (what `status
+//! --json` prints), runs are the same job as `cargo migrate up` and `down`
+//! ([`xtask::jobs::execute`]), restores the same as `cargo migrate restore`
+//! ([`xtask::jobs::restore`]), the schema page's drift the engine's verdict.
+//! Nothing from the page is ever run as SQL.
 
 use axum::http::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use xtask::commands::apply::{execute, Caller};
-use xtask::commands::{history, status};
-use xtask::flags::{self, ProjectFlags, RunOptions};
-use xtask::migrate::backup::Backups;
+use xtask::jobs::{RestoreRequest, RunRequest};
 use xtask::migrate::d1::Target;
-use xtask::migrate::plan::Direction;
-use xtask::migrate::project::{Paths, Project};
 use xtask::migrate::sql::{self, LintOptions};
+use xtask::migrate::Backups;
+use xtask::migrate::Direction;
+use xtask::migrate::{Mode, Options, RestoreFrom, Seeding, DEFAULT_KEEP_BACKUPS};
+use xtask::migrate::{Paths, Project};
 
+use crate::app::{error, App, Call, Reply};
 use crate::runs::Busy;
-use crate::server::{error, App, Call, Reply};
 
 /// The endpoint for `call`.
 pub fn route(app: &App, call: &Call) -> Reply {
@@ -55,9 +56,16 @@ pub fn route(app: &App, call: &Call) -> Reply {
 
 type Answer = Result<Reply, Reply>;
 
-/// A failed read: 500 with its message.
+/// A failed read: 500 with its message and what it is made of.
 fn failed(err: anyhow::Error) -> Reply {
-    error(500, format!("{err:#}"))
+    let failures = xtask::migrate::failures(&err);
+    match error(500, format!("{err:#}")) {
+        Reply::Json(status, mut body) => {
+            body["failures"] = json!(failures);
+            Reply::Json(status, body)
+        }
+        other => other,
+    }
 }
 
 /// The project, its databases narrowed to `databases` when given.
@@ -71,7 +79,7 @@ fn load(app: &App, databases: Option<&[String]>) -> Result<(Project, Vec<String>
 
 fn info(app: &App) -> Answer {
     let (project, problems) = load(app, None)?;
-    let runs = history::read(&project).map_err(failed)?;
+    let runs = xtask::migrate::read_run_log(&project).map_err(failed)?;
     let databases: Vec<Value> = project
         .selected
         .iter()
@@ -115,7 +123,8 @@ fn info(app: &App) -> Answer {
 
 fn status(app: &App) -> Answer {
     let (project, problems) = load(app, None)?;
-    let report = status::report(&project, problems).map_err(failed)?;
+    let d1 = xtask::cloudflare::d1_for(&project).map_err(failed)?;
+    let report = xtask::migrate::status_report(&project, d1.as_ref(), problems).map_err(failed)?;
     Ok(Reply::Json(200, json!(report)))
 }
 
@@ -152,7 +161,8 @@ fn migration(app: &App, call: &Call) -> Answer {
             }));
         }
     }
-    let report = status::report(&project, problems).map_err(failed)?;
+    let d1 = xtask::cloudflare::d1_for(&project).map_err(failed)?;
+    let report = xtask::migrate::status_report(&project, d1.as_ref(), problems).map_err(failed)?;
     let entry = report
         .databases
         .first()
@@ -193,17 +203,19 @@ fn schema(app: &App, call: &Call) -> Answer {
     let db = project.selected[0].clone();
     let d1 = xtask::cloudflare::d1_for(&project).map_err(failed)?;
     let mut er = crate::schema::er(d1.as_ref(), &db).map_err(failed)?;
-    // `verify`'s own report, as it prints it.
-    let lines = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
-    let sink = std::rc::Rc::clone(&lines);
-    let verified = xtask::output::capture(
-        move |line| sink.borrow_mut().push(line),
-        || flags::Verify {}.run(&project),
-    );
-    let mut lines = lines.take();
-    if let Err(err) = &verified {
-        lines.push(format!("error: {err:#}"));
-    }
+    // The engine's verdict, in the words `verify` prints it.
+    let verified = xtask::migrate::verify(&project, d1.as_ref(), &db)
+        .and_then(|verdict| verdict.into_result());
+    let lines = match &verified {
+        Ok(line) => vec![line.clone()],
+        Err(err) => vec![
+            format!("❌ {}: {err:#}", db.binding),
+            format!(
+                "error: the schema of {} does not match the migrations (see above for what changed and what to do)",
+                db.binding
+            ),
+        ],
+    };
     er["binding"] = json!(db.binding);
     er["name"] = json!(db.name);
     er["drift"] = json!({"ok": verified.is_ok(), "lines": lines});
@@ -212,7 +224,7 @@ fn schema(app: &App, call: &Call) -> Answer {
 
 fn history(app: &App) -> Answer {
     let (project, _) = load(app, None)?;
-    let runs = history::read(&project).map_err(failed)?;
+    let runs = xtask::migrate::read_run_log(&project).map_err(failed)?;
     Ok(Reply::Json(200, json!({"runs": runs})))
 }
 
@@ -307,21 +319,6 @@ fn confirmed(app: &App, project: &Project, confirm: &[String]) -> Result<(), Rep
     }
 }
 
-/// The options a run from the page takes: the command line's defaults.
-fn run_options(dry_run: bool) -> RunOptions {
-    #[derive(clap::Parser)]
-    struct Wrapper {
-        #[command(flatten)]
-        run: RunOptions,
-    }
-    let args: &[&str] = if dry_run {
-        &["ui", "--dry-run"]
-    } else {
-        &["ui"]
-    };
-    <Wrapper as clap::Parser>::parse_from(args).run
-}
-
 fn start_run(app: &App, call: &Call, kind: Kind) -> Answer {
     let request: RunBody = body(call)?;
     let direction = match (kind, request.direction.as_deref()) {
@@ -375,30 +372,34 @@ fn start_run(app: &App, call: &Call, kind: Kind) -> Answer {
     for db in &request.db {
         again.push_str(&format!(" --db {db}"));
     }
-    let flags = ProjectFlags {
-        databases: request.db.clone(),
-        ..app.global.project.clone()
-    };
+    let settings = app.global.project.notify_settings(&project);
     let dry_run = kind == Kind::Rehearse;
-    let options = run_options(dry_run);
+    // The command line's defaults.
+    let mode = match dry_run {
+        true => Mode::DryRun(Seeding::Data),
+        false => Mode::Apply,
+    };
+    let options = Options::defaults(&project, mode);
     let name = match kind {
         Kind::Rehearse => "rehearse",
         Kind::Up => "up",
         Kind::Down => "down",
     };
     let started = app.runs.start(name, move |run| {
-        let caller = Caller {
+        let request = RunRequest {
+            direction,
+            version: request.to,
+            options,
             command: Some(format!(
                 "{again}{} (from the web UI)",
                 if dry_run { " --dry-run" } else { "" }
             )),
             again,
-            watcher: run,
         };
-        execute(&project, &flags, direction, request.to, &options, &caller)?;
+        xtask::jobs::execute(&project, &settings, &request, run)?;
         Ok(match dry_run {
             true => None,
-            false => history::read(&project)?.into_iter().next(),
+            false => xtask::migrate::read_run_log(&project)?.into_iter().next(),
         })
     });
     started_reply(started)
@@ -426,10 +427,7 @@ fn start_restore(app: &App, call: &Call) -> Answer {
             ),
         ));
     }
-    let flags = ProjectFlags {
-        databases: vec![request.db.clone()],
-        ..app.global.project.clone()
-    };
+    let settings = app.global.project.notify_settings(&project);
     let remote = if app.target == Target::Remote {
         " --remote"
     } else {
@@ -442,31 +440,24 @@ fn start_restore(app: &App, call: &Call) -> Answer {
     );
     let file = request.file.clone();
     let started = app.runs.start("restore", move |run| {
-        let restore = restore_flags(&file);
-        let lines = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
-        let sink = std::rc::Rc::clone(&lines);
-        let result = xtask::output::capture(
-            move |line| sink.borrow_mut().push(line),
-            || restore.run_as(&project, &flags, Some(command)),
-        );
-        for line in lines.take() {
-            run.say(line);
+        // As `restore FILE --yes` does: its checks, a backup of what it
+        // replaces first.
+        let request = RestoreRequest {
+            from: RestoreFrom::File(file),
+            force: false,
+            backup_first: Some(Backups::new(&project.config, None, DEFAULT_KEEP_BACKUPS)),
+            command: Some(command),
+        };
+        let restored = xtask::jobs::restore(&project, &settings, &request, &|_, _| Ok(()));
+        if let Ok(restored) = &restored {
+            for line in restored.lines(&project.selected[0].binding, project.target) {
+                run.say(line);
+            }
         }
-        result?;
-        Ok(history::read(&project)?.into_iter().next())
+        restored?;
+        Ok(xtask::migrate::read_run_log(&project)?.into_iter().next())
     });
     started_reply(started)
-}
-
-/// `restore FILE --yes`, as the command line would parse it.
-fn restore_flags(file: &std::path::Path) -> flags::Restore {
-    #[derive(clap::Parser)]
-    struct Wrapper {
-        #[command(flatten)]
-        restore: flags::Restore,
-    }
-    let file = file.to_string_lossy();
-    <Wrapper as clap::Parser>::parse_from(["ui", file.as_ref(), "--yes"]).restore
 }
 
 fn started_reply(started: Result<String, Busy>) -> Answer {

@@ -1,12 +1,13 @@
 //! `cargo migrate ui`: the web UI over the migration engine.
 //!
 //! A server on 127.0.0.1 only, answering the page (its files embedded in
-//! the binary) and the JSON API under `/api/` it uses (documented in the
-//! README). Every request needs the token printed at start; a run started
-//! from the page is the same run `cargo migrate up` makes, reported through
+//! the binary) and the JSON API under `/api/` it uses (documented in
+//! docs/web-ui.md). Every request needs the token printed at start; a run
+//! started from the page is the same run `cargo migrate up` makes, reported through
 //! the engine's events as a server-sent event stream.
 //!
 //! - [`server`]: listening, the security rules, routing.
+//! - [`app`]: what the endpoints are given and answer.
 //! - [`api`]: what each endpoint answers.
 //! - [`assets`]: the page's files: HTML, CSS and the script's ES modules.
 //! - [`runs`]: the run in progress and its event stream.
@@ -14,6 +15,7 @@
 //!   migration changes in the schema (rehearsed in memory).
 
 mod api;
+mod app;
 mod assets;
 mod runs;
 mod schema;
@@ -26,9 +28,9 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 use clap::Parser;
-use xtask::flags::Global;
+use xtask::args::Global;
 use xtask::interrupt;
-use xtask::migrate::project::Project;
+use xtask::migrate::Project;
 
 /// The web UI of `cargo migrate`, on 127.0.0.1 only.
 ///
@@ -74,7 +76,7 @@ fn main() -> ExitCode {
 }
 
 fn serve(args: Args) -> Result<()> {
-    let paths = xtask::commands::paths(&args.global.project);
+    let paths = args.global.project.paths();
     let target = args.global.target();
     // A config that does not load is said now, not on the first page.
     Project::load_lenient(&paths, target)?;
@@ -95,7 +97,7 @@ fn serve(args: Args) -> Result<()> {
             if args.open {
                 open(&url);
             }
-            let app = Arc::new(server::App::new(args.global, paths, target, token, port));
+            let app = Arc::new(app::App::new(args.global, paths, target, token, port));
             let handler = Arc::clone(&app);
             let router = axum::Router::new().fallback(move |request: axum::extract::Request| {
                 Arc::clone(&handler).handle(request)

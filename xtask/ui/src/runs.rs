@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 use serde_json::{json, Value};
-use xtask::commands::Human;
 use xtask::migrate::events::{Event, Observer};
+use xtask::output::Human;
 
 /// One run: its messages so far, and whether it is over.
 pub struct Run {
@@ -74,13 +74,20 @@ impl Run {
 
     /// Closes the run with its outcome and report.
     fn finish(&self, result: &Result<Option<Value>>) {
-        let (ok, error, report) = match result {
-            Ok(report) => (true, None, report.clone()),
-            Err(err) => (false, Some(format!("{err:#}")), None),
+        let (ok, error, failures, report) = match result {
+            Ok(report) => (true, None, Vec::new(), report.clone()),
+            Err(err) => (
+                false,
+                Some(format!("{err:#}")),
+                xtask::migrate::failures(err),
+                None,
+            ),
         };
+        // What the error is made of, as the engine types it (a lock held, a
+        // migration that failed at a statement, …): the page can act on it.
         self.push(
             "done",
-            &json!({"run": self.id, "kind": self.kind, "ok": ok, "error": error, "report": report}),
+            &json!({"run": self.id, "kind": self.kind, "ok": ok, "error": error, "failures": failures, "report": report}),
         );
         if let Ok(mut state) = self.state.lock() {
             state.over = true;
@@ -250,5 +257,32 @@ mod tests {
         });
         assert!(last.contains("\"ok\":false"), "{last}");
         assert!(last.contains("no such table: x"), "{last}");
+        assert!(last.contains("\"kind\":\"other\""), "{last}");
+    }
+
+    #[test]
+    fn a_failed_run_says_what_its_error_is_made_of() {
+        let runs = Runs::default();
+        runs.start("up", |_| {
+            let held = xtask::migrate::Failure::LockHeld {
+                binding: "AUTH".into(),
+                owner: "ci:7 migrate up".into(),
+                expires_in_ms: 60_000,
+            };
+            Err(xtask::migrate::Error::from_failures(
+                "AUTH is locked",
+                vec![held],
+            ))
+        })
+        .unwrap();
+        let mut last = String::new();
+        runs.latest().unwrap().follow(|message| {
+            last = message.to_owned();
+            true
+        });
+        let data = last.split("data: ").nth(1).unwrap_or_default();
+        let done: serde_json::Value = serde_json::from_str(data.trim()).unwrap();
+        assert_eq!(done["failures"][0]["kind"], "lock_held", "{last}");
+        assert_eq!(done["failures"][0]["owner"], "ci:7 migrate up", "{last}");
     }
 }

@@ -9,10 +9,10 @@ use anyhow::{Context, Result};
 use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use xtask::migrate::config::Database;
 use xtask::migrate::d1::{Call, D1};
-use xtask::migrate::schema::{is_shadow_of, OBJECTS_FILTER};
-use xtask::migrate::source::Migration;
+use xtask::migrate::Database;
+use xtask::migrate::Migration;
+use xtask::migrate::{is_shadow_of, OBJECTS_FILTER};
 
 /// Tables with their columns, from `sqlite_master` and `pragma_table_info`.
 #[derive(Debug, Default, PartialEq, Serialize)]

@@ -19,12 +19,9 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
-use serde_json::{json, Value};
-use xtask::flags::Global;
-use xtask::migrate::d1::Target;
-use xtask::migrate::project::Paths;
 
-use crate::runs::{Run, Runs};
+use crate::app::{error, App, Call, Reply};
+use crate::runs::Run;
 
 const COOKIE: &str = "migrate_ui";
 
@@ -34,65 +31,7 @@ const MAX_BODY: usize = 64 * 1024;
 /// The endpoints that change state: POST only, same origin only.
 const STATE_CHANGING: [&str; 4] = ["/api/rehearse", "/api/up", "/api/down", "/api/restore"];
 
-/// The server: its options, token, and the run in progress.
-pub struct App {
-    /// The options it was started with (target, config, `--db`, …).
-    pub global: Global,
-    pub paths: Paths,
-    pub target: Target,
-    token: String,
-    port: u16,
-    pub runs: Runs,
-}
-
-/// An answer.
-pub enum Reply {
-    Json(u16, Value),
-    /// A page asset: its type and text.
-    Asset(&'static str, &'static str),
-    /// A redirect to a path, setting a cookie.
-    Redirect(String, String),
-    Events(Arc<Run>),
-}
-
-/// A request as the endpoints see it.
-pub struct Call<'a> {
-    pub method: &'a Method,
-    pub path: &'a str,
-    query: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl Call<'_> {
-    /// A query parameter, decoded.
-    pub fn param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    }
-}
-
-/// A JSON error answer.
-pub fn error(status: u16, message: impl AsRef<str>) -> Reply {
-    Reply::Json(
-        status,
-        json!({"error": xtask::process::redact(message.as_ref())}),
-    )
-}
-
 impl App {
-    pub fn new(global: Global, paths: Paths, target: Target, token: String, port: u16) -> App {
-        App {
-            global,
-            paths,
-            target,
-            token,
-            port,
-            runs: Runs::default(),
-        }
-    }
-
     /// Answers one request: the rules and the endpoint run on a blocking
     /// thread; a run's events stream from one.
     pub async fn handle(self: Arc<Self>, request: axum::extract::Request) -> Response {

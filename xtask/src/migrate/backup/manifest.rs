@@ -145,7 +145,7 @@ pub fn read_sqlite(path: &Path) -> Result<Manifest> {
             pages * page_size
         );
     }
-    let connection = crate::migrate::local_d1::open_at_rest(path)?;
+    let connection = crate::migrate::local_files::open_at_rest(path)?;
     let check: String = connection
         .query_row("PRAGMA quick_check", [], |row| row.get(0))
         .with_context(|| format!("cannot check {}", path.display()))?;

@@ -19,13 +19,19 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{bail, Context, Result};
 
 use crate::migrate::config::{Config, Database};
-use crate::migrate::d1::{Call, D1Error, Target, D1};
+use crate::migrate::d1::{export_error, Call, ExportRefused, Target, D1};
 use crate::migrate::events::BackupRef;
-use crate::migrate::local_d1;
+use crate::migrate::local_files;
 use crate::migrate::tracking;
 use crate::text::human_duration;
 
+mod listing;
 pub mod manifest;
+mod restore;
+
+pub use listing::Listed;
+
+pub use restore::{prepare, Prepared, RestoreFrom, Restored};
 
 pub use manifest::Manifest;
 
@@ -50,6 +56,18 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// `all`'s kind for every database of `project` (the command line's
+    /// `--backup`), else what `migrate.toml`'s `[backup]` says.
+    pub fn for_project(
+        project: &crate::migrate::project::Project,
+        all: Option<RestorePoint>,
+    ) -> Policy {
+        Policy {
+            all,
+            exported: project.backup.export.clone(),
+        }
+    }
+
     /// The restore point of `binding`: the command line's, else an export
     /// when `migrate.toml` asks for one, else a bookmark.
     pub fn for_database(&self, binding: &str) -> RestorePoint {
@@ -136,8 +154,8 @@ impl Backups {
         let backup = match d1.target() {
             Target::Local => {
                 let path = self.reserve(db, &stamp, &label(version), "sqlite")?;
-                let live = local_d1::database_file(&d1.local_state(), db);
-                if let Err(err) = local_d1::back_up(&live, &path) {
+                let live = local_files::database_file(&d1.local_state(), db);
+                if let Err(err) = local_files::back_up(&live, &path) {
                     std::fs::remove_file(&path).ok();
                     return Err(err).with_context(|| format!("could not back up {}", db.binding));
                 }
@@ -361,7 +379,7 @@ pub fn export(d1: &dyn D1, db: &Database, output: &Path) -> Result<Duration> {
         db.binding
     );
     let started = Instant::now();
-    d1.export(db, output)?;
+    d1.export(db, output).map_err(export_error)?;
     let took = started.elapsed();
     tracing::info!(
         database = %db.binding,
@@ -415,90 +433,15 @@ fn manifest_of(d1: &dyn D1, db: &Database, version: u64) -> Manifest {
     }
 }
 
-/// One backup in the folder, for `backup --list`.
-#[derive(Debug, Clone)]
-pub struct Listed {
-    /// Its main file (`.sqlite`, `.sql`, or a `.bookmark` alone).
-    pub path: PathBuf,
-    pub manifest: Option<Manifest>,
-    pub bookmark: Option<String>,
-}
-
-impl Backups {
-    /// The backups of `binding` in the folder, oldest first: each backup's
-    /// main file (a `.bookmark` beside an export is that export's).
-    pub fn list(&self, binding: &str) -> Vec<Listed> {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
-        let prefix = format!("{binding}-");
-        let mut stems: Vec<String> = entries
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .filter_map(|name| {
-                let (stem, extension) = name.rsplit_once('.')?;
-                let ours = stem
-                    .strip_prefix(&prefix)?
-                    .starts_with(|c: char| c.is_ascii_digit());
-                (ours && EXTENSIONS.contains(&extension)).then(|| stem.to_owned())
-            })
-            .collect();
-        stems.sort();
-        stems.dedup();
-        stems
-            .into_iter()
-            .filter_map(|stem| {
-                let file =
-                    |ext: &str| Some(self.dir.join(format!("{stem}.{ext}"))).filter(|p| p.exists());
-                let bookmark = file("bookmark").and_then(|p| manifest::read_bookmark(&p).ok());
-                let (path, manifest) = if let Some(path) = file("sqlite") {
-                    let manifest = manifest::read_sqlite(&path).ok();
-                    (path, manifest)
-                } else if let Some(path) = file("sql") {
-                    let manifest = std::fs::read_to_string(&path)
-                        .ok()
-                        .and_then(|text| manifest::read_sql(&path, &text).ok());
-                    (path, manifest)
-                } else {
-                    (
-                        file("bookmark")?,
-                        bookmark.as_ref().and_then(|(_, m)| m.clone()),
-                    )
-                };
-                Some(Listed {
-                    path,
-                    manifest,
-                    bookmark: bookmark.map(|(b, _)| b),
-                })
-            })
-            .collect()
-    }
-}
-
-impl Backups {
-    /// The whole exports of the remote `db` (its binding and its name) in the
-    /// folder, oldest first: each one's file and what it says of itself.
-    pub fn exports(&self, db: &Database) -> Vec<(PathBuf, Manifest)> {
-        let remote = Target::Remote.to_string();
-        self.list(&db.binding)
-            .into_iter()
-            .filter(|listed| listed.path.extension().is_some_and(|e| e == "sql"))
-            .filter_map(|listed| Some((listed.path, listed.manifest?)))
-            .filter(|(_, m)| m.target == remote && m.binding == db.binding && m.database == db.name)
-            .collect()
-    }
-}
-
 /// True when `wrangler d1 export` failed because the database has virtual tables.
 pub fn refuses_virtual_tables(err: &anyhow::Error) -> bool {
-    let text = format!("{err:#}");
-    err.downcast_ref::<D1Error>().is_some() && text.contains("Virtual Tables")
-        || text.contains("cannot export databases with Virtual Tables")
+    err.downcast_ref::<ExportRefused>().is_some()
 }
 
 /// The newest migration a local backup file records in `_migrations` (0 for none).
 fn local_d1_version(path: &Path) -> Result<u64> {
-    let connection = local_d1::open_at_rest(path)?;
-    if !local_d1::table_in(&connection, "_migrations")
+    let connection = local_files::open_at_rest(path)?;
+    if !local_files::table_in(&connection, "_migrations")
         .with_context(|| format!("cannot read the schema of {}", path.display()))?
     {
         return Ok(0);
@@ -570,68 +513,4 @@ fn restrict(path: &Path) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_newest_recorded_version_names_a_backup() {
-        let export = "PRAGMA defer_foreign_keys=TRUE;\nINSERT INTO \"_migrations\" VALUES(2,'0002_b',1,'x',NULL);\n\
-                      INSERT INTO \"_migrations\" VALUES(10,'0010_c',2,'y',3);\nINSERT INTO \"t\" VALUES(99);\n";
-        assert_eq!(newest_version_in(export), 10);
-        assert_eq!(newest_version_in("CREATE TABLE t(a);"), 0);
-    }
-    use std::time::Duration;
-
-    #[test]
-    fn timestamps_sort_and_fit_in_file_names() {
-        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_495_031);
-        assert_eq!(timestamp(t), "20261124T043711Z");
-    }
-
-    #[test]
-    fn prune_keeps_the_newest_per_database_and_no_side_files_of_the_others() {
-        let dir = tempfile::tempdir().unwrap();
-        let names = [
-            "AUTH-20260101T000000Z-v1.sqlite",
-            "AUTH-20260101T000000Z-v1.sqlite-wal",
-            "AUTH-20260101T000000Z-v-.sqlite-shm",
-            "AUTH-20260102T000000Z-v2.sql",
-            "AUTH-20260102T000000Z-v2.bookmark",
-            "AUTH-20260102T010000Z-v2.bookmark",
-            "AUTH-20260103T000000Z-v3.sql",
-            "AUTH_X-20260101T000000Z-v1.sql",
-            "READ_REPLICA-20260101T000000Z-v1.sql",
-            "READ_REPLICA-20260101T000000Z-v-.sqlite-wal",
-        ];
-        for (n, name) in names.iter().enumerate() {
-            let path = dir.path().join(name);
-            std::fs::write(&path, "").unwrap();
-            let when = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + n as u64);
-            File::options()
-                .write(true)
-                .open(&path)
-                .unwrap()
-                .set_modified(when)
-                .unwrap();
-        }
-        let backups = Backups {
-            dir: dir.path().to_path_buf(),
-            keep: 1,
-        };
-        backups.prune("AUTH");
-        let mut left: Vec<String> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        left.sort();
-        assert_eq!(
-            left,
-            [
-                "AUTH-20260103T000000Z-v3.sql",
-                "AUTH_X-20260101T000000Z-v1.sql",
-                "READ_REPLICA-20260101T000000Z-v-.sqlite-wal",
-                "READ_REPLICA-20260101T000000Z-v1.sql"
-            ]
-        );
-    }
-}
+mod tests;

@@ -4,13 +4,14 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use super::Direction;
 use crate::interrupt::Interrupted;
 use crate::migrate::calls;
 use crate::migrate::config::Database;
 use crate::migrate::d1::D1;
+use crate::migrate::error::{self, Error, Failure};
 use crate::migrate::events::{Event, Observer};
 use crate::migrate::lock;
 use crate::migrate::project::Project;
@@ -154,6 +155,7 @@ pub(super) fn acquire<'o>(
             calls::read_state_locking(d1, db, request, &work(db))
         });
         let (mut states, mut busy, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+        let mut failures = Vec::new();
         let mut first_busy = None;
         for (index, (db, result)) in databases.iter().copied().zip(results).enumerate() {
             match result {
@@ -173,6 +175,11 @@ pub(super) fn acquire<'o>(
                         lock::Outcome::Busy(holder) => {
                             first_busy.get_or_insert(index);
                             busy.push(lock::describe_busy(&db.binding, &holder));
+                            failures.push(Failure::LockHeld {
+                                binding: db.binding.clone(),
+                                owner: holder.owner.clone(),
+                                expires_in_ms: (holder.expires_at - holder.now).max(0) as u64,
+                            });
                         }
                     }
                     states.push(state);
@@ -184,11 +191,13 @@ pub(super) fn acquire<'o>(
                         held.hold(db);
                     }
                     errors.push(format!("{err:#}"));
+                    failures.extend(error::failures_in(Some(&db.binding), &err));
                 }
             }
         }
         if !errors.is_empty() {
-            bail!("{}", errors.join("\n"));
+            failures.retain(|f| !matches!(f, Failure::LockHeld { .. }));
+            return Err(Error::from_failures(errors.join("\n"), failures));
         }
         let Some(first_busy) = first_busy else {
             return Ok((states, held));
@@ -198,7 +207,10 @@ pub(super) fn acquire<'o>(
         let holding = held.holds_any();
         if now >= deadline && !(holding && now < grace) {
             drop(held);
-            bail!("nothing was {}: {}", direction.past(), busy.join("\n"));
+            return Err(Error::from_failures(
+                format!("nothing was {}: {}", direction.past(), busy.join("\n")),
+                failures,
+            ));
         }
         let pause = if now < deadline {
             held.observer.event(&Event::Waiting { busy: busy.clone() });

@@ -5,20 +5,20 @@
 use std::time::{Duration, Instant};
 
 use super::acquire::Held;
-use super::losses::row_loss;
 use super::plans::DbPlan;
+use super::row_loss_count::row_loss;
 use super::Direction;
 use crate::interrupt::Interrupted;
 use crate::migrate::calls;
 use crate::migrate::config::Database;
 use crate::migrate::d1::{Call, D1Error, StatementResult, Target, Transient, D1};
 use crate::migrate::events::{BackupRef, Event, FailedAt, Holds, Observer, Ran};
-use crate::migrate::hint;
+use crate::migrate::last_seen;
 use crate::migrate::lock;
-use crate::migrate::rehearsal::{self, describe, Culprit, Seed};
+use crate::migrate::row_loss;
 use crate::migrate::schema::Schema;
 use crate::migrate::source::Migration;
-use crate::migrate::tables;
+use crate::migrate::throwaway_copy::{self, describe, Culprit, Seed};
 use crate::migrate::tracking::{self, Batch, DbState, Reads, Tracking};
 
 /// What happened to one database.
@@ -169,7 +169,7 @@ pub(super) fn run_database<'a>(
                 .get(1..)
                 .and_then(|r| tracking::parse_state(r, Reads::ALL).ok());
             if let Some(state) = &outcome.state {
-                hint::store(d1, plan.db, state);
+                last_seen::store(d1, plan.db, state);
             }
         }
         tracking = Tracking::Current;
@@ -248,7 +248,7 @@ fn explain(
         _ => {}
     }
     let analysis = plan.analysis(direction, group, batch);
-    if let Some(risk) = tables::refused(&refused.text, &analysis.risks) {
+    if let Some(risk) = row_loss::refused(&refused.text, &analysis.risks) {
         return Failure::RolledBack(row_loss(d1, plan, direction, group, batch, risk));
     }
     // Locally the data is at hand (a copy costs milliseconds): replay on it,
@@ -262,12 +262,11 @@ fn explain(
         "the batch failed; replaying it on throwaway copies to find the statement that broke it"
     );
     let located = match schema {
-        Some(schema) => {
-            seed(schema).and_then(|seed| rehearsal::locate_failure(d1, db, &seed, batch, false))
-        }
+        Some(schema) => seed(schema)
+            .and_then(|seed| throwaway_copy::locate_failure(d1, db, &seed, batch, false)),
         None => calls::read_state(d1, db)
             .and_then(|state| seed(&state.schema))
-            .and_then(|seed| rehearsal::locate_failure(d1, db, &seed, batch, false)),
+            .and_then(|seed| throwaway_copy::locate_failure(d1, db, &seed, batch, false)),
     };
     let unclear = |err: anyhow::Error| match guarded {
         true => Failure::Retry(format!(

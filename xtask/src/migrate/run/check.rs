@@ -56,7 +56,8 @@ pub(super) fn expected_after(
         .into_iter()
         .filter(|m| after.contains(&m.version))
         .collect();
-    crate::migrate::rehearsal::expected_schema(d1, plan.db, &migrations).map(Expected::Replayed)
+    crate::migrate::throwaway_copy::expected_schema(d1, plan.db, &migrations)
+        .map(Expected::Replayed)
 }
 
 /// What the schema should be after the run.

@@ -6,23 +6,24 @@
 //!
 //! When local reads need no call (they read miniflare's files, see
 //! [`crate::migrate::local_reads`]), or this machine knows every database's
-//! state ([`hint`]), the locking read is skipped: the plan is made from the
+//! state ([`last_seen`]), the locking read is skipped: the plan is made from the
 //! files (or what this machine knows), and each database's one call opens
 //! with a guard that refuses the whole call unless the database is still
 //! so. A refused database is then read, planned and run as above. A local
 //! run with nothing to do so calls nothing at all.
 //!
 //! The parts: [`plans`] (what runs where), [`acquire`] (locks), [`batch`]
-//! (one database's calls and what a failure means), [`rehearse`] and
-//! [`losses`] (dry runs and the row check), [`check`] (the schema after).
+//! (one database's calls and what a failure means), [`dry_run`] and
+//! [`row_loss_count`] (dry runs and the row check), [`check`] (the schema after).
 
 mod acquire;
 mod batch;
 mod check;
-mod losses;
+mod dry_run;
 mod plans;
-mod rehearse;
+mod row_loss_count;
 mod session;
+mod tally;
 #[cfg(test)]
 mod tests;
 
@@ -110,19 +111,63 @@ pub struct Options {
     pub locking: Locking,
 }
 
+/// How many backups a database keeps unless told otherwise.
+pub const DEFAULT_KEEP_BACKUPS: usize = 10;
+
+/// How long a run's lock lasts unless told otherwise, in seconds.
+pub const DEFAULT_LOCK_TTL_SECS: u64 = 900;
+
+impl Options {
+    /// A run's options when nothing says otherwise (the command line's
+    /// defaults): one call per database, backups into the project's folder,
+    /// remotely the restore point `migrate.toml` asks for, no row loss, no
+    /// waiting for another run's lock.
+    pub fn defaults(project: &Project, mode: Mode) -> Options {
+        Options {
+            mode,
+            batching: Batching::PerDatabase,
+            backups: Backups::new(&project.config, None, DEFAULT_KEEP_BACKUPS),
+            backing: Backing::Up(Policy::for_project(project, None)),
+            data_loss: DataLoss::Refuse,
+            locking: Locking {
+                wait: Duration::ZERO,
+                ttl: Duration::from_secs(DEFAULT_LOCK_TTL_SECS),
+            },
+        }
+    }
+}
+
+impl Mode {
+    /// True for a dry run, which writes nothing.
+    pub fn is_dry_run(self) -> bool {
+        matches!(self, Mode::DryRun(_))
+    }
+}
+
+/// A run's context: the project and its D1, what to run and how, and who
+/// hears of it.
+#[derive(Clone)]
+pub struct RunContext<'p> {
+    pub project: &'p Project,
+    pub d1: Arc<dyn D1>,
+    pub direction: Direction,
+    /// `up` to this version (all, without one), or `down` to it.
+    pub version: Option<u64>,
+    pub options: &'p Options,
+    pub observer: &'p dyn Observer,
+}
+
 /// `up` to `version` (all, without one) or `down` to `version`: the whole
 /// run, from reading the databases to checking them afterwards.
-pub fn run(
-    project: &Project,
-    d1: Arc<dyn D1>,
-    direction: Direction,
-    version: Option<u64>,
-    options: &Options,
-    observer: &dyn Observer,
-) -> Result<()> {
+pub fn run(context: &RunContext) -> Result<()> {
+    let RunContext {
+        direction,
+        options,
+        observer,
+        ..
+    } = *context;
     if options.mode == Mode::Apply && options.batching == Batching::PerDatabase {
-        let hinted =
-            Session::open_hinted(project, d1.clone(), direction, version, options, observer)?;
+        let hinted = Session::open_hinted(context)?;
         if let Some(session) = hinted {
             if !session.has_work() {
                 session.report_nothing_to_do();
@@ -131,7 +176,7 @@ pub fn run(
             return session.apply_hinted();
         }
     }
-    let mut session = Session::open(project, d1, direction, version, options, observer)?;
+    let mut session = Session::open(context)?;
     if !session.has_work() {
         session.report_nothing_to_do();
         return Ok(());

@@ -1,18 +1,19 @@
 //! What a run does in each database: its plan, the batches that carry it
 //! out, and what those do to the tables they touch.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use super::{DataLoss, Direction};
 use crate::migrate::calls;
 use crate::migrate::config::Database;
 use crate::migrate::d1::{Target, D1};
+use crate::migrate::error::{Error, Failure};
 use crate::migrate::events::{Event, Step};
 use crate::migrate::plan;
 use crate::migrate::project::Project;
+use crate::migrate::row_loss::{self, Analysis};
 use crate::migrate::source::{self, Migration};
 use crate::migrate::sql::{self, Severity};
-use crate::migrate::tables::{self, Analysis};
 use crate::migrate::tracking::{self, Batch, DbState, LedgerChange, Tracking};
 
 /// One database's part of the run.
@@ -88,7 +89,7 @@ impl<'a> DbPlan<'a> {
 
     /// The batch for `group`: [`DbPlan::unchecked_batch`], opened by counting
     /// the rows it puts at risk and closed by failing as a whole when any
-    /// fell ([`tables::guard`]), unless `--allow-data-loss`.
+    /// fell ([`row_loss::guard`]), unless `--allow-data-loss`.
     pub(super) fn batch(
         &self,
         direction: Direction,
@@ -98,7 +99,7 @@ impl<'a> DbPlan<'a> {
     ) -> Result<Batch> {
         let batch = self.unchecked_batch(direction, tracking, index, group)?;
         let analysis = self.analysis(direction, group, &batch);
-        match tables::guard(&analysis.risks).filter(|_| self.data_loss == DataLoss::Refuse) {
+        match row_loss::guard(&analysis.risks).filter(|_| self.data_loss == DataLoss::Refuse) {
             None => Ok(batch),
             Some((start, end)) => {
                 let mut checked = Batch::default();
@@ -149,13 +150,15 @@ impl<'a> DbPlan<'a> {
             Direction::Down => group
                 .iter()
                 .flat_map(|m| sql::split(&m.sql).unwrap_or_default())
-                .filter_map(|s| match tables::change(&s.sql) {
-                    Some(tables::Change::Create { table, .. }) => Some(table.to_ascii_lowercase()),
+                .filter_map(|s| match row_loss::change(&s.sql) {
+                    Some(row_loss::Change::Create { table, .. }) => {
+                        Some(table.to_ascii_lowercase())
+                    }
                     _ => None,
                 })
                 .collect(),
         };
-        let mut analysis = tables::analyse(&self.state.schema, &statements, allows, &undone);
+        let mut analysis = row_loss::analyse(&self.state.schema, &statements, allows, &undone);
         for risk in &mut analysis.risks {
             risk.statement -= prior.len().min(risk.statement);
         }
@@ -224,6 +227,18 @@ impl<'a> DbPlan<'a> {
     }
 }
 
+/// The applied migrations of `db` whose files changed since.
+fn changed_files(project: &Project, db: &Database, state: &DbState) -> Vec<u64> {
+    let around = project.surroundings(&db.binding);
+    let recorded = state.recorded(&around);
+    let files = project.files_recorded(&db.binding, recorded);
+    plan::status(&files, recorded)
+        .into_iter()
+        .filter(|entry| entry.state == plan::State::Modified)
+        .map(|entry| entry.version)
+        .collect()
+}
+
 /// Plans every database; any refusal (or lint error) stops the whole run.
 pub(super) fn make_plans<'a>(
     project: &'a Project,
@@ -235,15 +250,37 @@ pub(super) fn make_plans<'a>(
 ) -> Result<Vec<DbPlan<'a>>> {
     let mut plans = Vec::new();
     let mut problems = Vec::new();
+    let mut failures = Vec::new();
     for (db, state) in databases.iter().copied().zip(states) {
+        let changed = changed_files(project, db, &state);
         match plan_one(project, direction, db, state, version) {
             Ok(plan) => plans.push(plan),
-            Err(err) => problems.push(format!("{err:#}")),
+            Err(err) => {
+                let problem = format!("{err:#}");
+                failures.extend(changed.into_iter().map(|version| Failure::ChecksumChanged {
+                    binding: db.binding.clone(),
+                    version,
+                }));
+                failures.push(Failure::PlanRefused {
+                    binding: Some(db.binding.clone()),
+                    problem: problem.clone(),
+                });
+                problems.push(problem);
+            }
         }
     }
-    problems.extend(lint_errors(project, direction, &plans, warn));
+    for problem in lint_errors(project, direction, &plans, warn) {
+        failures.push(Failure::PlanRefused {
+            binding: None,
+            problem: problem.clone(),
+        });
+        problems.push(problem);
+    }
     if !problems.is_empty() {
-        bail!("nothing was {}:\n{}", direction.past(), problems.join("\n"));
+        return Err(Error::from_failures(
+            format!("nothing was {}:\n{}", direction.past(), problems.join("\n")),
+            failures,
+        ));
     }
     Ok(plans)
 }

@@ -4,18 +4,20 @@
 
 use std::sync::Arc;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use super::acquire::{acquire, Held};
 use super::plans::{self, make_plans, DbPlan};
-use super::{batch, check, rehearse};
-use super::{Backing, Batching, Direction, Mode, Options, Seeding};
+use super::tally::Tally;
+use super::{batch, check, dry_run};
+use super::{Backing, Batching, Direction, Mode, Options, RunContext, Seeding};
 use crate::migrate::backup::Backup;
 use crate::migrate::calls;
 use crate::migrate::config::Database;
 use crate::migrate::d1::D1;
+use crate::migrate::error::{Error, Failure};
 use crate::migrate::events::{BackupRef, Event, Observer};
-use crate::migrate::hint;
+use crate::migrate::last_seen;
 use crate::migrate::lock;
 use crate::migrate::project::Project;
 
@@ -29,7 +31,7 @@ pub struct Session<'p> {
     direction: Direction,
     /// The version asked for: `up`'s target, or `down`'s.
     version: Option<u64>,
-    /// Planned on what this machine last saw of each database ([`hint`]),
+    /// Planned on what this machine last saw of each database ([`last_seen`]),
     /// not on a read: a database planned idle is read to confirm it.
     on_hints: bool,
     options: Options,
@@ -44,34 +46,28 @@ pub struct Session<'p> {
 impl<'p> Session<'p> {
     /// Reads (and, unless it is a dry run, locks) every selected database
     /// and plans the run.
-    pub fn open(
-        project: &'p Project,
-        d1: Arc<dyn D1>,
-        direction: Direction,
-        version: Option<u64>,
-        options: &Options,
-        observer: &'p dyn Observer,
-    ) -> Result<Session<'p>> {
-        let databases: Vec<&Database> = project.selected.iter().collect();
-        let opening = Opening::new(project, d1, direction, version, options, observer);
+    pub fn open(context: &RunContext<'p>) -> Result<Session<'p>> {
+        let databases: Vec<&Database> = context.project.selected.iter().collect();
+        let opening = Opening::new(context);
         opening.open(&databases, true)
     }
 
     /// A session planned without a call first: on the databases' files when
     /// local reads need no call ([`D1::reads_files`]), else on what this
-    /// machine last saw of each database ([`hint`]); its batches assert those
+    /// machine last saw of each database ([`last_seen`]); its batches assert those
     /// states. Planned on the files, it may have no work (nothing to do, and
     /// nothing was called). `None` when a database has no usable hint or
     /// cannot be read, or the plan has a problem (or, made from hints, no
     /// work): then the state has to be read, and locked.
-    pub(super) fn open_hinted(
-        project: &'p Project,
-        d1: Arc<dyn D1>,
-        direction: Direction,
-        version: Option<u64>,
-        options: &Options,
-        observer: &'p dyn Observer,
-    ) -> Result<Option<Session<'p>>> {
+    pub(super) fn open_hinted(context: &RunContext<'p>) -> Result<Option<Session<'p>>> {
+        let RunContext {
+            project,
+            ref d1,
+            direction,
+            version,
+            observer,
+            ..
+        } = *context;
         let fresh = d1.reads_files();
         let states = match fresh {
             true => match calls::read_states(d1.as_ref(), &project.selected) {
@@ -84,7 +80,7 @@ impl<'p> Session<'p> {
             false => {
                 let mut states = Vec::new();
                 for db in &project.selected {
-                    let Some(state) = hint::load(d1.as_ref(), db) else {
+                    let Some(state) = last_seen::load(d1.as_ref(), db) else {
                         return Ok(None);
                     };
                     states.push(state);
@@ -97,7 +93,7 @@ impl<'p> Session<'p> {
         else {
             return Ok(None);
         };
-        let opening = Opening::new(project, d1, direction, version, options, observer);
+        let opening = Opening::new(context);
         if !plans.iter().any(DbPlan::has_work) {
             if !fresh {
                 return Ok(None);
@@ -107,7 +103,7 @@ impl<'p> Session<'p> {
         }
         // Databases with nothing to do are read instead, to confirm that.
         for plan in plans.iter_mut().filter(|p| p.has_work()) {
-            let Some(guard) = hint::condition(&plan.state, plan.db) else {
+            let Some(guard) = last_seen::condition(&plan.state, plan.db) else {
                 return Ok(None);
             };
             plan.guard = Some(guard);
@@ -169,7 +165,7 @@ impl<'p> Session<'p> {
             Ok(again) => again,
             Err(err) => {
                 for binding in &retry {
-                    tally.problem(observer, binding, format!("{err:#}"));
+                    tally.problem(observer, binding, &err);
                 }
                 return tally.finish(direction, observer);
             }
@@ -186,7 +182,7 @@ impl<'p> Session<'p> {
         }
         if let Err(err) = again.back_up() {
             for plan in again.work() {
-                tally.problem(observer, &plan.db.binding, format!("{err:#}"));
+                tally.problem(observer, &plan.db.binding, &err);
             }
             return tally.finish(direction, observer);
         }
@@ -196,7 +192,7 @@ impl<'p> Session<'p> {
             last.problem(
                 observer,
                 &binding,
-                "it failed again when planned a second time (see above)".to_owned(),
+                &anyhow::anyhow!("it failed again when planned a second time (see above)"),
             );
         }
         tally.merge(last);
@@ -281,17 +277,28 @@ impl<'p> Session<'p> {
             Ok(Some(backup))
         });
         let mut errors = Vec::new();
-        for (slot, result) in self.backups.iter_mut().zip(results) {
+        let mut failures = Vec::new();
+        for ((slot, result), plan) in self.backups.iter_mut().zip(results).zip(&self.plans) {
             match result {
                 Ok(backup) => *slot = backup,
-                Err(err) => errors.push(format!("{err:#}")),
+                Err(err) => {
+                    let error = format!("{err:#}");
+                    failures.push(Failure::BackupRefused {
+                        binding: plan.db.binding.clone(),
+                        error: error.clone(),
+                    });
+                    errors.push(error);
+                }
             }
         }
         if !errors.is_empty() {
-            bail!(
-                "nothing was applied: the backup before the change failed:\n{}\n(use --no-backup to go ahead without one)",
-                errors.join("\n")
-            );
+            return Err(Error::from_failures(
+                format!(
+                    "nothing was applied: the backup before the change failed:\n{}\n(use --no-backup to go ahead without one)",
+                    errors.join("\n")
+                ),
+                failures,
+            ));
         }
         Ok(())
     }
@@ -313,7 +320,7 @@ impl<'p> Session<'p> {
             Mode::DryRun(seeding) => seeding,
             Mode::Apply => Seeding::Data,
         };
-        rehearse::rehearse_all(
+        dry_run::rehearse_all(
             self.d1.as_ref(),
             self.direction,
             &work,
@@ -387,8 +394,20 @@ impl<'p> Session<'p> {
                 continue;
             }
             tally.total += 1;
-            observer.event(&outcome.event(direction, plan, backup.as_ref().map(BackupRef::from)));
-            if outcome.error.is_some() {
+            let event = outcome.event(direction, plan, backup.as_ref().map(BackupRef::from));
+            observer.event(&event);
+            if let Event::Failed {
+                error, at, holds, ..
+            } = event
+            {
+                tally.failures.push(Failure::MigrationFailed {
+                    binding: binding.clone(),
+                    version: at.as_ref().map(|at| at.version),
+                    line: at.as_ref().map(|at| at.line),
+                    statement: at.map(|at| at.statement),
+                    error,
+                    holds,
+                });
                 tally.failed.push(binding);
                 continue;
             }
@@ -396,9 +415,14 @@ impl<'p> Session<'p> {
                 Ok(Some(path)) => observer.event(&Event::SnapshotWritten { binding, path }),
                 Ok(None) => {}
                 Err(err) => {
+                    let error = format!("{err:#}");
                     observer.event(&Event::Problem {
                         binding: binding.clone(),
-                        error: format!("{err:#}"),
+                        error: error.clone(),
+                    });
+                    tally.failures.push(Failure::SchemaDrift {
+                        binding: binding.clone(),
+                        problems: vec![error],
                     });
                     tally.failed.push(binding);
                 }
@@ -419,7 +443,7 @@ impl<'p> Session<'p> {
                     });
                     tally.retry.push(binding);
                 }
-                Err(err) => tally.problem(observer, &binding, format!("{err:#}")),
+                Err(err) => tally.problem(observer, &binding, &err),
             }
         }
         tally
@@ -427,35 +451,28 @@ impl<'p> Session<'p> {
 }
 
 /// What opens a session: the project, its D1, and what the run is told.
-struct Opening<'p, 'o> {
+struct Opening<'p> {
     project: &'p Project,
     d1: Arc<dyn D1>,
     direction: Direction,
     version: Option<u64>,
-    options: &'o Options,
+    options: &'p Options,
     observer: &'p dyn Observer,
     /// The run's lock request: one owner for the whole run.
     request: lock::Request,
 }
 
-impl<'p, 'o> Opening<'p, 'o> {
+impl<'p> Opening<'p> {
     /// The opening of a new run: its own lock owner.
-    fn new(
-        project: &'p Project,
-        d1: Arc<dyn D1>,
-        direction: Direction,
-        version: Option<u64>,
-        options: &'o Options,
-        observer: &'p dyn Observer,
-    ) -> Opening<'p, 'o> {
+    fn new(context: &RunContext<'p>) -> Opening<'p> {
         Opening {
-            project,
-            d1,
-            direction,
-            version,
-            options,
-            observer,
-            request: lock::Request::new(direction.command(), options.locking.ttl),
+            project: context.project,
+            d1: context.d1.clone(),
+            direction: context.direction,
+            version: context.version,
+            options: context.options,
+            observer: context.observer,
+            request: lock::Request::new(context.direction.command(), context.options.locking.ttl),
         }
     }
 
@@ -506,53 +523,5 @@ impl<'p, 'o> Opening<'p, 'o> {
             held,
             observer: self.observer,
         }
-    }
-}
-
-/// What a run did, across its attempts.
-#[derive(Default)]
-struct Tally {
-    /// Databases with work that were reported, failed or not.
-    total: usize,
-    failed: Vec<String>,
-    /// Databases whose hinted batch was refused, by binding.
-    retry: Vec<String>,
-}
-
-impl Tally {
-    fn merge(&mut self, other: Tally) {
-        self.total += other.total;
-        self.failed.extend(other.failed);
-        self.retry.extend(other.retry);
-    }
-
-    /// Counts `binding` as failed, with `error`.
-    fn problem(&mut self, observer: &dyn Observer, binding: &str, error: String) {
-        observer.event(&Event::Problem {
-            binding: binding.to_owned(),
-            error,
-        });
-        self.total += 1;
-        self.failed.push(binding.to_owned());
-    }
-
-    fn finish(self, direction: Direction, observer: &dyn Observer) -> Result<()> {
-        observer.event(&Event::Finished {
-            direction,
-            dry_run: false,
-            total: self.total,
-            failed: self.failed.clone(),
-        });
-        if self.failed.is_empty() {
-            return Ok(());
-        }
-        let total = self.total;
-        bail!(
-            "{} of {} database{} failed: {} (see above for what each one now holds)",
-            self.failed.len(),
-            total,
-            if total == 1 { "" } else { "s" },
-            self.failed.join(", ")
-        )
     }
 }

@@ -157,7 +157,7 @@ pub fn canonical(sql: &str) -> String {
     }
 }
 
-/// One token of a statement, comments left out: what [`crate::migrate::tables`]
+/// One token of a statement, comments left out: what [`crate::migrate::row_loss`]
 /// reads statements by.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lexeme {

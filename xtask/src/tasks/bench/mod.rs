@@ -4,19 +4,48 @@
 
 mod remote;
 mod report;
+mod sets;
 mod ui;
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::flags;
-use crate::migrate::project::workspace_root;
+use crate::migrate::workspace_root;
 use crate::process::{self, Cmd, OnStop};
 use crate::wrangler::Launcher;
+use clap::Args;
 use xshell::cmd;
+
+use sets::{concatenated, copy_dir, generate};
+
+#[derive(Debug, Args)]
+pub struct Bench {
+    /// Migration counts to measure (comma-separated)
+    #[arg(long, value_delimiter = ',', default_values_t = [10, 40, 160])]
+    pub sizes: Vec<usize>,
+
+    /// Repetitions of each measurement (medians are reported)
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+
+    /// Where the Markdown and JSON reports go [default: target/bench]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Measure the web UI's overview against `cargo migrate status` instead
+    /// (on the first size; builds the UI first)
+    #[arg(long)]
+    pub ui: bool,
+
+    /// Measure remote `status` and `up` instead, through the Cloudflare API
+    /// double on 127.0.0.1 (built first): the direct D1 API path, the
+    /// wrangler path, and wrangler's own `d1 migrations`, against one
+    /// `wrangler d1 execute --remote` call (on the first size)
+    #[arg(long, conflicts_with = "ui")]
+    pub remote: bool,
+}
 
 /// How long one measured command may take.
 const TIMEOUT: Duration = Duration::from_secs(1800);
@@ -45,7 +74,7 @@ fn median(mut values: Vec<Duration>) -> Duration {
 }
 
 /// The tools being compared, and a template project per size.
-struct Bench {
+struct Bencher {
     xtask: PathBuf,
     wrangler: PathBuf,
     /// How our runner starts wrangler (see [`Launcher::project`]).
@@ -55,7 +84,7 @@ struct Bench {
     scratch: tempfile::TempDir,
 }
 
-impl flags::Bench {
+impl Bench {
     pub fn run(self) -> Result<()> {
         if self.runs == 0 || self.sizes.is_empty() {
             bail!("--runs and --sizes must not be empty");
@@ -68,7 +97,7 @@ impl flags::Bench {
                 wrangler.display()
             );
         }
-        let bench = Bench {
+        let bench = Bencher {
             xtask: std::env::current_exe().context("cannot find the xtask binary")?,
             launcher: Launcher::project(&root),
             node: on_path("node").context("node is not on PATH")?,
@@ -143,7 +172,7 @@ struct Row {
     carrying: Vec<Duration>,
 }
 
-impl Bench {
+impl Bencher {
     /// `cargo migrate --help` as a user runs it: cargo's freshness check included.
     fn time_help(&self) -> Result<Duration> {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -258,7 +287,7 @@ impl Bench {
         self.ours_with(project, args, &[])
     }
 
-    /// [`Bench::ours`] with the variables `env` set.
+    /// [`Bencher::ours`] with the variables `env` set.
     fn ours_with(
         &self,
         project: &Path,
@@ -313,7 +342,7 @@ impl Bench {
         wrangler_timed(Cmd::new(&self.wrangler), project, args, "--local")
     }
 
-    /// [`Bench::wrangler_one`], with wrangler started as our runner starts it.
+    /// [`Bencher::wrangler_one`], with wrangler started as our runner starts it.
     fn launched_one(&self, project: &Path, args: &[&str]) -> Result<Duration> {
         let command = Cmd::new(&self.launcher.program).args(self.launcher.args.iter().cloned());
         wrangler_timed(command, project, args, "--local")
@@ -374,96 +403,6 @@ impl Pairs {
     }
 }
 
-/// A project with `size` migrations alternating between the two databases:
-/// ours in `migrations/` (one global sequence, `-- database:` headers) and
-/// the same files per database under `wrangler-migrations/` for wrangler.
-fn generate(dir: &Path, size: usize) -> Result<()> {
-    let mut toml = String::from("name = \"bench\"\ncompatibility_date = \"2025-11-01\"\n");
-    for (index, binding) in BINDINGS.iter().enumerate() {
-        write!(
-            toml,
-            "\n[[d1_databases]]\nbinding = \"{binding}\"\ndatabase_name = \"bench-{}\"\ndatabase_id = \"00000000-0000-4000-8000-00000000000{index}\"\nmigrations_dir = \"wrangler-migrations/{binding}\"\n",
-            binding.to_lowercase()
-        )?;
-        std::fs::create_dir_all(dir.join("wrangler-migrations").join(binding))?;
-    }
-    std::fs::create_dir_all(dir.join("migrations"))?;
-    std::fs::write(dir.join("wrangler.toml"), toml)?;
-    for version in 1..=size {
-        let binding = BINDINGS[version % 2];
-        let name = format!("{version:04}_bench_{version}.sql");
-        let sql = format!("-- database: {binding}\n{}", migration_sql(version));
-        std::fs::write(dir.join("migrations").join(&name), &sql)?;
-        std::fs::write(
-            dir.join("wrangler-migrations").join(binding).join(&name),
-            &sql,
-        )?;
-    }
-    Ok(())
-}
-
-/// A realistic migration: a table, and by turns an index, a trigger and a
-/// multi-row insert.
-fn migration_sql(version: usize) -> String {
-    let table = format!("bench_{version}");
-    let mut sql = format!(
-        "CREATE TABLE IF NOT EXISTS {table} (\n  id INTEGER PRIMARY KEY,\n  name TEXT NOT NULL,\n  score REAL,\n  updated_at INTEGER NOT NULL DEFAULT 0\n);\n"
-    );
-    if version.is_multiple_of(2) {
-        writeln!(
-            sql,
-            "CREATE INDEX IF NOT EXISTS idx_{table}_name ON {table}(name);"
-        )
-        .ok();
-    }
-    if version.is_multiple_of(3) {
-        writeln!(
-            sql,
-            "CREATE TRIGGER IF NOT EXISTS trg_{table} AFTER UPDATE OF name ON {table}\nBEGIN\n  UPDATE {table} SET updated_at = updated_at + 1 WHERE id = NEW.id;\nEND;"
-        )
-        .ok();
-    }
-    let rows: Vec<String> = (1..=25)
-        .map(|i| format!("({i}, 'row {i}; of {table}', {}.5)", i * 3))
-        .collect();
-    writeln!(
-        sql,
-        "INSERT INTO {table} (id, name, score) VALUES\n  {};",
-        rows.join(",\n  ")
-    )
-    .ok();
-    sql
-}
-
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
-}
-
-/// The `.sql` files of `dir`, in name order, as one text.
-fn concatenated(dir: &Path) -> Result<String> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .map(|entry| entry.map(|e| e.path()))
-        .collect::<std::io::Result<_>>()?;
-    files.retain(|path| path.extension().is_some_and(|ext| ext == "sql"));
-    files.sort();
-    let mut text = String::new();
-    for file in files {
-        text.push_str(&std::fs::read_to_string(&file)?);
-        text.push('\n');
-    }
-    Ok(text)
-}
-
 /// `program` as `PATH` finds it.
 fn on_path(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?)
@@ -481,54 +420,4 @@ fn make_executable(path: &Path) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn generated_migrations_pass_the_lint() {
-        for version in 1..=12 {
-            let sql = migration_sql(version);
-            let errors: Vec<_> =
-                crate::migrate::sql::lint(&sql, crate::migrate::sql::LintOptions::default())
-                    .into_iter()
-                    .filter(|f| f.severity == crate::migrate::sql::Severity::Error)
-                    .collect();
-            assert!(errors.is_empty(), "{sql}\n{errors:?}");
-        }
-    }
-
-    #[test]
-    fn generates_one_sequence_and_per_database_copies() {
-        let dir = tempfile::tempdir().unwrap();
-        generate(dir.path(), 5).unwrap();
-        let ours = std::fs::read_dir(dir.path().join("migrations"))
-            .unwrap()
-            .count();
-        let rr = std::fs::read_dir(dir.path().join("wrangler-migrations/READ_REPLICA"))
-            .unwrap()
-            .count();
-        let auth = std::fs::read_dir(dir.path().join("wrangler-migrations/AUTH"))
-            .unwrap()
-            .count();
-        assert_eq!((ours, rr, auth), (5, 2, 3));
-        let config =
-            crate::migrate::config::Config::load(&dir.path().join("wrangler.toml"), None).unwrap();
-        let routing = crate::migrate::source::Routing::default();
-        let bindings: Vec<&str> = config
-            .databases
-            .iter()
-            .map(|d| d.binding.as_str())
-            .collect();
-        let migrations = crate::migrate::source::load(
-            &dir.path().join("migrations"),
-            &crate::migrate::layout::Layout::default(),
-            crate::migrate::source::Owner::Shared {
-                routing: &routing,
-                bindings: &bindings,
-            },
-            &config,
-        )
-        .unwrap();
-        assert_eq!(migrations.len(), 5);
-    }
-}
+mod tests;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use super::{generate, median, wrangler_timed, Bench, BINDINGS};
+use super::{generate, median, wrangler_timed, Bencher, BINDINGS};
 use crate::process::{Cmd, Running};
 
 const TOKEN: &str = "bench-token";
@@ -25,7 +25,7 @@ struct Cloud {
 impl Cloud {
     fn start(scratch: &Path) -> Result<Cloud> {
         eprintln!("building the Cloudflare API double …");
-        let double = crate::commands::ui::build_bin("cloudflare-double", "the API double")?;
+        let double = crate::process::cargo_build::build_bin("cloudflare-double", "the API double")?;
         let log = scratch.join("double.log");
         let running = Cmd::new(&double)
             .args(["--port", "0", "--quiet", "--token", TOKEN])
@@ -66,7 +66,7 @@ struct Column {
     processes: Vec<usize>,
 }
 
-impl Bench {
+impl Bencher {
     /// Measures `runs` rounds on `size` migrations; returns the report's Markdown.
     pub(super) fn remote(&self, size: usize, runs: usize) -> Result<String> {
         let cloud = Cloud::start(self.scratch.path())?;

@@ -8,18 +8,18 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use super::{generate, median, Bench};
+use super::{generate, median, Bencher};
 use crate::process::Cmd;
 
 /// The overview's target: at most this many times `status`.
 const TARGET: f64 = 1.5;
 
-impl Bench {
+impl Bencher {
     /// Measures the overview and `status` `runs` times each on a project of
     /// `size` migrations, all applied; returns the report's Markdown.
     pub(super) fn ui_overview(&self, size: usize, runs: usize) -> Result<String> {
         eprintln!("building the web UI …");
-        let server = crate::commands::ui::build()?;
+        let server = crate::process::cargo_build::build_ui()?;
         let template = self.scratch.path().join(format!("ui-template-{size}"));
         generate(&template, size)?;
         let project = self.fresh(&template, &format!("ui-{size}"))?;

@@ -34,15 +34,29 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use xshell::cmd;
 
-use crate::flags;
-use crate::migrate::config::Config;
+use clap::Args;
+
+use crate::args::ProjectFlags;
 use crate::migrate::d1::Target;
-use crate::migrate::project::{workspace_root, Project};
+use crate::migrate::Config;
+use crate::migrate::{workspace_root, Project};
 use crate::process::{self, Cmd, OnStop};
 pub use tools::{
     at_least, missing as missing_tools, tools_dir, version_in, Lockfile, ESBUILD_VERSION,
 };
 use tools::{ensure_esbuild, ensure_wasm_bindgen, ensure_wasm_target, ensure_worker_build};
+
+#[derive(Debug, Args)]
+pub struct BuildWorker {
+    /// Build without optimisations (faster to build, larger to ship)
+    #[arg(long)]
+    pub dev: bool,
+
+    /// The project whose migrations the worker expects (a release passes
+    /// its own through the environment to the build `wrangler deploy` starts)
+    #[command(flatten)]
+    pub project: ProjectFlags,
+}
 
 /// The Rust target Workers run.
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -55,9 +69,9 @@ pub const EXPECTED_VAR: &str = "EXPECTED_SCHEMA_VERSIONS";
 /// How long one build step (an install, the compile) may take.
 const STEP_TIMEOUT: Duration = Duration::from_secs(3600);
 
-impl flags::BuildWorker {
+impl BuildWorker {
     pub fn run(self) -> Result<()> {
-        let paths = crate::commands::paths(&self.project);
+        let paths = self.project.paths();
         let project = Project::load(&paths, Target::Local).with_context(|| {
             "cannot work out the schema versions the worker expects from the migrations"
         })?;
@@ -353,7 +367,7 @@ version = "0.2.99"
     #[test]
     fn expects_the_highest_migration_routed_to_each_database() {
         let root = workspace_root();
-        let paths = crate::migrate::project::Paths {
+        let paths = crate::migrate::Paths {
             root: root.clone(),
             ..Default::default()
         };

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use xshell::cmd;
 
 use super::{STEP_TIMEOUT, WASM_TARGET, WORKER_DIR};
-use crate::migrate::config::Config;
 use crate::migrate::d1::Target;
+use crate::migrate::Config;
 use crate::process::{self, Cmd, OnStop};
 use crate::wrangler::Wrangler;
 
