@@ -72,7 +72,7 @@ fn modified_applied_migration_stops_up_and_shows_as_modified() {
 fn applied_migration_whose_file_is_gone_is_shown_as_applied_elsewhere_and_runs_nothing() {
     // The database stored its SQL when it was applied: a file missing from
     // this checkout is one applied on another branch, not an error. (A row
-    // without stored SQL still stops `up`: see team.rs.)
+    // without stored SQL still stops `up`: see team/legacy.rs.)
     let p = Project::seed();
     p.migrate(&["up"]).ok();
     p.remove("migrations/0006_add_task_user_id.sql");
