@@ -45,14 +45,14 @@ fn main() -> ExitCode {
             let stop = stop.or_else(|| interrupt::stop_of(&err));
             // A reader that went away wants no more output, not even an error.
             if stop != Some(Stop::ClosedPipe) {
-                let message = xtask::process::redact(&format!("{err:#}"));
                 tracing::debug!("{err:?}");
                 match log_format {
-                    LogFormat::Human => eprintln!("error: {message}"),
+                    LogFormat::Human => {
+                        eprintln!("error: {}", xtask::process::redact(&format!("{err:#}")))
+                    }
                     // One JSON line, with what the error is made of.
                     LogFormat::Json => {
-                        let mut error = xtask::migrate::error_json(&err);
-                        error["message"] = message.into();
+                        let error = xtask::migrate::error_json(&err);
                         let line = serde_json::json!({"level": "ERROR", "error": error});
                         eprintln!("{}", xtask::process::redact(&line.to_string()));
                     }

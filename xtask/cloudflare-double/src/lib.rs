@@ -108,9 +108,10 @@ pub struct Options {
     /// Every import's poll step reports an error and the import is not applied.
     #[arg(long)]
     pub fail_import_poll: bool,
-    /// Requests of KIND are held until N of them are in flight at once,
-    /// then all answered: a test that clients are served together (after
-    /// 60 s without N, each held one is answered HTTP 503 instead).
+    /// The first N requests of KIND are each held until all N have arrived,
+    /// then answered: a test that clients are served together (after 60 s
+    /// without N, each held one is answered HTTP 503 instead). Later ones
+    /// are not held.
     #[arg(long, value_name = "KIND:N", value_parser = gather_option)]
     pub gather: Option<(String, usize)>,
     /// Do not log requests to stderr.

@@ -43,169 +43,160 @@ pub enum Mark {
 /// Records `mark` of migration `version` in the selected database it
 /// belongs to; returns what was recorded.
 pub fn mark(project: &Project, d1: &dyn D1, version: u64, mark: Mark) -> Result<String> {
-    let marker = Marker { version, mark };
-    marker.run(project, d1)
-}
-
-struct Marker {
-    version: u64,
-    mark: Mark,
-}
-
-impl Marker {
-    fn run(self, project: &Project, d1: &dyn D1) -> Result<String> {
-        let files: Vec<&Migration> = project
-            .selected
+    let files: Vec<&Migration> = project
+        .selected
+        .iter()
+        .flat_map(|db| project.files_for(&db.binding))
+        .filter(|m| m.version == version)
+        .collect();
+    if files.len() > 1 {
+        let owners: Vec<&str> = files.iter().map(|m| m.binding.as_str()).collect();
+        bail!(
+            "version {} is a migration of {}, whose folders number their migrations each on their own: \
+             say which with --db BINDING",
+            version,
+            owners.join(" and ")
+        );
+    }
+    let file = files.first().copied();
+    if let Mark::Checksum { force } = mark {
+        let Some(file) = file else {
+            bail!(
+                "there is no migration {} in {}",
+                version,
+                project.migrations_dir.display()
+            );
+        };
+        return record_checksum(project, d1, file, force);
+    }
+    if mark == Mark::Renamed {
+        let Some(file) = file else {
+            bail!(
+                "there is no migration {} in {}: --renamed records the name of a file that exists",
+                version,
+                project
+                    .folder_of(project.selected.first().map_or("", |db| &db.binding))
+                    .display()
+            );
+        };
+        return record_rename(project, d1, file);
+    }
+    if mark == Mark::Applied {
+        let Some(file) = file else {
+            bail!("there is no migration {} in {}: only a migration with a file can be marked applied", version, project.migrations_dir.display());
+        };
+        let db = database_of(project, file)?;
+        let state = calls::read_state(d1, db)?;
+        let around = project.surroundings(&db.binding);
+        let files = project.files_recorded(&db.binding, state.recorded(&around));
+        let entries = plan::status(&files, state.recorded(&around));
+        if let Some(entry) = entries
             .iter()
-            .flat_map(|db| project.files_for(&db.binding))
-            .filter(|m| m.version == self.version)
-            .collect();
-        if files.len() > 1 {
-            let owners: Vec<&str> = files.iter().map(|m| m.binding.as_str()).collect();
+            .find(|e| e.version == file.version && e.state != State::Pending && e.adopted.is_none())
+        {
             bail!(
-                "version {} is a migration of {}, whose folders number their migrations each on their own: \
-                 say which with --db BINDING",
-                self.version,
-                owners.join(" and ")
+                "migration {} ({}) is already recorded in {} ({:?})",
+                entry.version,
+                entry.name,
+                db.binding,
+                entry.state
             );
         }
-        let file = files.first().copied();
-        if let Mark::Checksum { force } = self.mark {
-            let Some(file) = file else {
-                bail!(
-                    "there is no migration {} in {}",
-                    self.version,
-                    project.migrations_dir.display()
-                );
-            };
-            return record_checksum(project, d1, file, force);
-        }
-        if self.mark == Mark::Renamed {
-            let Some(file) = file else {
-                bail!(
-                    "there is no migration {} in {}: --renamed records the name of a file that exists",
-                    self.version,
-                    project.folder_of(project.selected.first().map_or("", |db| &db.binding)).display()
-                );
-            };
-            return record_rename(project, d1, file);
-        }
-        if self.mark == Mark::Applied {
-            let Some(file) = file else {
-                bail!("there is no migration {} in {}: only a migration with a file can be marked applied", self.version, project.migrations_dir.display());
-            };
-            let db = database_of(project, file)?;
-            let state = calls::read_state(d1, db)?;
-            let around = project.surroundings(&db.binding);
-            let files = project.files_recorded(&db.binding, state.recorded(&around));
-            let entries = plan::status(&files, state.recorded(&around));
-            if let Some(entry) = entries.iter().find(|e| {
-                e.version == file.version && e.state != State::Pending && e.adopted.is_none()
-            }) {
-                bail!(
-                    "migration {} ({}) is already recorded in {} ({:?})",
-                    entry.version,
-                    entry.name,
-                    db.binding,
-                    entry.state
-                );
-            }
-            if let Some(below) = entries
-                .iter()
-                .find(|e| e.state == State::Pending && e.version < file.version)
-            {
-                bail!(
-                    "migration {} ({}) is still pending in {}: marking {} applied would put them out of order (use `baseline {}` to record everything up to it)",
-                    below.version, below.name, db.binding, file.version, file.version
-                );
-            }
-            let mut versions = applied_versions(&entries);
-            versions.push(file.version);
-            let ledger = project.ledger_change(&db.binding, &versions);
-            let applied_at = entries
-                .iter()
-                .find(|e| e.version == file.version)
-                .and_then(|e| e.adopted)
-                .and_then(|row| row.applied_at_ms());
-            calls::run_batch(
-                d1,
-                db,
-                &tracking::record_batch(state.tracking, db, &[(file, applied_at)], &ledger),
-            )?;
-            return Ok(format!(
-                "✅ {}: recorded v{} {} as applied (its SQL was not run)",
-                db.binding, file.version, file.name
-            ));
-        }
-        // --pending: the database its file is routed to; when the file is
-        // gone, whichever databases record it.
-        let candidates: Vec<Database> = match file {
-            Some(file) => vec![database_of(project, file)?.clone()],
-            None => project.selected.clone(),
-        };
-        let states = calls::read_states(d1, &candidates)?;
-        let file_name = |state: &DbState| -> String {
-            match file {
-                Some(file) => file.file_name.clone(),
-                None => state
-                    .applied
-                    .iter()
-                    .find(|a| a.version == self.version)
-                    .map_or(String::new(), |a| format!("{}.sql", a.name)),
-            }
-        };
-        let holders: Vec<(&Database, &DbState)> = candidates
+        if let Some(below) = entries
             .iter()
-            .zip(&states)
-            .filter(|(_, state)| {
-                let name = file_name(state);
-                state.applied.iter().any(|a| a.version == self.version)
-                    || state.ledger.iter().any(|row| row.name == name)
-            })
-            .collect();
-        let [(db, state)] = holders[..] else {
+            .find(|e| e.state == State::Pending && e.version < file.version)
+        {
             bail!(
-                "migration {} is not recorded as applied in {}",
-                self.version,
-                if project.selected.len() == 1 {
-                    "that database"
-                } else {
-                    "any database"
-                }
-            );
-        };
-        if let Some(later) = state.applied.iter().find(|a| a.version > self.version) {
-            bail!(
-                "migration {} ({}) is applied after it in {}: roll that back first (`cargo migrate down {}`), or mark it pending first",
-                later.version, later.name, db.binding, self.version
+                "migration {} ({}) is still pending in {}: marking {} applied would put them out of order (use `baseline {}` to record everything up to it)",
+                below.version, below.name, db.binding, file.version, file.version
             );
         }
-        last_seen::forget(d1, db);
-        let name = file_name(state);
-        let mut sql = format!("DELETE FROM _migrations WHERE version = {}", self.version);
-        if state.ledger.iter().any(|row| row.name == name) {
-            sql.push_str(&format!(
-                "; DELETE FROM {} WHERE name = {}",
+        let mut versions = applied_versions(&entries);
+        versions.push(file.version);
+        let ledger = project.ledger_change(&db.binding, &versions);
+        let applied_at = entries
+            .iter()
+            .find(|e| e.version == file.version)
+            .and_then(|e| e.adopted)
+            .and_then(|row| row.applied_at_ms());
+        calls::run_batch(
+            d1,
+            db,
+            &tracking::record_batch(state.tracking, db, &[(file, applied_at)], &ledger),
+        )?;
+        return Ok(format!(
+            "✅ {}: recorded v{} {} as applied (its SQL was not run)",
+            db.binding, file.version, file.name
+        ));
+    }
+    // --pending: the database its file is routed to; when the file is
+    // gone, whichever databases record it.
+    let candidates: Vec<Database> = match file {
+        Some(file) => vec![database_of(project, file)?.clone()],
+        None => project.selected.clone(),
+    };
+    let states = calls::read_states(d1, &candidates)?;
+    let file_name = |state: &DbState| -> String {
+        match file {
+            Some(file) => file.file_name.clone(),
+            None => state
+                .applied
+                .iter()
+                .find(|a| a.version == version)
+                .map_or(String::new(), |a| format!("{}.sql", a.name)),
+        }
+    };
+    let holders: Vec<(&Database, &DbState)> = candidates
+        .iter()
+        .zip(&states)
+        .filter(|(_, state)| {
+            let name = file_name(state);
+            state.applied.iter().any(|a| a.version == version)
+                || state.ledger.iter().any(|row| row.name == name)
+        })
+        .collect();
+    let [(db, state)] = holders[..] else {
+        bail!(
+            "migration {} is not recorded as applied in {}",
+            version,
+            if project.selected.len() == 1 {
+                "that database"
+            } else {
+                "any database"
+            }
+        );
+    };
+    if let Some(later) = state.applied.iter().find(|a| a.version > version) {
+        bail!(
+            "migration {} ({}) is applied after it in {}: roll that back first (`cargo migrate down {}`), or mark it pending first",
+            later.version, later.name, db.binding, version
+        );
+    }
+    last_seen::forget(d1, db);
+    let name = file_name(state);
+    let mut sql = format!("DELETE FROM _migrations WHERE version = {}", version);
+    if state.ledger.iter().any(|row| row.name == name) {
+        sql.push_str(&format!(
+            "; DELETE FROM {} WHERE name = {}",
+            quote_name(&db.wrangler_table),
+            quote_literal(&name)
+        ));
+    }
+    match d1.query(Call::Write, db, &sql) {
+        Err(err) if tracking::is_missing_table(&err) => {
+            let ledger_only = format!(
+                "DELETE FROM {} WHERE name = {}",
                 quote_name(&db.wrangler_table),
                 quote_literal(&name)
-            ));
+            );
+            d1.query(Call::Write, db, &ledger_only)?;
         }
-        match d1.query(Call::Write, db, &sql) {
-            Err(err) if tracking::is_missing_table(&err) => {
-                let ledger_only = format!(
-                    "DELETE FROM {} WHERE name = {}",
-                    quote_name(&db.wrangler_table),
-                    quote_literal(&name)
-                );
-                d1.query(Call::Write, db, &ledger_only)?;
-            }
-            other => {
-                other?;
-            }
+        other => {
+            other?;
         }
-        let shown = file.map_or("(file gone)", |f| &f.name[..]);
-        Ok(format!("✅ {}: v{} {shown} is recorded as pending in both ledgers (its rollback was not run); `up` will run it again", db.binding, self.version))
     }
+    let shown = file.map_or("(file gone)", |f| &f.name[..]);
+    Ok(format!("✅ {}: v{} {shown} is recorded as pending in both ledgers (its rollback was not run); `up` will run it again", db.binding, version))
 }
 
 /// `mark VERSION --renamed`: the file of an applied migration was renamed;
@@ -377,80 +368,76 @@ pub struct Baselined {
 /// Records migrations 1..=`version` as applied in every selected database
 /// that lacks them, without running them (databases in parallel).
 pub fn baseline(project: &Project, d1: &dyn D1, version: u64) -> Result<Baselined> {
-    Baseliner { version }.run(project, d1)
-}
-
-struct Baseliner {
-    version: u64,
-}
-
-impl Baseliner {
-    fn run(self, project: &Project, d1: &dyn D1) -> Result<Baselined> {
-        let last = project.newest_version();
-        if self.version > last {
+    let last = project.newest_version();
+    if version > last {
+        bail!(
+            "cannot baseline at {}: the newest migration is {last}",
+            version
+        );
+    }
+    let states = calls::read_states(d1, &project.selected)?;
+    let mut work = Vec::new();
+    let surroundings: Vec<_> = project
+        .selected
+        .iter()
+        .map(|db| project.surroundings(&db.binding))
+        .collect();
+    for ((db, state), around) in project.selected.iter().zip(&states).zip(&surroundings) {
+        let recorded = state.recorded(around);
+        let files = project.files_recorded(&db.binding, recorded);
+        let entries = plan::status(&files, recorded);
+        if let Some(bad) = entries
+            .iter()
+            .find(|e| matches!(e.state, State::Modified | State::Missing))
+        {
             bail!(
-                "cannot baseline at {}: the newest migration is {last}",
-                self.version
+                "{}: migration {} ({}) is {:?}; fix that before baselining (nothing was recorded)",
+                db.binding,
+                bad.version,
+                bad.name,
+                bad.state
             );
         }
-        let states = calls::read_states(d1, &project.selected)?;
-        let mut work = Vec::new();
-        let surroundings: Vec<_> = project
-            .selected
+        let rows: Vec<(&Migration, Option<i64>)> = entries
             .iter()
-            .map(|db| project.surroundings(&db.binding))
+            .filter(|e| e.version <= version && e.applied.is_none())
+            .filter_map(|e| Some((e.file?, e.adopted.and_then(|r| r.applied_at_ms()))))
             .collect();
-        for ((db, state), around) in project.selected.iter().zip(&states).zip(&surroundings) {
-            let recorded = state.recorded(around);
-            let files = project.files_recorded(&db.binding, recorded);
-            let entries = plan::status(&files, recorded);
-            if let Some(bad) = entries
-                .iter()
-                .find(|e| matches!(e.state, State::Modified | State::Missing))
-            {
-                bail!("{}: migration {} ({}) is {:?}; fix that before baselining (nothing was recorded)", db.binding, bad.version, bad.name, bad.state);
-            }
-            let rows: Vec<(&Migration, Option<i64>)> = entries
-                .iter()
-                .filter(|e| e.version <= self.version && e.applied.is_none())
-                .filter_map(|e| Some((e.file?, e.adopted.and_then(|r| r.applied_at_ms()))))
-                .collect();
-            let mut versions = applied_versions(&entries);
-            versions.extend(rows.iter().map(|(m, _)| m.version));
-            let ledger = project.ledger_change(&db.binding, &versions);
-            if !rows.is_empty() || ledger.changes(&state.ledger) {
-                work.push((db, state.tracking, rows, ledger));
-            }
+        let mut versions = applied_versions(&entries);
+        versions.extend(rows.iter().map(|(m, _)| m.version));
+        let ledger = project.ledger_change(&db.binding, &versions);
+        if !rows.is_empty() || ledger.changes(&state.ledger) {
+            work.push((db, state.tracking, rows, ledger));
         }
-        let results = calls::in_parallel(&work, |(db, tracking, rows, ledger)| {
-            calls::run_batch(d1, db, &tracking::record_batch(*tracking, db, rows, ledger))?;
-            let versions: Vec<String> = rows
-                .iter()
-                .map(|(m, _)| format!("v{}", m.version))
-                .collect();
-            let mut line = match versions.is_empty() {
-                true => format!(
-                    "✅ {}: both ledgers already recorded everything up to {}",
-                    db.binding, self.version
-                ),
-                false => format!(
-                    "✅ {}: recorded {} as applied (not run)",
-                    db.binding,
-                    versions.join(", ")
-                ),
-            };
-            if !ledger.absent.is_empty() {
-                line.push_str(&format!(
-                    "; removed from {}: {} (no file has those names)",
-                    db.wrangler_table,
-                    ledger.absent.join(", ")
-                ));
-            }
-            Ok(line)
-        });
-        let databases: Vec<Database> = work.iter().map(|(db, _, _, _)| (*db).clone()).collect();
-        Ok(Baselined { databases, results })
     }
+    let results = calls::in_parallel(&work, |(db, tracking, rows, ledger)| {
+        calls::run_batch(d1, db, &tracking::record_batch(*tracking, db, rows, ledger))?;
+        let versions: Vec<String> = rows
+            .iter()
+            .map(|(m, _)| format!("v{}", m.version))
+            .collect();
+        let mut line = match versions.is_empty() {
+            true => format!(
+                "✅ {}: both ledgers already recorded everything up to {}",
+                db.binding, version
+            ),
+            false => format!(
+                "✅ {}: recorded {} as applied (not run)",
+                db.binding,
+                versions.join(", ")
+            ),
+        };
+        if !ledger.absent.is_empty() {
+            line.push_str(&format!(
+                "; removed from {}: {} (no file has those names)",
+                db.wrangler_table,
+                ledger.absent.join(", ")
+            ));
+        }
+        Ok(line)
+    });
+    let databases: Vec<Database> = work.iter().map(|(db, _, _, _)| (*db).clone()).collect();
+    Ok(Baselined { databases, results })
 }
 
 /// Adopts every selected database ([`adopt`]), in parallel, in their order.

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::migrate::events::{BackupRef, Event, Holds, Observer, Ran, Rehearsed};
+use crate::migrate::FolderCheck;
 use crate::out;
 use crate::text::human_duration;
 
@@ -310,6 +311,20 @@ fn them(n: usize) -> &'static str {
     } else {
         "them"
     }
+}
+
+/// Prints each finding of the offline check and its summary; fails (with
+/// the summary) when there is an error. `migrate check` and the release's
+/// check step.
+pub fn folder_check(checked: &FolderCheck) -> anyhow::Result<()> {
+    for finding in &checked.findings {
+        out!("{}", finding.line());
+    }
+    if checked.errors > 0 {
+        anyhow::bail!("{}", checked.summary);
+    }
+    out!("{}", checked.summary);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -135,17 +135,9 @@ impl Release {
             preflight(&project, &wrangler, &remote, target)
         })?;
         steps.run("check", || {
-            let checked = crate::migrate::check_folders(&project, false, false);
-            for finding in &checked.findings {
-                crate::out!("{}", finding.line());
-            }
-            match checked.errors {
-                0 => {
-                    crate::out!("{}", checked.summary);
-                    Ok(())
-                }
-                _ => Err(anyhow::anyhow!("{}", checked.summary)),
-            }
+            crate::output::report::folder_check(&crate::migrate::check_folders(
+                &project, false, false,
+            ))
         })?;
         steps.run("build worker", || build_worker::build(&project, false))?;
         // A dry run only reads: no lock, no backup. Remotely the rehearsal

@@ -58,13 +58,10 @@ type Answer = Result<Reply, Reply>;
 
 /// A failed read: 500 with its message and what it is made of.
 fn failed(err: anyhow::Error) -> Reply {
-    let failures = xtask::migrate::failures(&err);
-    match error(500, format!("{err:#}")) {
-        Reply::Json(status, mut body) => {
-            body["failures"] = json!(failures);
-            Reply::Json(status, body)
-        }
-        other => other,
+    let body = json!({"error": format!("{err:#}"), "failures": xtask::migrate::failures(&err)});
+    match serde_json::from_str(&xtask::process::redact(&body.to_string())) {
+        Ok(redacted) => Reply::Json(500, redacted),
+        Err(_) => error(500, format!("{err:#}")),
     }
 }
 
@@ -203,22 +200,19 @@ fn schema(app: &App, call: &Call) -> Answer {
     let db = project.selected[0].clone();
     let d1 = xtask::cloudflare::d1_for(&project).map_err(failed)?;
     let mut er = crate::schema::er(d1.as_ref(), &db).map_err(failed)?;
-    // The engine's verdict, in the words `verify` prints it.
+    // The engine's verdict: its line, or what does not match (typed too).
     let verified = xtask::migrate::verify(&project, d1.as_ref(), &db)
         .and_then(|verdict| verdict.into_result());
-    let lines = match &verified {
-        Ok(line) => vec![line.clone()],
-        Err(err) => vec![
-            format!("❌ {}: {err:#}", db.binding),
-            format!(
-                "error: the schema of {} does not match the migrations (see above for what changed and what to do)",
-                db.binding
-            ),
-        ],
-    };
     er["binding"] = json!(db.binding);
     er["name"] = json!(db.name);
-    er["drift"] = json!({"ok": verified.is_ok(), "lines": lines});
+    er["drift"] = match &verified {
+        Ok(line) => json!({"ok": true, "lines": [line]}),
+        Err(err) => json!({
+            "ok": false,
+            "lines": format!("{err:#}").lines().collect::<Vec<_>>(),
+            "failures": xtask::migrate::failures(err),
+        }),
+    };
     Ok(Reply::Json(200, er))
 }
 

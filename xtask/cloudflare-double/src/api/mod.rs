@@ -84,7 +84,7 @@ pub struct App {
     downloads: Mutex<BTreeMap<String, PathBuf>>,
     workers: Mutex<Workers>,
     requests: Mutex<Vec<RequestRecord>>,
-    /// Requests of this kind wait until this many are in flight together.
+    /// The first this-many requests of this kind wait until all have arrived.
     gather: Option<(String, usize)>,
     gathered: Mutex<usize>,
     arrived: Condvar,
@@ -163,8 +163,9 @@ impl App {
         }
     }
 
-    /// Holds a request of the gathered kind until as many as asked are in
-    /// flight together; `Some` reply (503) when they never were.
+    /// Holds each of the first requests of the gathered kind until as many
+    /// as asked have arrived (all in flight then, each held here); `Some`
+    /// reply (503) when they never did.
     fn gather(&self, kind: &str) -> Option<Reply> {
         let (_, wanted) = self.gather.as_ref().filter(|(k, _)| k == kind)?;
         let mut count = lock(&self.gathered);

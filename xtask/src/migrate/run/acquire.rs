@@ -155,7 +155,6 @@ pub(super) fn acquire<'o>(
             calls::read_state_locking(d1, db, request, &work(db))
         });
         let (mut states, mut busy, mut errors) = (Vec::new(), Vec::new(), Vec::new());
-        let mut failures = Vec::new();
         let mut first_busy = None;
         for (index, (db, result)) in databases.iter().copied().zip(results).enumerate() {
             match result {
@@ -174,12 +173,7 @@ pub(super) fn acquire<'o>(
                         }
                         lock::Outcome::Busy(holder) => {
                             first_busy.get_or_insert(index);
-                            busy.push(lock::describe_busy(&db.binding, &holder));
-                            failures.push(Failure::LockHeld {
-                                binding: db.binding.clone(),
-                                owner: holder.owner.clone(),
-                                expires_in_ms: (holder.expires_at - holder.now).max(0) as u64,
-                            });
+                            busy.push((db, holder));
                         }
                     }
                     states.push(state);
@@ -190,30 +184,45 @@ pub(super) fn acquire<'o>(
                     if err.chain().any(|c| c.is::<Interrupted>()) {
                         held.hold(db);
                     }
-                    errors.push(format!("{err:#}"));
-                    failures.extend(error::failures_in(Some(&db.binding), &err));
+                    errors.push((db, err));
                 }
             }
         }
         if !errors.is_empty() {
-            failures.retain(|f| !matches!(f, Failure::LockHeld { .. }));
-            return Err(Error::from_failures(errors.join("\n"), failures));
+            let message: Vec<String> = errors.iter().map(|(_, err)| format!("{err:#}")).collect();
+            let failures = errors
+                .iter()
+                .flat_map(|(db, err)| error::failures_in(Some(&db.binding), err))
+                .collect();
+            return Err(Error::from_failures(message.join("\n"), failures));
         }
         let Some(first_busy) = first_busy else {
             return Ok((states, held));
         };
         held.give_back_after(&databases[first_busy..]);
+        let described: Vec<String> = busy
+            .iter()
+            .map(|(db, holder)| lock::describe_busy(&db.binding, holder))
+            .collect();
         let now = Instant::now();
         let holding = held.holds_any();
         if now >= deadline && !(holding && now < grace) {
             drop(held);
+            let failures = busy
+                .iter()
+                .map(|(db, holder)| Failure::LockHeld {
+                    binding: db.binding.clone(),
+                    owner: holder.owner.clone(),
+                    expires_in_ms: (holder.expires_at - holder.now).max(0) as u64,
+                })
+                .collect();
             return Err(Error::from_failures(
-                format!("nothing was {}: {}", direction.past(), busy.join("\n")),
+                format!("nothing was {}: {}", direction.past(), described.join("\n")),
                 failures,
             ));
         }
         let pause = if now < deadline {
-            held.observer.event(&Event::Waiting { busy: busy.clone() });
+            held.observer.event(&Event::Waiting { busy: described });
             Duration::from_secs(2).min(deadline - now)
         } else {
             Duration::from_millis(500)

@@ -7,7 +7,7 @@ use super::{DataLoss, Direction};
 use crate::migrate::calls;
 use crate::migrate::config::Database;
 use crate::migrate::d1::{Target, D1};
-use crate::migrate::error::{Error, Failure};
+use crate::migrate::error::{self, Error, Failure};
 use crate::migrate::events::{Event, Step};
 use crate::migrate::plan;
 use crate::migrate::project::Project;
@@ -227,18 +227,6 @@ impl<'a> DbPlan<'a> {
     }
 }
 
-/// The applied migrations of `db` whose files changed since.
-fn changed_files(project: &Project, db: &Database, state: &DbState) -> Vec<u64> {
-    let around = project.surroundings(&db.binding);
-    let recorded = state.recorded(&around);
-    let files = project.files_recorded(&db.binding, recorded);
-    plan::status(&files, recorded)
-        .into_iter()
-        .filter(|entry| entry.state == plan::State::Modified)
-        .map(|entry| entry.version)
-        .collect()
-}
-
 /// Plans every database; any refusal (or lint error) stops the whole run.
 pub(super) fn make_plans<'a>(
     project: &'a Project,
@@ -252,20 +240,11 @@ pub(super) fn make_plans<'a>(
     let mut problems = Vec::new();
     let mut failures = Vec::new();
     for (db, state) in databases.iter().copied().zip(states) {
-        let changed = changed_files(project, db, &state);
         match plan_one(project, direction, db, state, version) {
             Ok(plan) => plans.push(plan),
             Err(err) => {
-                let problem = format!("{err:#}");
-                failures.extend(changed.into_iter().map(|version| Failure::ChecksumChanged {
-                    binding: db.binding.clone(),
-                    version,
-                }));
-                failures.push(Failure::PlanRefused {
-                    binding: Some(db.binding.clone()),
-                    problem: problem.clone(),
-                });
-                problems.push(problem);
+                failures.extend(error::failures_in(Some(&db.binding), &err));
+                problems.push(format!("{err:#}"));
             }
         }
     }
@@ -303,10 +282,26 @@ pub(super) fn plan_one<'a>(
             guard.name.clone()
         })
         .collect();
+    // A refusal says which applied files changed since, and what it refused.
+    let refused = |err: anyhow::Error| {
+        let mut failures: Vec<Failure> = plan::status(&files, recorded)
+            .into_iter()
+            .filter(|entry| entry.state == plan::State::Modified)
+            .map(|entry| Failure::ChecksumChanged {
+                binding: db.binding.clone(),
+                version: entry.version,
+            })
+            .collect();
+        failures.push(Failure::PlanRefused {
+            binding: Some(db.binding.clone()),
+            problem: format!("{err:#}"),
+        });
+        Error::from_failures(format!("{err:#}"), failures)
+    };
     let (migrations, adopt): (Vec<&'a Migration>, Vec<(&'a Migration, Option<i64>)>) =
         match direction {
             Direction::Up => {
-                let up = plan::plan_up(&db.binding, &files, recorded, version)?;
+                let up = plan::plan_up(&db.binding, &files, recorded, version).map_err(refused)?;
                 let adopt = up
                     .adopt
                     .iter()
@@ -315,7 +310,8 @@ pub(super) fn plan_one<'a>(
                 (up.run, adopt)
             }
             Direction::Down => {
-                let down = plan::plan_down(&db.binding, &files, recorded, version.unwrap_or(0))?;
+                let down = plan::plan_down(&db.binding, &files, recorded, version.unwrap_or(0))
+                    .map_err(refused)?;
                 (down, Vec::new())
             }
         };

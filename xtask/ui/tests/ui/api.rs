@@ -146,6 +146,17 @@ fn runs_from_the_api_change_the_database_stream_their_events_and_make_history() 
         json!({"from": "room_id", "table": "rooms", "to": "id", "on_delete": "CASCADE"})
     );
     assert_eq!(schema["drift"]["ok"], true, "{schema}");
+    // A table made by hand: the drift, in words and typed.
+    p.query("AUTH", "CREATE TABLE made_by_hand (x INTEGER)");
+    let drift = ui.get("/api/schema?db=AUTH").json()["drift"].clone();
+    assert_eq!(drift["ok"], false, "{drift}");
+    assert!(
+        drift["lines"].to_string().contains("made_by_hand"),
+        "{drift}"
+    );
+    assert_eq!(drift["failures"][0]["kind"], "schema_drift", "{drift}");
+    assert_eq!(drift["failures"][0]["binding"], "AUTH", "{drift}");
+    p.query("AUTH", "DROP TABLE made_by_hand");
 
     // Backups, and a restore through restore's checks: a backup of another
     // database is refused; AUTH's own first backup puts it back at v0.
