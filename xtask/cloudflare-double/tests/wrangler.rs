@@ -31,22 +31,30 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The pinned wrangler, installed with `npm ci` once if it is missing.
-fn wrangler_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
+/// The pinned wrangler (`npm ci` installs it, as `cargo xtask test` does;
+/// the tests install nothing), as the program and the arguments that start
+/// it: node on its CLI directly when the package has the usual layout, as
+/// the xtask starts it, rather than through `bin/wrangler.js` (which only
+/// starts a second node).
+fn wrangler_bin() -> &'static (PathBuf, Vec<PathBuf>) {
+    static BIN: OnceLock<(PathBuf, Vec<PathBuf>)> = OnceLock::new();
     BIN.get_or_init(|| {
         let root = workspace_root();
         let bin = root.join("node_modules/.bin/wrangler");
-        if !bin.exists() {
-            let status = Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund"])
-                .current_dir(&root)
-                .status()
-                .expect("running npm ci (is Node.js installed?)");
-            assert!(status.success(), "npm ci failed");
+        assert!(
+            bin.exists(),
+            "wrangler is not at {}: run `npm ci` in {} (or `cargo xtask test`, which does)",
+            bin.display(),
+            root.display()
+        );
+        let package = root.join("node_modules/wrangler");
+        let cli = package.join("wrangler-dist/cli.js");
+        let shim = std::fs::read_to_string(package.join("bin/wrangler.js")).unwrap_or_default();
+        if cli.is_file() && shim.contains("\"--experimental-vm-modules\"") {
+            let flags = ["--no-warnings", "--experimental-vm-modules"].map(PathBuf::from);
+            return (PathBuf::from("node"), [&flags[..], &[cli]].concat());
         }
-        assert!(bin.exists(), "wrangler is not at {}", bin.display());
-        bin
+        (bin, Vec::new())
     })
 }
 
@@ -140,8 +148,10 @@ impl Project {
     }
 
     fn wrangler_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut cmd = Command::new(wrangler_bin());
-        cmd.args(args)
+        let (program, first) = wrangler_bin();
+        let mut cmd = Command::new(program);
+        cmd.args(first)
+            .args(args)
             .arg("--config")
             .arg(self.path("wrangler.toml"))
             .current_dir(self.dir.path())

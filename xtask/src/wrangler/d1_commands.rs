@@ -43,12 +43,16 @@ impl D1 for Wrangler {
 
     /// `wrangler d1 execute DB --command SQL --json`; locally a read is
     /// answered from the database's file when it can be
-    /// ([`crate::migrate::local_reads`]), and by wrangler when not.
+    /// ([`crate::migrate::local_reads`]). What the file cannot answer (a
+    /// write, or a read that writes, such as the state read that takes the
+    /// lock) goes through the run's runner, and through wrangler when there
+    /// is none, or when reads are to go through wrangler
+    /// (`MIGRATE_LOCAL_READS=wrangler`).
     fn query(&self, call: Call, db: &Database, sql: &str) -> Result<Vec<StatementResult>> {
         if let Some(answer) = local_reads::answer(self, call, db, sql) {
             return answer;
         }
-        if call != Call::Read {
+        if call != Call::Read || self.reads_files() {
             if let Some(answer) = self.run_locally(call, db, sql) {
                 return answer;
             }
@@ -130,8 +134,15 @@ impl D1 for Wrangler {
             persist_to: None,
             runner: None,
         };
-        if let Some(runner) = &self.runner {
-            copy.runner = copy.runner_for(runner.ids().to_vec());
+        // Its writes go through a runner of its own, also when this D1 is
+        // remote (a remote rehearsal is local): a node start-up without
+        // wrangler's command line, and one workerd.
+        let ids = match crate::migrate::Config::load(config, None) {
+            Ok(copied) => copied.databases.into_iter().map(|db| db.local_id).collect(),
+            Err(_) => Vec::new(),
+        };
+        if !ids.is_empty() {
+            copy.runner = copy.runner_for(ids);
         }
         Arc::new(copy)
     }

@@ -4,7 +4,7 @@
 //! wrangler whose package has no Miniflare the runner can use gets one call
 //! per database, and the log says why; `--persist-to` is followed; Ctrl-C
 //! while the runner applies lets the batch finish and leaves no process
-//! behind.
+//! behind; a remote dry run rehearses on local copies through the runner.
 
 use std::path::{Path, PathBuf};
 
@@ -93,7 +93,14 @@ fn one_node_process_writes_every_local_database_and_leaves_what_wrangler_calls_l
         )
         .ok();
     let starts = node_starts(&counter);
-    assert_eq!(starts.len(), 2, "node started {starts:?}\n{}", run.all());
+    // (Two wrangler calls starting local D1 side by side may have to retry
+    // one, as documented.)
+    assert_eq!(
+        starts.len(),
+        2 + retried(&run, ""),
+        "node started {starts:?}\n{}",
+        run.all()
+    );
     assert!(
         starts.iter().all(|s| s.contains("d1 execute")),
         "{starts:?}"
@@ -130,6 +137,27 @@ fn one_node_process_writes_every_local_database_and_leaves_what_wrangler_calls_l
         run.all()
     );
     assert_eq!(content(&ours, RR), before, "{}", run.all());
+    assert_eq!(ours.versions(RR), vec![1, 3]);
+
+    // A plan refused on what the files say (here a statement D1 refuses) is
+    // made again on a state read that takes the lock, before the run says
+    // so: that read, which writes, goes to the runner too.
+    ours.write(
+        "migrations/0007_notes.sql",
+        "-- database: READ_REPLICA
+BEGIN;
+CREATE TABLE notes (id INTEGER PRIMARY KEY);
+COMMIT;
+",
+    );
+    node_starts(&counter);
+    let run = ours
+        .migrate_with(&["up", "--no-backup"], &[("PATH", &path)])
+        .fails();
+    assert_line(&run.stderr, &["0007_notes.sql:2", "BEGIN"]);
+    let starts = node_starts(&counter);
+    assert_eq!(starts.len(), 1, "node started {starts:?}\n{}", run.all());
+    assert!(starts[0].contains("local_runner.mjs"), "{starts:?}");
     assert_eq!(ours.versions(RR), vec![1, 3]);
 }
 
@@ -287,4 +315,23 @@ fn the_runner_writes_where_persist_to_says() {
         );
     }
     assert!(!p.path(".wrangler/state").exists(), "{}", run.all());
+}
+
+#[test]
+fn a_remote_dry_run_rehearses_on_local_copies_through_the_runner() {
+    let (_double, env_owned) = api_double("writes-rehearsal-token-3d7a");
+    let p = Project::seed();
+    let (path, counter) = counting_node(&p);
+    let mut env = borrowed(&env_owned);
+    env.push(("PATH", &path));
+    let run = p.migrate_with(&["up", "--dry-run", "--remote"], &env).ok();
+    assert!(run.stdout.contains("rehearsal passed"), "{}", run.all());
+    // The remote reads are HTTP requests; each database's rehearsal is a
+    // local copy, written by a runner of its own (not a wrangler call).
+    let starts = node_starts(&counter);
+    assert_eq!(starts.len(), 2, "node started {starts:?}\n{}", run.all());
+    assert!(
+        starts.iter().all(|s| s.contains("local_runner.mjs")),
+        "{starts:?}"
+    );
 }

@@ -3,8 +3,11 @@
 
 use super::*;
 
+/// One project migrated by wrangler's own apply and one by ours, per entry:
+/// they hold the same; then each is handed to the other runner, which runs
+/// nothing again (ours records what wrangler ran, with checksums).
 #[test]
-fn ours_and_wranglers_own_apply_leave_the_same_databases() {
+fn ours_and_wranglers_own_apply_leave_the_same_databases_and_each_takes_over_from_the_other() {
     for entry in EXPORTABLE {
         let (theirs, ours) = (Project::corpus(entry.name), Project::corpus(entry.name));
         for (binding, _) in entry.databases {
@@ -27,88 +30,77 @@ fn ours_and_wranglers_own_apply_leave_the_same_databases() {
             );
         }
         assert_all_applied(&ours.migrate(&["status", "--json"]).ok());
+        wranglers_apply_finds_nothing_to_do_after_ours(entry, &ours);
+        ours_takes_over_what_wranglers_apply_migrated(entry, &theirs);
     }
 }
 
-#[test]
-fn ours_takes_over_what_wranglers_apply_migrated_and_runs_nothing_again() {
-    for entry in EXPORTABLE {
-        let p = Project::corpus(entry.name);
-        for (binding, _) in entry.databases {
-            wrangler_apply(&p, binding, &[]);
-        }
-        let before: Vec<String> = entry
-            .databases
+fn wranglers_apply_finds_nothing_to_do_after_ours(entry: &Entry, p: &Project) {
+    for (binding, _) in entry.databases {
+        let before = p.export(binding);
+        let out = wrangler_apply(p, binding, &[]);
+        assert!(
+            out.contains("No migrations to apply"),
+            "{}: {out}",
+            entry.name
+        );
+        assert_eq!(
+            p.export(binding),
+            before,
+            "{}: wrangler changed {binding}",
+            entry.name
+        );
+    }
+}
+
+fn ours_takes_over_what_wranglers_apply_migrated(entry: &Entry, p: &Project) {
+    let before: Vec<String> = entry
+        .databases
+        .iter()
+        .map(|(binding, ledger)| app_content(&p.export(binding), ledger))
+        .collect();
+    let status = p.migrate(&["status", "--json"]).ok();
+    assert_all_applied(&status);
+    assert!(
+        status.stdout.contains("\"recorded_by\":\"wrangler\""),
+        "{}",
+        status.stdout
+    );
+
+    let run = p.migrate(&["up"]).ok();
+    assert!(run.stdout.contains("recorded"), "{}", run.all());
+    assert!(
+        !run.stdout.contains("migration to apply") && !run.stdout.contains("migrations to apply"),
+        "{}",
+        run.all()
+    );
+    for ((binding, ledger), before) in entry.databases.iter().zip(&before) {
+        assert_eq!(
+            &app_content(&p.export(binding), ledger),
+            before,
+            "{}: `up` changed {binding}",
+            entry.name
+        );
+        // Both ledgers now record every migration, ours with checksums.
+        let rows = p.query(
+            binding,
+            "SELECT count(*) AS n, count(checksum) AS sums FROM _migrations",
+        );
+        let files: usize = folders(entry, p)
             .iter()
-            .map(|(binding, ledger)| app_content(&p.export(binding), ledger))
-            .collect();
-        let status = p.migrate(&["status", "--json"]).ok();
-        assert_all_applied(&status);
-        assert!(
-            status.stdout.contains("\"recorded_by\":\"wrangler\""),
-            "{}",
-            status.stdout
+            .filter(|dir| {
+                entry.databases.len() == 1
+                    || dir.to_string_lossy().contains(&binding.to_lowercase())
+            })
+            .map(|dir| migration_files(dir).len())
+            .sum();
+        assert_eq!(rows[0]["n"], files, "{}: {binding}: {rows:?}", entry.name);
+        assert_eq!(
+            rows[0]["sums"], files,
+            "{}: {binding}: {rows:?}",
+            entry.name
         );
-
-        let run = p.migrate(&["up"]).ok();
-        assert!(run.stdout.contains("recorded"), "{}", run.all());
-        assert!(
-            !run.stdout.contains("migration to apply")
-                && !run.stdout.contains("migrations to apply"),
-            "{}",
-            run.all()
-        );
-        for ((binding, ledger), before) in entry.databases.iter().zip(&before) {
-            assert_eq!(
-                &app_content(&p.export(binding), ledger),
-                before,
-                "{}: `up` changed {binding}",
-                entry.name
-            );
-            // Both ledgers now record every migration, ours with checksums.
-            let rows = p.query(
-                binding,
-                "SELECT count(*) AS n, count(checksum) AS sums FROM _migrations",
-            );
-            let files: usize = folders(entry, &p)
-                .iter()
-                .filter(|dir| {
-                    entry.databases.len() == 1
-                        || dir.to_string_lossy().contains(&binding.to_lowercase())
-                })
-                .map(|dir| migration_files(dir).len())
-                .sum();
-            assert_eq!(rows[0]["n"], files, "{}: {binding}: {rows:?}", entry.name);
-            assert_eq!(
-                rows[0]["sums"], files,
-                "{}: {binding}: {rows:?}",
-                entry.name
-            );
-        }
-        let again = p.migrate(&["up"]).ok();
-        assert!(again.stdout.contains("nothing to apply"), "{}", again.all());
     }
-}
-
-#[test]
-fn wranglers_apply_finds_nothing_to_do_after_ours() {
-    for entry in EXPORTABLE {
-        let p = Project::corpus(entry.name);
-        p.migrate(&["up"]).ok();
-        for (binding, _) in entry.databases {
-            let before = p.export(binding);
-            let out = wrangler_apply(&p, binding, &[]);
-            assert!(
-                out.contains("No migrations to apply"),
-                "{}: {out}",
-                entry.name
-            );
-            assert_eq!(
-                p.export(binding),
-                before,
-                "{}: wrangler changed {binding}",
-                entry.name
-            );
-        }
-    }
+    let again = p.migrate(&["up"]).ok();
+    assert!(again.stdout.contains("nothing to apply"), "{}", again.all());
 }

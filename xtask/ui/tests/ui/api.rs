@@ -12,7 +12,13 @@ fn runs_from_the_api_change_the_database_stream_their_events_and_make_history() 
     let p = Project::seed();
     // Every batch wrangler runs (`--file`) takes 3 s more, so that a second
     // run asked for while one applies always finds it running.
-    let slow = p.wrapper("case \"$*\" in *--file*) sleep 3;; esac");
+    // A batch (`--file`) is held 3 s while the file `hold-batches` exists:
+    // long enough for a second run to meet the first.
+    let hold = p.path("hold-batches");
+    let slow = p.wrapper(&format!(
+        "case \"$*\" in *--file*) [ -e '{}' ] && sleep 3;; esac",
+        hold.display()
+    ));
     let ui = Ui::start(&p, &[], &[("MIGRATE_WRANGLER", slow.to_str().unwrap())]);
 
     let status = ui.get("/api/status").json();
@@ -56,6 +62,7 @@ fn runs_from_the_api_change_the_database_stream_their_events_and_make_history() 
     assert_eq!(p.versions("AUTH"), Vec::<u64>::new());
 
     // Up to 4 on AUTH: applied, streamed, recorded.
+    std::fs::write(&hold, "").unwrap();
     let reply = ui.post("/api/up", &json!({"to": 4, "db": ["AUTH"]}));
     assert_eq!(reply.status, 202, "{}", reply.body);
     let busy = ui.post("/api/down", &json!({"to": 0}));
@@ -64,6 +71,7 @@ fn runs_from_the_api_change_the_database_stream_their_events_and_make_history() 
         "a second run while one runs: {}",
         busy.body
     );
+    std::fs::remove_file(&hold).unwrap();
     let events = ui.events();
     let (_, done) = events.last().unwrap();
     assert_eq!(done["ok"], true, "{events:?}");

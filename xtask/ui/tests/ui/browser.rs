@@ -16,9 +16,13 @@ fn artifacts() -> PathBuf {
 fn the_pages_work_in_a_real_browser() {
     let browser = chromium();
     let p = Project::seed();
-    // Each batch (`--file`) is held 2 s, so that a run's log has lines on
-    // the page well before its report: the streaming check is strict.
-    let slow = p.wrapper("case \"$*\" in *--file*) sleep 2;; esac");
+    // A batch (`--file`) is held 2 s while `browser.mjs` keeps the file
+    // `hold-batches`, so that a run's log has lines on the page well before
+    // its report: the streaming check is strict.
+    let slow = p.wrapper(&format!(
+        "case \"$*\" in *--file*) [ -e '{}' ] && sleep 2;; esac",
+        p.path("hold-batches").display()
+    ));
     let ui = Ui::start(&p, &[], &[("MIGRATE_WRANGLER", slow.to_str().unwrap())]);
     let shots = artifacts();
     let script = root().join("xtask/ui/tests/browser.mjs");
