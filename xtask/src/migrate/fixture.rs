@@ -144,6 +144,11 @@ impl Fixture {
             .collect()
     }
 
+    /// Changes `binding` by hand: `sql`, outside any migration.
+    pub(crate) fn by_hand(&self, binding: &str, sql: &str) {
+        self.d1.sql(&self.db(binding), sql).unwrap();
+    }
+
     /// Puts a lock row of `owner`, expiring at `expires_at` (ms), in `binding`.
     pub(crate) fn lock_held_by(&self, binding: &str, owner: &str, expires_at: i64) {
         self.d1

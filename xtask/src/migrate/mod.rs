@@ -39,6 +39,7 @@ mod row_loss;
 mod run;
 mod run_log;
 mod schema;
+mod seen_schemas;
 mod source;
 pub mod sql;
 #[cfg(test)]

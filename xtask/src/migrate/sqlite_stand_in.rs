@@ -63,6 +63,8 @@ pub struct SqliteD1 {
     splitter: Splitter,
     faults: Mutex<Vec<(Matcher, Fault)>>,
     calls: Mutex<Vec<Seen>>,
+    /// How many throwaway copies (rehearsals, replays) were made of it.
+    copies: std::sync::atomic::AtomicUsize,
     bookmarks: AtomicU64,
     /// Reads go to the files directly, as local reads do through wrangler.
     reads_files: bool,
@@ -78,6 +80,7 @@ impl SqliteD1 {
             splitter: Splitter::AnyCaseEnd,
             faults: Mutex::new(Vec::new()),
             calls: Mutex::new(Vec::new()),
+            copies: Default::default(),
             bookmarks: AtomicU64::new(0),
             reads_files: false,
         }
@@ -104,6 +107,11 @@ impl SqliteD1 {
     }
 
     /// Every call so far, in order.
+    /// How many throwaway copies were made of it so far.
+    pub fn copies(&self) -> usize {
+        self.copies.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     pub fn calls(&self) -> Vec<Seen> {
         self.calls.lock().map(|c| c.clone()).unwrap_or_default()
     }
@@ -271,6 +279,8 @@ impl D1 for SqliteD1 {
     }
 
     fn local_copy(&self, config: &Path) -> Arc<dyn D1> {
+        self.copies
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let mut copy = SqliteD1::new(config.parent().unwrap_or(Path::new(".")), Target::Local);
         copy.splitter = self.splitter;
         Arc::new(copy)

@@ -398,10 +398,7 @@ fn a_backup_that_fails_refuses_the_run_before_anything_changed() {
 #[test]
 fn a_schema_that_drifted_is_schema_drift_and_other_errors_are_read_from_their_causes() {
     let fixture = applied();
-    fixture
-        .d1
-        .sql(&fixture.db("AUX"), "CREATE TABLE extra (x INTEGER)")
-        .unwrap();
+    fixture.by_hand("AUX", "CREATE TABLE extra (x INTEGER)");
     let verdict = verify_all(&fixture.project(), fixture.d1.as_ref())
         .pop()
         .unwrap()

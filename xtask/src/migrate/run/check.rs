@@ -12,6 +12,7 @@ use crate::migrate::config::Database;
 use crate::migrate::d1::{Target, D1};
 use crate::migrate::project::Project;
 use crate::migrate::schema::{self, Schema};
+use crate::migrate::seen_schemas;
 use crate::migrate::source::Migration;
 
 /// The schema the migrations should leave in `plan`'s database, found as
@@ -20,12 +21,15 @@ use crate::migrate::source::Migration;
 /// - for `up`, nothing to compare when the schema before the run was already
 ///   what its applied migrations make (no migrations yet, or the snapshot of
 ///   them matches): applying the plan to it gives what the migrations make;
+/// - what these very migrations were seen to make on this machine
+///   ([`seen_schemas`]), when `live` (the schema the run left) is that;
 /// - otherwise a replay of the migrations on a throwaway local database.
 pub(super) fn expected_after(
     project: &Project,
     d1: &dyn D1,
     direction: Direction,
     plan: &DbPlan,
+    live: Option<&Schema>,
 ) -> Result<Expected> {
     let snapshot = |versions: &[u64]| -> Option<String> {
         let text = std::fs::read_to_string(schema::snapshot_path(
@@ -51,13 +55,29 @@ pub(super) fn expected_after(
             return Ok(Expected::FollowsFromBefore);
         }
     }
-    let files = project.files_for(&plan.db.binding);
-    let migrations: Vec<&Migration> = files
-        .into_iter()
-        .filter(|m| after.contains(&m.version))
-        .collect();
+    let migrations = migrations_after(project, direction, plan);
+    if let (Some(seen), Some(live)) = (seen_schemas::load(d1, plan.db, &migrations), live) {
+        if schema::same_text(&seen, &live.normalized(&plan.db.tracking_tables())) {
+            return Ok(Expected::Seen);
+        }
+    }
     crate::migrate::throwaway_copy::expected_schema(d1, plan.db, &migrations)
         .map(Expected::Replayed)
+}
+
+/// The migrations of `plan`'s database that make its schema after the run:
+/// its files of the versions it then holds.
+fn migrations_after<'p>(
+    project: &'p Project,
+    direction: Direction,
+    plan: &DbPlan,
+) -> Vec<&'p Migration> {
+    let after = plan.versions_after(direction);
+    project
+        .files_for(&plan.db.binding)
+        .into_iter()
+        .filter(|m| after.contains(&m.version))
+        .collect()
 }
 
 /// What the schema should be after the run.
@@ -67,6 +87,8 @@ pub(super) enum Expected {
     /// The schema before the run was checked clean, so the run's result is
     /// by construction what the migrations make.
     FollowsFromBefore,
+    /// The schema the run left is what these migrations were seen to make.
+    Seen,
     Replayed(Schema),
 }
 
@@ -75,6 +97,7 @@ pub(super) enum Expected {
 /// snapshot: returns its path when it wrote one.
 pub(super) fn validate(
     project: &Project,
+    d1: &dyn D1,
     direction: Direction,
     plan: &DbPlan,
     outcome: &Outcome<'_>,
@@ -99,7 +122,7 @@ pub(super) fn validate(
         Err(err) => bail!("could not work out the schema its migrations produce: {err:#}"),
     };
     let drift = match expected {
-        Expected::FollowsFromBefore => Vec::new(),
+        Expected::FollowsFromBefore | Expected::Seen => Vec::new(),
         Expected::Snapshot(text) if schema::same_text(text, &live.normalized(&tracking)) => {
             Vec::new()
         }
@@ -116,12 +139,16 @@ pub(super) fn validate(
             drift.join("\n  ")
         );
     }
+    if !matches!(expected, Expected::Seen) {
+        let migrations = migrations_after(project, direction, plan);
+        seen_schemas::store(d1, plan.db, &migrations, &live.normalized(&tracking));
+    }
     if project.target == Target::Remote {
         return Ok(None);
     }
     let written = match expected {
         Expected::Replayed(schema) => schema,
-        Expected::FollowsFromBefore => live,
+        Expected::FollowsFromBefore | Expected::Seen => live,
         Expected::Snapshot(_) => return Ok(None),
     };
     write_snapshot(project, plan.db, &plan.versions_after(direction), written).map(Some)

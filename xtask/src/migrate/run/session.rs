@@ -360,7 +360,13 @@ impl<'p> Session<'p> {
                     self.observer,
                 );
                 let expected = match (&outcome.error, &outcome.retry) {
-                    (None, None) => check::expected_after(project, d1, direction, plan),
+                    (None, None) => check::expected_after(
+                        project,
+                        d1,
+                        direction,
+                        plan,
+                        outcome.state.as_ref().map(|s| &s.schema),
+                    ),
                     _ => Err(anyhow::anyhow!("the run did not finish")),
                 };
                 (outcome, expected)
@@ -411,7 +417,7 @@ impl<'p> Session<'p> {
                 tally.failed.push(binding);
                 continue;
             }
-            match check::validate(project, direction, plan, outcome, expected) {
+            match check::validate(project, d1, direction, plan, outcome, expected) {
                 Ok(Some(path)) => observer.event(&Event::SnapshotWritten { binding, path }),
                 Ok(None) => {}
                 Err(err) => {

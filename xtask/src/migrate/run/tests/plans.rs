@@ -286,3 +286,60 @@ fn a_plan_read_from_the_files_is_still_guarded_against_a_change_before_its_batch
     assert_eq!(fixture.tables("MAIN"), ["posts", "users"]);
     assert_eq!(fixture.lock_rows("MAIN"), ["elsewhere:7 migrate up"]);
 }
+
+/// [`seeded`], run up to v1 (so checked there), then up.
+fn up_to_1_then_all() -> Fixture {
+    let fixture = seeded();
+    fixture
+        .run(Direction::Up, Some(1), &options(&fixture))
+        .0
+        .unwrap();
+    fixture.up().0.unwrap();
+    fixture
+}
+
+#[test]
+fn a_rollback_to_versions_a_checked_run_left_is_checked_without_a_replay() {
+    let fixture = up_to_1_then_all();
+    // MAIN at v1 was checked after the first run: rolling back to it needs
+    // no throwaway copy (AUX, back to no migrations, never needs one).
+    let copies = fixture.d1.copies();
+    let (result, _) = fixture.run(Direction::Down, Some(1), &options(&fixture));
+    result.unwrap();
+    assert_eq!(fixture.d1.copies(), copies);
+    assert_eq!(fixture.tables("MAIN"), ["users"]);
+
+    // Forgotten (or never seen on this machine): replayed once, then known.
+    std::fs::remove_dir_all(fixture.dir.path().join(".wrangler/migrate/schemas")).unwrap();
+    fixture.up().0.unwrap();
+    fixture
+        .run(Direction::Down, Some(1), &options(&fixture))
+        .0
+        .unwrap();
+    assert_eq!(fixture.d1.copies(), copies + 1);
+    fixture.up().0.unwrap();
+    fixture
+        .run(Direction::Down, Some(1), &options(&fixture))
+        .0
+        .unwrap();
+    assert_eq!(fixture.d1.copies(), copies + 1);
+}
+
+#[test]
+fn a_schema_unlike_the_one_remembered_is_replayed_and_its_drift_named() {
+    let fixture = up_to_1_then_all();
+    // Made by hand, and not dropped by any rollback.
+    fixture.by_hand("MAIN", "CREATE TABLE scratch (x)");
+    let copies = fixture.d1.copies();
+    let (result, events) = fixture.run(Direction::Down, Some(1), &options(&fixture));
+    assert!(result.is_err(), "{events:#?}");
+    assert_eq!(fixture.d1.copies(), copies + 1, "replayed for the diff");
+    let problem = events.iter().find_map(|e| match e {
+        Event::Problem { binding, error } if binding == "MAIN" => Some(error.clone()),
+        _ => None,
+    });
+    assert!(
+        problem.as_deref().is_some_and(|p| p.contains("scratch")),
+        "{events:#?}"
+    );
+}
