@@ -186,7 +186,9 @@ impl Backups {
             }
         };
         restrict(&backup.path)?;
-        tracing::info!(database = %db.binding, backup = %backup.path.display(), "backed up");
+        // A run's log says so from its `BackupWritten` event (with the
+        // bookmark and the export's time): here only at debug, not twice.
+        tracing::debug!(database = %db.binding, backup = %backup.path.display(), "backed up");
         self.prune(&db.binding);
         Ok(backup)
     }

@@ -103,6 +103,14 @@ fn up_backs_up_each_database_it_changes_privately_and_keeps_the_newest() {
             0o600,
             "{file} must be readable by its owner only"
         );
+        // The log says it once (a backup's line is the run's, with its
+        // event's details, not the engine's too).
+        let said = run
+            .stderr
+            .lines()
+            .filter(|l| l.contains("backed up") && l.contains(&format!("database={binding}")))
+            .count();
+        assert_eq!(said, 1, "{}", run.stderr);
         assert!(
             run.stdout.contains(&format!("backup: {}", path.display())),
             "the report names the backup:\n{}",
