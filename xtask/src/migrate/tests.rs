@@ -112,10 +112,7 @@ fn verify_finds_a_hand_made_change_and_tells_it_from_an_edited_file() {
         let verdict = verdict.unwrap();
         assert!(verdict.is_clean(), "{verdict:?}");
     }
-    fixture
-        .d1
-        .sql(&fixture.db("MAIN"), "CREATE TABLE extra (x INTEGER)")
-        .unwrap();
+    fixture.by_hand("MAIN", "CREATE TABLE extra (x INTEGER)");
     let verdicts: Vec<_> = verify_all(&project, d1)
         .into_iter()
         .map(Result::unwrap)
@@ -270,10 +267,7 @@ fn a_restore_checks_whose_backup_it_is_and_puts_the_database_back() {
     assert!(error(prepare(&project, &main, &aux_file, false)).contains("is a backup of AUX"));
     assert!(prepare(&project, &main, &aux_file, true).is_ok(), "--force");
 
-    fixture
-        .d1
-        .sql(&main, "CREATE TABLE extra (x INTEGER)")
-        .unwrap();
+    fixture.by_hand("MAIN", "CREATE TABLE extra (x INTEGER)");
     let prepared = prepare(
         &project,
         &main,

@@ -7,14 +7,10 @@ use super::*;
 fn a_dry_run_rehearses_on_a_copy_of_the_data_and_writes_nothing() {
     let fixture = seeded();
     fixture.up().0.unwrap();
-    let main = fixture.db("MAIN");
-    fixture
-        .d1
-        .sql(
-            &main,
-            "INSERT INTO users (id, name) VALUES (1, 'a'), (2, 'b')",
-        )
-        .unwrap();
+    fixture.by_hand(
+        "MAIN",
+        "INSERT INTO users (id, name) VALUES (1, 'a'), (2, 'b')",
+    );
     fixture.file(
         "0004_names.sql",
         "ALTER TABLE users ADD COLUMN nickname TEXT;\nUPDATE users SET nickname = name;\n",
@@ -31,7 +27,7 @@ fn a_dry_run_rehearses_on_a_copy_of_the_data_and_writes_nothing() {
     assert_eq!(fixture.recorded("MAIN"), [1, 3]);
     let columns = fixture
         .d1
-        .sql(&main, "SELECT * FROM users LIMIT 1")
+        .sql(&fixture.db("MAIN"), "SELECT * FROM users LIMIT 1")
         .unwrap();
     assert!(!columns[0].contains_key("nickname"));
     assert_eq!(writes(&fixture.d1, "MAIN"), 1, "only the first run wrote");
@@ -168,10 +164,7 @@ fn a_remote_dry_run_rehearses_on_an_export_it_has_or_the_schema_and_exports_only
     );
     fixture.up().0.unwrap();
     let main = fixture.db("MAIN");
-    fixture
-        .d1
-        .sql(&main, "INSERT INTO users VALUES (1, 'a'), (2, 'b')")
-        .unwrap();
+    fixture.by_hand("MAIN", "INSERT INTO users VALUES (1, 'a'), (2, 'b')");
     fixture.file(
         "0002_names.sql",
         "CREATE INDEX users_name ON users (name);\n",

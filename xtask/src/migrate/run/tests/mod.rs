@@ -11,7 +11,6 @@ use serde_json::Value;
 
 use super::*;
 use crate::migrate::backup::RestorePoint;
-use crate::migrate::config::Database;
 use crate::migrate::d1::{Call, Target};
 use crate::migrate::events::{BackupRef, Event, Holds};
 use crate::migrate::fixture::{dry_run, options, seeded, Fixture};
