@@ -137,12 +137,8 @@ impl D1 for Wrangler {
         // Its writes go through a runner of its own, also when this D1 is
         // remote (a remote rehearsal is local): a node start-up without
         // wrangler's command line, and one workerd.
-        let ids = match crate::migrate::Config::load(config, None) {
-            Ok(copied) => copied.databases.into_iter().map(|db| db.local_id).collect(),
-            Err(_) => Vec::new(),
-        };
-        if !ids.is_empty() {
-            copy.runner = copy.runner_for(ids);
+        if let Ok(copied) = crate::migrate::Config::load(config, None) {
+            copy.runner = copy.runner_for(&copied.databases);
         }
         Arc::new(copy)
     }

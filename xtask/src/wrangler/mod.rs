@@ -200,17 +200,15 @@ impl Wrangler {
             persist_to: config.persist_to.clone(),
             runner: None,
         };
-        let ids = config
-            .databases
-            .iter()
-            .map(|db| db.local_id.clone())
-            .collect();
-        wrangler.runner = wrangler.runner_for(ids);
+        wrangler.runner = wrangler.runner_for(&config.databases);
         Ok(wrangler)
     }
 
-    /// The runner of its local writes, on the databases `ids`.
-    fn runner_for(&self, ids: Vec<String>) -> Option<std::sync::Arc<runner::Runner>> {
+    /// The runner of its local writes, on `databases`.
+    fn runner_for(
+        &self,
+        databases: &[crate::migrate::Database],
+    ) -> Option<std::sync::Arc<runner::Runner>> {
         if self.target != Target::Local || !runner::enabled() {
             return None;
         }
@@ -225,7 +223,7 @@ impl Wrangler {
         Some(std::sync::Arc::new(runner::Runner::new(
             place,
             &local_state,
-            ids,
+            databases.iter().map(|db| db.local_id.clone()).collect(),
             self.timeout,
         )))
     }

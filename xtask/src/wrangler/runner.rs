@@ -124,11 +124,6 @@ impl Runner {
         }
     }
 
-    /// Every database's local id.
-    pub fn ids(&self) -> &[String] {
-        &self.ids
-    }
-
     /// Whether the runner can take batches, starting it if it is not
     /// running; when not, the log has said why once, and writes go to
     /// wrangler.
