@@ -56,9 +56,10 @@ impl<'p> Session<'p> {
     /// local reads need no call ([`D1::reads_files`]), else on what this
     /// machine last saw of each database ([`last_seen`]); its batches assert those
     /// states. Planned on the files, it may have no work (nothing to do, and
-    /// nothing was called). `None` when a database has no usable hint or
-    /// cannot be read, or the plan has a problem (or, made from hints, no
-    /// work): then the state has to be read, and locked.
+    /// nothing was called), and a plan refused on them is the run's error.
+    /// `None` when a database has no usable hint or cannot be read, or the
+    /// plan made from hints has a problem or no work: then the state has to
+    /// be read, and locked.
     pub(super) fn open_hinted(context: &RunContext<'p>) -> Result<Option<Session<'p>>> {
         let RunContext {
             project,
@@ -89,9 +90,14 @@ impl<'p> Session<'p> {
             }
         };
         let databases: Vec<&Database> = project.selected.iter().collect();
-        let Ok(mut plans) = make_plans(project, &databases, direction, version, states, true)
-        else {
-            return Ok(None);
+        let mut plans = match make_plans(project, &databases, direction, version, states, true) {
+            Ok(plans) => plans,
+            // Planned on the files as they are now, a refusal (a statement
+            // D1 refuses, a missing rollback, a changed file) is the run's:
+            // locking and reading the same state again would only refuse
+            // the same, a node process later.
+            Err(err) if fresh => return Err(err),
+            Err(_) => return Ok(None),
         };
         let opening = Opening::new(context);
         if !plans.iter().any(DbPlan::has_work) {
