@@ -241,14 +241,71 @@ impl Test {
         if self.setup_only {
             return Ok(());
         }
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-        let test = Cmd::new(cargo).arg("test").args(self.args).dir(&root);
+        let built = Instant::now();
+        build_for_tests(&root, &self.args)?;
+        crate::out!(
+            "Built in {:.1} s: the tests, the worker and the web UI.",
+            built.elapsed().as_secs_f64()
+        );
+        let test = Cmd::new(cargo()).arg("test").args(self.args).dir(&root);
         crate::out!("Running `{}` …", test.printable());
-        match test.foreground()? {
-            0 => Ok(()),
-            code => bail!("`cargo test` failed (exit {code})"),
+        let tested = Instant::now();
+        let code = test.foreground()?;
+        let took = tested.elapsed().as_secs_f64();
+        match code {
+            0 => {
+                crate::out!("`cargo test` passed in {took:.1} s.");
+                Ok(())
+            }
+            code => bail!("`cargo test` failed (exit {code}) after {took:.1} s"),
         }
     }
+}
+
+fn cargo() -> OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"))
+}
+
+/// Builds, each step said with its time, what the tests would otherwise
+/// build on first use, so that `cargo test` then spends its time testing:
+/// the test binaries (`cargo test --no-run` with the cargo arguments given),
+/// the worker's wasm (which the worker's and the release's tests serve; a
+/// minute from cold on two cores) and the web UI binary (which `cargo
+/// migrate ui` builds in the launcher's tests). Each is next to nothing
+/// once built.
+fn build_for_tests(root: &Path, args: &[OsString]) -> Result<()> {
+    let step = |what: &str, build: &mut dyn FnMut() -> Result<()>| -> Result<()> {
+        crate::out!("Building {what} …");
+        let started = Instant::now();
+        build().with_context(|| format!("cannot build {what}"))?;
+        crate::out!("Built {what} in {:.1} s.", started.elapsed().as_secs_f64());
+        Ok(())
+    };
+    let cargo_args = args.iter().take_while(|arg| *arg != "--");
+    let tests = Cmd::new(cargo())
+        .args(["test", "--no-run"])
+        .args(cargo_args)
+        .dir(root);
+    step("the tests", &mut || match tests.foreground()? {
+        0 => Ok(()),
+        code => bail!("`{}` failed (exit {code})", tests.printable()),
+    })?;
+    step("the worker", &mut || {
+        let paths = crate::migrate::Paths {
+            wrangler_version: crate::wrangler::project_version(root),
+            root: root.to_path_buf(),
+            config: None,
+            env: None,
+            migrations_dir: None,
+            databases: Vec::new(),
+            persist_to: None,
+        };
+        let project = crate::migrate::Project::load(&paths, crate::migrate::Target::Local)?;
+        build_worker::build(&project, false)
+    })?;
+    step("the web UI", &mut || {
+        process::cargo_build::build_ui().map(drop)
+    })
 }
 
 /// Lists what the tests need and whether it is here; installs nothing.
