@@ -56,6 +56,11 @@ pub struct ProjectFlags {
     #[arg(long, global = true, value_name = "DIR", env = "MIGRATE_PERSIST_TO")]
     pub persist_to: Option<PathBuf>,
 
+    /// Logs on stderr at a terminal too: `-v` what each step did, `-vv` how
+    /// (debug). Piped, or with `--log-format json`, the logs are always there
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
     /// How logs on stderr look
     #[arg(
         long,
@@ -111,6 +116,9 @@ impl Global {
         }
         if let Some(dir) = &flags.persist_to {
             args.extend(["--persist-to".into(), absolute(dir)]);
+        }
+        for _ in 0..flags.verbose {
+            args.push("-v".into());
         }
         if flags.log_format == LogFormat::Json {
             args.extend(["--log-format".into(), "json".into()]);

@@ -17,19 +17,23 @@ pub struct Xtask {
 #[derive(Debug, Subcommand)]
 pub enum XtaskCommand {
     /// Apply, roll back and inspect D1 migrations (alias: `cargo migrate`).
+    #[command(after_help = crate::help_examples::MIGRATE)]
     Migrate(Migrate),
     /// Build the Rust worker to wasm, installing the tools the build needs.
     ///
     /// wrangler.toml's `[build] command` runs this, so `wrangler dev` and
     /// `wrangler deploy` build the worker themselves.
+    #[command(after_help = crate::help_examples::BUILD_WORKER)]
     BuildWorker(crate::tasks::build_worker::BuildWorker),
     /// Ship it: check, build the worker, back up, rehearse, migrate, deploy, smoke-check.
     ///
     /// Remote by default; `--local` rehearses the whole chain on this machine
     /// (`wrangler deploy --dry-run`, then `wrangler dev` on 127.0.0.1 for the
     /// smoke check). The first failing step stops the chain.
+    #[command(after_help = crate::help_examples::RELEASE)]
     Release(crate::tasks::release::Release),
     /// Measure `migrate` against wrangler's own `d1 migrations`, side by side.
+    #[command(after_help = crate::help_examples::BENCH)]
     Bench(crate::tasks::bench::Bench),
     /// Set up what the tests need, saying what it installs and where, then run `cargo test`.
     ///
@@ -42,11 +46,10 @@ pub enum XtaskCommand {
     /// themselves install nothing: one that misses a tool fails with the
     /// command that sets it up.
     ///
-    /// Examples:
-    ///   cargo xtask test                      # set up, then every test
-    ///   cargo xtask test -- -p xtask --lib    # set up, then the unit tests
-    ///   cargo xtask test --check              # what is missing; installs nothing
-    #[command(verbatim_doc_comment)]
+    /// Then it builds what the tests would build on first use (the test
+    /// binaries, the worker's wasm, the web UI) and runs `cargo test`, saying
+    /// how long each took.
+    #[command(verbatim_doc_comment, after_help = crate::help_examples::TEST)]
     Test(crate::tasks::test::Test),
 }
 
@@ -75,32 +78,42 @@ pub enum MigrateCommand {
     /// (`.wrangler/migrate/`), and the call checks first that the database is
     /// still exactly so; when it is not, nothing is written and the run reads
     /// the database and plans again. Without such a record it reads first.
+    #[command(after_help = crate::help_examples::UP)]
     Up(Up),
     /// Roll back every applied migration above VERSION, newest first.
     ///
     /// Every needed `.rollback.sql` must exist before anything runs. `down 0`
     /// rolls back everything. Like `up`, it plans from what this machine last
     /// saw of each database when it can, and the call checks it still holds.
+    #[command(after_help = crate::help_examples::DOWN)]
     Down(Down),
     /// Show applied, pending, modified and missing migrations per database.
+    #[command(after_help = crate::help_examples::STATUS)]
     Status(Status),
     /// Create the next NNNN_description.sql and its .rollback.sql.
+    #[command(after_help = crate::help_examples::NEW)]
     New(New),
     /// Check the migrations folder offline: names, sequence, routing, rollbacks and D1 lint.
+    #[command(after_help = crate::help_examples::CHECK)]
     Check(Check),
     /// Export databases (`wrangler d1 export`) into the backup folder.
+    #[command(after_help = crate::help_examples::BACKUP)]
     Backup(Backup),
     /// Replace a database's contents with a backup file (or, remotely, a Time Travel bookmark).
+    #[command(after_help = crate::help_examples::RESTORE)]
     Restore(Restore),
     /// Clear a migration lock left behind by a run that died.
+    #[command(after_help = crate::help_examples::UNLOCK)]
     Unlock(Unlock),
     /// Compare each database's live schema with what its applied migrations produce.
     ///
     /// Exits non-zero with a readable diff when someone changed the schema by
     /// hand, or when an applied migration's file was edited.
+    #[command(after_help = crate::help_examples::VERIFY)]
     Verify(Verify),
     /// Record a migration as applied or as not applied, or its file's new
     /// name or checksum, without running it.
+    #[command(after_help = crate::help_examples::MARK)]
     Mark(Mark),
     /// After a merge, give each migration that shares its version with
     /// another (and is not applied) the next free version.
@@ -109,14 +122,18 @@ pub enum MigrateCommand {
     /// the folder); a migration applied to the target's database never
     /// moves. With two branches' migrations applied to different targets,
     /// run it against the one that matters (`--remote` for production).
+    #[command(after_help = crate::help_examples::RENUMBER)]
     Renumber(Renumber),
     /// Record migrations 1..=VERSION as applied without running them, for a
     /// database that already has that schema.
+    #[command(after_help = crate::help_examples::BASELINE)]
     Baseline(Baseline),
     /// Take over databases migrated with wrangler's own `d1 migrations`: map
     /// their `d1_migrations` rows to these files and record them.
+    #[command(after_help = crate::help_examples::ADOPT)]
     Adopt(Adopt),
     /// Check the notification channels: `--test` sends a test message to each.
+    #[command(after_help = crate::help_examples::NOTIFY)]
     Notify(Notify),
     /// Start the web UI on 127.0.0.1: status, migrations, plans, rehearsals,
     /// runs, history, schema and backups, for the local or (`--remote`) the
@@ -125,6 +142,7 @@ pub enum MigrateCommand {
     /// Builds and runs the `migrate-ui` crate (kept out of the xtask, so that
     /// `cargo migrate up` never compiles a web server). Prints one line, the
     /// address with a token made at each start; Ctrl-C stops it.
+    #[command(after_help = crate::help_examples::UI)]
     Ui(Ui),
 }
 
@@ -245,8 +263,9 @@ pub struct Status {
     #[arg(long)]
     pub json: bool,
 
-    /// Also show when each migration was applied and how long it took
-    #[arg(long, short)]
+    /// Also show when each migration was applied and how long it took: set
+    /// by the global `-v`
+    #[arg(skip)]
     pub verbose: bool,
 }
 

@@ -17,6 +17,7 @@ pub mod args;
 pub mod cloudflare;
 pub mod commands;
 pub mod flags;
+pub mod help_examples;
 pub mod http;
 pub mod interrupt;
 pub mod jobs;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use xtask::flags::{MigrateCommand, Xtask, XtaskCommand};
 use xtask::interrupt::{self, Stop};
+use xtask::output::terminal::{paint_err, Style};
 use xtask::output::LogFormat;
 
 fn main() -> ExitCode {
@@ -18,12 +19,19 @@ fn main() -> ExitCode {
         &flags.command,
         XtaskCommand::Migrate(migrate) if matches!(migrate.command, MigrateCommand::Ui(_))
     );
-    let log_format = match &flags.command {
-        XtaskCommand::Migrate(migrate) => migrate.global.project.log_format,
-        XtaskCommand::Release(release) => release.project.log_format,
-        _ => LogFormat::from_env(),
+    // The tasks without a report (building, benchmarks, tests) log what
+    // they do at info.
+    let (log_format, verbose) = match &flags.command {
+        XtaskCommand::Migrate(migrate) => (
+            migrate.global.project.log_format,
+            migrate.global.project.verbose,
+        ),
+        XtaskCommand::Release(release) => (release.project.log_format, release.project.verbose),
+        _ => (LogFormat::from_env(), 1),
     };
-    xtask::output::init_logging(log_format);
+    // Colour, and on a terminal something visible during each wait.
+    xtask::output::terminal::init(log_format == LogFormat::Human);
+    xtask::output::init_logging(log_format, verbose);
     if let Err(err) = interrupt::install() {
         tracing::warn!("{err:#}: Ctrl-C will end the run without giving its locks back");
     }
@@ -47,9 +55,13 @@ fn main() -> ExitCode {
             if stop != Some(Stop::ClosedPipe) {
                 tracing::debug!("{err:?}");
                 match log_format {
-                    LogFormat::Human => {
-                        eprintln!("error: {}", xtask::process::redact(&format!("{err:#}")))
-                    }
+                    LogFormat::Human => xtask::output::terminal::clear_then(|| {
+                        eprintln!(
+                            "{} {}",
+                            paint_err(Style::Red, "error:"),
+                            xtask::process::redact(&format!("{err:#}"))
+                        )
+                    }),
                     // One JSON line, with what the error is made of.
                     LogFormat::Json => {
                         let error = xtask::migrate::error_json(&err);

@@ -333,6 +333,8 @@ impl Api {
         call: Call,
         make: impl Fn() -> http::Request,
     ) -> Result<(Value, Value)> {
+        let _waiting =
+            crate::process::waits::waiting(|| format!("the D1 API's {what} on {subject}"));
         let reply = self.exchange(what, subject, repeat, call, None, || {
             make()
                 .header("Authorization", &format!("Bearer {}", self.token))
@@ -449,6 +451,8 @@ impl Api {
         call: Call,
     ) -> Result<Value> {
         let started = Instant::now();
+        let _waiting =
+            crate::process::waits::waiting(|| format!("the D1 API's {what} on {}", db.binding));
         let mut answer = first;
         let mut polls = 0u32;
         loop {

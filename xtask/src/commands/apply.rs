@@ -9,11 +9,14 @@ use anyhow::{bail, Result};
 use crate::args::{ProjectFlags, RestorePointKind};
 use crate::flags::{self, BackupOptions, LockOptions, RunOptions};
 use crate::jobs::RunRequest;
+use crate::migrate::events::{Event, Observer};
+use crate::migrate::Target;
 use crate::migrate::{
     Backing, Backups, Batching, Config, DataLoss, Direction, Locking, Mode, Options, Policy,
     Project, Seeding,
 };
 use crate::output::Human;
+use std::sync::Mutex;
 
 impl flags::Up {
     pub fn run(self, project: &Project, global: &ProjectFlags) -> Result<()> {
@@ -68,7 +71,46 @@ fn start(
         again,
         command: None,
     };
-    crate::jobs::execute(project, &global.notify_settings(project), &request, &Human)
+    let report = Report {
+        remote: project.target == Target::Remote,
+        undo: Mutex::new(Vec::new()),
+    };
+    crate::jobs::execute(project, &global.notify_settings(project), &request, &report)
+}
+
+/// The report on stdout ([`Human`]), ending, once an `up` has applied
+/// something, with the command that undoes it: what to do next if it was
+/// not what you wanted.
+struct Report {
+    remote: bool,
+    undo: Mutex<Vec<String>>,
+}
+
+impl Observer for Report {
+    fn event(&self, event: &Event) {
+        Human.event(event);
+        let mut undo = self.undo.lock().unwrap_or_else(|e| e.into_inner());
+        match event {
+            Event::Succeeded {
+                binding,
+                direction: Direction::Up,
+                done,
+                ..
+            } => {
+                if let Some(first) = done.first() {
+                    let remote = if self.remote { " --remote" } else { "" };
+                    undo.push(format!(
+                        "cargo migrate down {} --db {binding}{remote}",
+                        first.version.saturating_sub(1)
+                    ));
+                }
+            }
+            Event::Finished { dry_run: false, .. } if !undo.is_empty() => {
+                crate::out!("To undo this run: {}", undo.join(" && "));
+            }
+            _ => {}
+        }
+    }
 }
 
 impl RunOptions {

@@ -29,7 +29,8 @@ impl Migrate {
             MigrateCommand::New(new) => new.run(&paths),
             MigrateCommand::Up(up) => up.run(&load()?, &self.global.project),
             MigrateCommand::Down(down) => down.run(&load()?, &self.global.project),
-            MigrateCommand::Status(status) => {
+            MigrateCommand::Status(mut status) => {
+                status.verbose = self.global.project.verbose > 0;
                 let (project, problems) = load_lenient()?;
                 status.run(&project, problems)
             }

@@ -3,9 +3,10 @@
 //! the printing and the run ([`crate::interrupt`]) instead of panicking.
 
 pub mod report;
+pub mod terminal;
 
 use std::cell::RefCell;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use clap::ValueEnum;
 
@@ -54,11 +55,14 @@ pub fn line(args: std::fmt::Arguments<'_>) {
     if crate::interrupt::requested() == Some(crate::interrupt::Stop::ClosedPipe) {
         return;
     }
-    let mut stdout = std::io::stdout().lock();
-    let written = stdout
-        .write_fmt(args)
-        .and_then(|()| stdout.write_all(b"\n"));
-    if let Err(err) = written.and_then(|()| stdout.flush()) {
+    let written = terminal::clear_then(|| {
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_fmt(args)
+            .and_then(|()| stdout.write_all(b"\n"))
+            .and_then(|()| stdout.flush())
+    });
+    if let Err(err) = written {
         if err.kind() == std::io::ErrorKind::BrokenPipe {
             crate::interrupt::closed_pipe();
         }
@@ -77,21 +81,52 @@ pub fn prompt(args: std::fmt::Arguments<'_>) {
     }
 }
 
-/// Logs go to stderr: `info` and up by default, `RUST_LOG` to change that.
-pub fn init_logging(format: LogFormat) {
+/// Logs go to stderr, as much as [`log_level`] says (`RUST_LOG` wins).
+pub fn init_logging(format: LogFormat, verbose: u8) {
+    let level = log_level(format, verbose, std::io::stdout().is_terminal());
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| Stderr)
         .with_target(false);
     match format {
-        LogFormat::Human => builder.without_time().with_ansi(false).init(),
+        LogFormat::Human => builder
+            .without_time()
+            .with_ansi(terminal::colour_on_stderr())
+            .init(),
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
             .with_current_span(false)
             .init(),
+    }
+}
+
+/// How much the logs say. A person at a terminal reads the report, which
+/// says each fact once: the logs add only warnings and errors, unless `-v`
+/// (info: what each step did) or `-vv` (debug: how) asks for more. Where
+/// nobody watches (stdout not a terminal: CI, a script, a pipe) or JSON is
+/// asked for, the logs are the record: info and up.
+pub fn log_level(format: LogFormat, verbose: u8, stdout_is_terminal: bool) -> &'static str {
+    match verbose {
+        0 if format == LogFormat::Human && stdout_is_terminal => "warn",
+        0 | 1 => "info",
+        _ => "debug",
+    }
+}
+
+/// stderr for the logs, the wait's line cleared before each.
+struct Stderr;
+
+impl Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        terminal::clear_then(|| std::io::stderr().lock().write_all(buf))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
     }
 }
 
@@ -109,5 +144,21 @@ impl LogFormat {
             Ok("json") => LogFormat::Json,
             _ => LogFormat::Human,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_say_more_where_nobody_reads_the_report_or_when_asked() {
+        use LogFormat::{Human, Json};
+        assert_eq!(log_level(Human, 0, true), "warn");
+        assert_eq!(log_level(Human, 0, false), "info");
+        assert_eq!(log_level(Json, 0, true), "info");
+        assert_eq!(log_level(Human, 1, true), "info");
+        assert_eq!(log_level(Human, 2, true), "debug");
+        assert_eq!(log_level(Json, 3, false), "debug");
     }
 }

@@ -27,26 +27,34 @@ pub fn build_ui() -> Result<PathBuf> {
 /// Builds the binary `name` of the workspace's package of the same name
 /// (`what` names it in errors) and returns its path.
 pub fn build_bin(name: &str, what: &str) -> Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let root = workspace_root();
     // In the workspace, so that its `.cargo/config.toml` applies as it does
     // to `cargo migrate` itself.
-    let mut build = Cmd::new(cargo)
+    let build = cargo()
         .args(["build", "--quiet", "--package", name, "--bin", name])
         .args(["--message-format", "json-render-diagnostics"])
         .arg("--manifest-path")
         .arg(root.join("Cargo.toml"))
         .dir(&root);
-    for (key, _) in std::env::vars_os() {
-        if key.to_str().is_some_and(set_by_cargo_run) {
-            build = build.env_remove(key);
-        }
-    }
+    // Quiet, but for errors: a wait shown like the others.
+    let _waiting = crate::process::waits::waiting(|| format!("cargo to build {what}"));
     let messages = build
         .stream_keeping_stdout(BUILD_TIMEOUT, OnStop::End)
         .with_context(|| format!("cannot build {what}"))?;
     executable(&messages, name)
         .with_context(|| format!("cargo built {what} but did not say where its binary is"))
+}
+
+/// The cargo that runs this xtask, without what `cargo run` told us about
+/// our own package ([`set_by_cargo_run`]).
+pub fn cargo() -> Cmd {
+    let mut cargo = Cmd::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    for (key, _) in std::env::vars_os() {
+        if key.to_str().is_some_and(set_by_cargo_run) {
+            cargo = cargo.env_remove(key);
+        }
+    }
+    cargo
 }
 
 /// Whether `name` is one of the variables `cargo run` sets for the program

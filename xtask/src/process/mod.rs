@@ -14,6 +14,7 @@ pub mod cargo_build;
 mod group;
 pub mod reaper;
 mod started;
+pub mod waits;
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -137,6 +138,8 @@ impl Cmd {
     /// or [`OnStop::Finish`] command does not start at all.
     pub fn capture(&self, timeout: Duration, on_stop: OnStop) -> Result<Captured> {
         let expression = self.expression().stdout_capture().stderr_capture();
+        // Shown: nothing else is (a streamed command shows its own output).
+        let _waiting = waits::waiting(|| waits::label(Path::new(&self.program), &self.args));
         let output = self.wait(expression, timeout, on_stop)?;
         Ok(Captured {
             status: output.status,

@@ -28,6 +28,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::migrate::workspace_root;
 use crate::migrate::Config;
+use crate::process::cargo_build::cargo;
 use crate::process::{self, Cmd, OnStop};
 use crate::tasks::build_worker;
 use clap::Args;
@@ -243,11 +244,8 @@ impl Test {
         }
         let built = Instant::now();
         build_for_tests(&root, &self.args)?;
-        crate::out!(
-            "Built in {:.1} s: the tests, the worker and the web UI.",
-            built.elapsed().as_secs_f64()
-        );
-        let test = Cmd::new(cargo()).arg("test").args(self.args).dir(&root);
+        crate::out!("Built in {:.1} s.", built.elapsed().as_secs_f64());
+        let test = cargo().arg("test").args(self.args).dir(&root);
         crate::out!("Running `{}` …", test.printable());
         let tested = Instant::now();
         let code = test.foreground()?;
@@ -262,17 +260,13 @@ impl Test {
     }
 }
 
-fn cargo() -> OsString {
-    std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"))
-}
-
 /// Builds, each step said with its time, what the tests would otherwise
 /// build on first use, so that `cargo test` then spends its time testing:
-/// the test binaries (`cargo test --no-run` with the cargo arguments given),
-/// the worker's wasm (which the worker's and the release's tests serve; a
-/// minute from cold on two cores) and the web UI binary (which `cargo
-/// migrate ui` builds in the launcher's tests). Each is next to nothing
-/// once built.
+/// the test binaries (`cargo test --no-run` with the cargo arguments given)
+/// and, for the whole suite (no cargo arguments), the worker's wasm (which
+/// the worker's and the release's tests serve; a minute from cold on two
+/// cores) and the web UI binary (which `cargo migrate ui` builds in the
+/// launcher's tests). Each is next to nothing once built.
 fn build_for_tests(root: &Path, args: &[OsString]) -> Result<()> {
     let step = |what: &str, build: &mut dyn FnMut() -> Result<()>| -> Result<()> {
         crate::out!("Building {what} …");
@@ -281,15 +275,18 @@ fn build_for_tests(root: &Path, args: &[OsString]) -> Result<()> {
         crate::out!("Built {what} in {:.1} s.", started.elapsed().as_secs_f64());
         Ok(())
     };
-    let cargo_args = args.iter().take_while(|arg| *arg != "--");
-    let tests = Cmd::new(cargo())
+    let cargo_args: Vec<&OsString> = args.iter().take_while(|arg| *arg != "--").collect();
+    let tests = cargo()
         .args(["test", "--no-run"])
-        .args(cargo_args)
+        .args(cargo_args.iter().copied())
         .dir(root);
     step("the tests", &mut || match tests.foreground()? {
         0 => Ok(()),
         code => bail!("`{}` failed (exit {code})", tests.printable()),
     })?;
+    if !cargo_args.is_empty() {
+        return Ok(());
+    }
     step("the worker", &mut || {
         let paths = crate::migrate::Paths {
             wrangler_version: crate::wrangler::project_version(root),

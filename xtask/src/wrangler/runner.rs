@@ -144,6 +144,7 @@ impl Runner {
         if call != Call::Cleanup {
             crate::interrupt::check()?;
         }
+        let _waiting = crate::process::waits::waiting(|| format!("local D1 on {binding}"));
         let live = self.live().with_context(|| {
             format!("local D1's runner could not start again, so nothing ran on {binding}")
         })?;

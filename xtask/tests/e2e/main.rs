@@ -21,6 +21,7 @@ mod repairs;
 mod restore;
 mod safety;
 mod team;
+mod terminal;
 mod validation;
 mod worker;
 mod workflows;

@@ -62,7 +62,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let args = Args::parse();
-    xtask::output::init_logging(args.global.project.log_format);
+    xtask::output::init_logging(args.global.project.log_format, args.global.project.verbose);
     if let Err(err) = interrupt::install() {
         tracing::warn!("{err:#}: Ctrl-C will stop the server without waiting for a run");
     }

@@ -150,6 +150,8 @@ pub(super) fn acquire<'o>(
     // its later locks back, so it waits for that even without --wait (each
     // look costs a wrangler call per database, seconds on a busy machine).
     let grace = Instant::now() + wait + Duration::from_secs(20);
+    // Shown on a terminal while this run waits for another's lock.
+    let mut lock_wait = None;
     loop {
         let results = calls::in_parallel(databases, |db| {
             calls::read_state_locking(d1, db, request, &work(db))
@@ -222,6 +224,9 @@ pub(super) fn acquire<'o>(
             ));
         }
         let pause = if now < deadline {
+            lock_wait.get_or_insert_with(|| {
+                crate::process::waits::waiting(|| "another run's lock (--wait)".to_owned())
+            });
             held.observer.event(&Event::Waiting { busy: described });
             Duration::from_secs(2).min(deadline - now)
         } else {

@@ -44,7 +44,9 @@ impl Steps {
     ) -> Result<T> {
         tracing::info!(step = name, "▶ {name}");
         let started = Instant::now();
+        let waiting = crate::process::waits::waiting(|| format!("the release's {name} step"));
         let result = step();
+        drop(waiting);
         let elapsed = started.elapsed();
         let duration_ms = elapsed.as_millis() as u64;
         match &result {
