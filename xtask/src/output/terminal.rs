@@ -118,12 +118,17 @@ fn paint_if(on: bool, style: Style, text: &str) -> String {
 pub fn clear_then<T>(write: impl FnOnce() -> T) -> T {
     let mut waits = WAITS.lock().unwrap_or_else(|e| e.into_inner());
     if waits.drawn {
-        let mut stderr = std::io::stderr().lock();
-        stderr.write_all(b"\r\x1b[2K").ok();
-        stderr.flush().ok();
-        waits.drawn = false;
+        clear(&mut waits);
     }
     write()
+}
+
+/// Clears the wait's line from the terminal.
+fn clear(waits: &mut Waits) {
+    let mut stderr = std::io::stderr().lock();
+    stderr.write_all(b"\r\x1b[2K").ok();
+    stderr.flush().ok();
+    waits.drawn = false;
 }
 
 /// Ends a wait's showing when dropped.
@@ -134,10 +139,7 @@ impl Drop for Ends {
         let mut waits = WAITS.lock().unwrap_or_else(|e| e.into_inner());
         waits.active.retain(|(id, _, _)| *id != self.0);
         if waits.active.is_empty() && waits.drawn {
-            let mut stderr = std::io::stderr().lock();
-            stderr.write_all(b"\r\x1b[2K").ok();
-            stderr.flush().ok();
-            waits.drawn = false;
+            clear(&mut waits);
         }
     }
 }
@@ -154,11 +156,15 @@ fn start_wait(what: String) -> Shown {
 /// [`SHOW_AFTER`].
 fn draw() {
     let mut waits = WAITS.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(line) = line(
+    let line = line(
         &waits.active,
         Instant::now(),
         FRAMES[waits.frame % FRAMES.len()],
-    ) else {
+    );
+    let Some(line) = line.filter(|_| waits::drawable()) else {
+        if waits.drawn {
+            clear(&mut waits);
+        }
         return;
     };
     waits.frame += 1;

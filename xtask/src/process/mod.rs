@@ -160,6 +160,7 @@ impl Cmd {
     /// never outlives us: when we die, even by SIGKILL, the reaper kills its
     /// group, and on Linux the kernel sends it SIGTERM as well.
     pub fn foreground(&self) -> Result<i32> {
+        let _hidden = waits::hidden();
         let shown = self.printable();
         tracing::debug!(command = %shown, "running in the foreground");
         let handle = group::ends_with_us(self.expression())
@@ -218,6 +219,8 @@ impl Cmd {
         timeout: Duration,
         on_stop: OnStop,
     ) -> Result<Output> {
+        // Its own output shows it: no wait's line is drawn over it.
+        let _hidden = waits::hidden();
         let output = self.wait(expression, timeout, on_stop)?;
         if !output.status.success() {
             bail!("`{}` failed ({})", self.printable(), output.status);

@@ -9,6 +9,7 @@
 //! announce their own waits with [`waiting`].
 
 use std::any::Any;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 /// What a display gives for a wait: it lasts while the wait does.
@@ -30,6 +31,32 @@ pub struct Waiting(#[allow(dead_code)] Option<Shown>);
 /// the returned guard is dropped.
 pub fn waiting(what: impl FnOnce() -> String) -> Waiting {
     Waiting(DISPLAY.get().map(|display| display(what())))
+}
+
+/// Something that writes to the terminal itself while it lasts (a build
+/// whose output streams to ours): no wait is drawn meanwhile.
+static HIDDEN: AtomicUsize = AtomicUsize::new(0);
+
+/// Keeps waits from being drawn until dropped.
+#[must_use = "waits are hidden while this lives"]
+pub struct Hidden(());
+
+impl Drop for Hidden {
+    fn drop(&mut self) {
+        HIDDEN.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Hides every wait's line while the returned guard lives: for a program
+/// whose own output goes to the terminal.
+pub fn hidden() -> Hidden {
+    HIDDEN.fetch_add(1, Ordering::SeqCst);
+    Hidden(())
+}
+
+/// Whether waits may be drawn now.
+pub fn drawable() -> bool {
+    HIDDEN.load(Ordering::SeqCst) == 0
 }
 
 /// A command as a wait names it: the program's name and its leading words
