@@ -10,7 +10,6 @@ use crate::args::{ProjectFlags, RestorePointKind};
 use crate::flags::{self, BackupOptions, LockOptions, RunOptions};
 use crate::jobs::RunRequest;
 use crate::migrate::events::{Event, Observer};
-use crate::migrate::Target;
 use crate::migrate::{
     Backing, Backups, Batching, Config, DataLoss, Direction, Locking, Mode, Options, Policy,
     Project, Seeding,
@@ -72,7 +71,12 @@ fn start(
         command: None,
     };
     let report = Report {
-        remote: project.target == Target::Remote,
+        flags: crate::jobs::context(project, "", "").target_flags,
+        order: project
+            .selected
+            .iter()
+            .map(|db| db.binding.clone())
+            .collect(),
         undo: Mutex::new(Vec::new()),
     };
     crate::jobs::execute(project, &global.notify_settings(project), &request, &report)
@@ -82,8 +86,13 @@ fn start(
 /// something, with the command that undoes it: what to do next if it was
 /// not what you wanted.
 struct Report {
-    remote: bool,
-    undo: Mutex<Vec<String>>,
+    /// What selects this run's target and project again (`--remote`,
+    /// `--env`, `--config`, …).
+    flags: String,
+    /// The databases in the config's order, which the undo line keeps.
+    order: Vec<String>,
+    /// Each database that applied something, with the command that undoes it.
+    undo: Mutex<Vec<(String, String)>>,
 }
 
 impl Observer for Report {
@@ -98,15 +107,18 @@ impl Observer for Report {
                 ..
             } => {
                 if let Some(first) = done.first() {
-                    let remote = if self.remote { " --remote" } else { "" };
-                    undo.push(format!(
-                        "cargo migrate down {} --db {binding}{remote}",
-                        first.version.saturating_sub(1)
-                    ));
+                    let command = format!(
+                        "cargo migrate down {}{} --db {binding}",
+                        first.version.saturating_sub(1),
+                        self.flags
+                    );
+                    undo.push((binding.clone(), command));
                 }
             }
             Event::Finished { dry_run: false, .. } if !undo.is_empty() => {
-                crate::out!("To undo this run: {}", undo.join(" && "));
+                undo.sort_by_key(|(binding, _)| self.order.iter().position(|b| b == binding));
+                let commands: Vec<&str> = undo.iter().map(|(_, c)| c.as_str()).collect();
+                crate::out!("To undo this run: {}", commands.join(" && "));
             }
             _ => {}
         }

@@ -143,6 +143,36 @@ impl Project {
         Ok((project, problems))
     }
 
+    /// The options that find this project again from any folder, each with a
+    /// leading space: `--config`, `--migrations-dir` and `--persist-to`, each
+    /// only when it is not what a plain `cargo migrate` finds. The commands a
+    /// run suggests carry them, so that they act on this project and no other.
+    pub fn selecting_flags(&self) -> String {
+        let absolute =
+            |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => absolute(a) == absolute(b),
+        };
+        let mut flags = String::new();
+        let mut add = |flag: &str, path: &Path| {
+            flags.push_str(&format!(" {flag} {}", shell_word(&absolute(path))));
+        };
+        if !same(&self.config.path, &Config::find_in(&self.root)) {
+            add("--config", &self.config.path);
+        }
+        if !same(
+            &self.migrations_dir,
+            &self.config.dir().join(DEFAULT_MIGRATIONS_DIR),
+        ) {
+            add("--migrations-dir", &self.migrations_dir);
+        }
+        if let Some(dir) = &self.config.persist_to {
+            add("--persist-to", dir);
+        }
+        flags
+    }
+
     /// The migrations routed to `binding`, in version order.
     pub fn files_for(&self, binding: &str) -> Vec<&Migration> {
         self.migrations
@@ -396,4 +426,17 @@ fn select(config: &Config, wanted: &[String]) -> Result<Vec<Database>> {
         .filter(|db| wanted.is_empty() || wanted.contains(&db.binding))
         .cloned()
         .collect())
+}
+
+/// `path` as one shell word: quoted when it holds anything but the
+/// characters paths are usually made of.
+fn shell_word(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let plain = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%,=".contains(c));
+    match plain {
+        true => text.into_owned(),
+        false => format!("'{}'", text.replace('\'', r"'\''")),
+    }
 }

@@ -429,3 +429,38 @@ fn a_schema_that_drifted_is_schema_drift_and_other_errors_are_read_from_their_ca
         }]
     );
 }
+
+#[test]
+fn the_commands_a_run_suggests_name_the_project_when_a_plain_run_would_not_find_it() {
+    let fixture = Fixture::local();
+    let root = fixture.dir.path();
+    // What a plain `cargo migrate` finds: nothing to add.
+    assert_eq!(fixture.project().selecting_flags(), "");
+    // Another config, folder and state: each named, absolute.
+    let elsewhere = root.join("my app");
+    std::fs::create_dir_all(elsewhere.join("sql")).unwrap();
+    std::fs::copy(root.join("wrangler.toml"), elsewhere.join("wrangler.toml")).unwrap();
+    std::fs::copy(
+        root.join("migrations/migrate.toml"),
+        elsewhere.join("sql/migrate.toml"),
+    )
+    .unwrap();
+    let paths = crate::migrate::Paths {
+        root: root.to_path_buf(),
+        config: Some(elsewhere.join("wrangler.toml")),
+        migrations_dir: Some(elsewhere.join("sql")),
+        persist_to: Some(root.join("state")),
+        ..crate::migrate::Paths::default()
+    };
+    let project = Project::load(&paths, crate::migrate::Target::Local).unwrap();
+    let at = |path: &str| format!("'{}/{path}'", root.display());
+    assert_eq!(
+        project.selecting_flags(),
+        format!(
+            " --config {} --migrations-dir {} --persist-to {}/state",
+            at("my app/wrangler.toml"),
+            at("my app/sql"),
+            root.display()
+        )
+    );
+}

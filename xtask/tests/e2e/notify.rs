@@ -72,13 +72,18 @@ fn a_failing_migration_tells_every_channel_what_failed_and_what_to_run_next() {
     let subject = mail["subject"].as_str().unwrap();
     assert!(subject.contains("failed on AUTH"), "{subject}");
     let text = mail["text"].as_str().unwrap();
+    // What to run next finds this project (its own config) from anywhere.
+    let again = format!(
+        "cargo migrate up --config {} --db AUTH",
+        p.config_path().display()
+    );
     for needle in [
         "cargo migrate up",
         "AUTH (nanotype-auth): failed",
         "0007_notes.sql:3",
         "INSERT INTO missing_table VALUES (1)",
         "no such table: missing_table",
-        "cargo migrate up --db AUTH",
+        again.as_str(),
         "https://github.com/acme/nanotype/actions/runs/4242",
         "Target:   local",
     ] {
@@ -117,7 +122,7 @@ fn a_failing_migration_tells_every_channel_what_failed_and_what_to_run_next() {
         .ends_with("0007_notes.sql"));
     assert!(auth["backup"]["file"].as_str().unwrap().contains("AUTH-"));
     assert_eq!(auth["holds"], "untouched");
-    assert_eq!(auth["next"][0]["command"], "cargo migrate up --db AUTH");
+    assert_eq!(auth["next"][0]["command"], again.as_str());
 
     // The same document is the run's line in the project's history.
     let history = std::fs::read_to_string(p.path(".wrangler/migrate/history.jsonl")).unwrap();
@@ -131,11 +136,12 @@ fn a_failing_migration_tells_every_channel_what_failed_and_what_to_run_next() {
     // The top-level text is all a phone shows: one paragraph naming the
     // database, where it broke and what to run next.
     let text = message["text"].as_str().unwrap_or_default();
+    let quoted = format!("`{again}`");
     for needle in [
         "failed on AUTH",
         "AUTH (nanotype-auth) failed at migration 7",
         "0007_notes.sql:3: no such table: missing_table",
-        "`cargo migrate up --db AUTH`",
+        quoted.as_str(),
     ] {
         assert!(
             text.contains(needle),
@@ -193,7 +199,13 @@ fn a_success_is_told_only_when_asked() {
     );
     assert_eq!(auth["migrations"][0]["version"], 5);
     // The way back: roll back to where it was.
-    assert_eq!(auth["next"][0]["command"], "cargo migrate down 4 --db AUTH");
+    assert_eq!(
+        auth["next"][0]["command"],
+        format!(
+            "cargo migrate down 4 --config {} --db AUTH",
+            p.config_path().display()
+        )
+    );
 }
 
 #[test]

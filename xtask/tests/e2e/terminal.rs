@@ -90,6 +90,12 @@ fn at_a_terminal_a_run_prints_its_report_alone_each_fact_once_and_piped_the_logs
         logs.is_empty(),
         "log lines at a terminal: {logs:#?}\n{shown}"
     );
+    // What undoes it, on this project (its own config) from anywhere.
+    let config = p.config_path().display().to_string();
+    let undo = format!(
+        "To undo this run: cargo migrate down 5 --config {config} --db READ_REPLICA && cargo migrate down 4 --config {config} --db AUTH"
+    );
+    assert!(shown.contains(&undo), "{shown}");
     let mut seen = HashSet::new();
     for line in shown.lines().map(str::trim).filter(|l| !l.is_empty()) {
         assert!(seen.insert(line), "said twice: {line:?}\n{shown}");

@@ -360,11 +360,14 @@ fn start_run(app: &App, call: &Call, kind: Kind) -> Answer {
     if let Some(to) = request.to {
         again.push_str(&format!(" {to}"));
     }
+    // `again` is the command alone: the notices add the flags that select
+    // the target and each database. The run log's line has them all.
+    let mut flags = String::new();
     if app.target == Target::Remote {
-        again.push_str(" --remote");
+        flags.push_str(" --remote");
     }
     for db in &request.db {
-        again.push_str(&format!(" --db {db}"));
+        flags.push_str(&format!(" --db {db}"));
     }
     let settings = app.global.project.notify_settings(&project);
     let dry_run = kind == Kind::Rehearse;
@@ -385,7 +388,7 @@ fn start_run(app: &App, call: &Call, kind: Kind) -> Answer {
             version: request.to,
             options,
             command: Some(format!(
-                "{again}{} (from the web UI)",
+                "{again}{flags}{} (from the web UI)",
                 if dry_run { " --dry-run" } else { "" }
             )),
             again,

@@ -119,6 +119,20 @@ fn runs_from_the_api_change_the_database_stream_their_events_and_make_history() 
     assert_eq!(&outcomes[..2], ["failed", "succeeded"], "{runs:?}");
     let failure = &runs[0]["databases"][0]["failure"];
     assert_eq!(failure["line"], 3);
+    // What to run next: the command once, its flags once, this project's.
+    let next = runs[0]["databases"][0]["next"][0]["command"]
+        .as_str()
+        .unwrap();
+    assert!(next.starts_with("cargo migrate up --"), "{next}");
+    assert_eq!(next.matches("--db AUTH").count(), 1, "{next}");
+    assert!(
+        next.contains(&format!("--config {}", p.config_path().display())),
+        "{next}"
+    );
+    assert!(
+        runs[0]["command"].as_str().unwrap().contains("--db AUTH"),
+        "{runs:?}"
+    );
     assert!(runs[0]["host"].is_string() && runs[0].get("user").is_some());
 
     // A migration's page: its SQL, rollback, lint, checksums and what it changes.
