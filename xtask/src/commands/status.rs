@@ -34,7 +34,7 @@ impl flags::Status {
             }
             crate::out!("=== {} ===", db.heading());
             if let Some(lock) = &database.lock {
-                crate::out!("{}", lock_line(lock, &db.binding));
+                crate::out!("{}", lock_line(lock, &db.binding, &project.hint_flags()));
             }
             if database.migrations.is_empty() {
                 crate::out!("(no migrations for this database)");
@@ -92,14 +92,15 @@ impl flags::Status {
 
 /// How `status` shows a lock row: held until when, or expired (and taken
 /// over by the next run).
-fn lock_line(lock: &LockRow, binding: &str) -> String {
+/// `flags` reach the same database again in the `unlock` it suggests.
+fn lock_line(lock: &LockRow, binding: &str, flags: &str) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
     let left = std::time::Duration::from_millis((lock.expires_at - now).max(0) as u64);
     match lock.expires_at > now {
         true => format!(
-            "🔒 Locked by {} for {} more (if that run died: cargo migrate unlock --db {binding})",
+            "🔒 Locked by {} for {} more (if that run died: cargo migrate unlock{flags} --db {binding})",
             lock.owner,
             crate::text::human_duration(left)
         ),

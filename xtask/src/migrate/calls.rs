@@ -123,13 +123,14 @@ pub fn read_state_locking(
 /// Gives the lock back in a call of its own (after a failure; on success the
 /// release rides in the last batch).
 /// True when it was given back.
-pub fn release(d1: &dyn D1, db: &Database, lock: &lock::Request) -> bool {
+/// `flags` reach the same database again in the command a failure suggests.
+pub fn release(d1: &dyn D1, db: &Database, lock: &lock::Request, flags: &str) -> bool {
     match d1.query(Call::Cleanup, db, &lock.release_statement()) {
         Ok(_) => true,
         Err(err) => {
             tracing::warn!(
                 database = %db.binding,
-                "could not release the migration lock: {err:#}; clear it with `cargo migrate unlock --db {}`",
+                "could not release the migration lock: {err:#}; clear it with `cargo migrate unlock{flags} --db {}`",
                 db.binding
             );
             false

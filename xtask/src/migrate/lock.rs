@@ -170,12 +170,13 @@ pub fn refusal(error: &str) -> Option<Refusal> {
     }
 }
 
-/// Describes a lock held by someone else, for an error message.
-pub fn describe_busy(binding: &str, holder: &Holder) -> String {
+/// Describes a lock held by someone else, for an error message; `flags`
+/// reach the same database again (`--remote`, …) in the command it suggests.
+pub fn describe_busy(binding: &str, holder: &Holder, flags: &str) -> String {
     let expires_in = Duration::from_millis((holder.expires_at - holder.now).max(0) as u64);
     format!(
         "{binding} is locked by another migration run: {} (taken {} ago, expires in {}). \
-         Wait for it (`--wait SECONDS`), or if that run is dead, clear it with `cargo migrate unlock --db {binding}`",
+         Wait for it (`--wait SECONDS`), or if that run is dead, clear it with `cargo migrate unlock{flags} --db {binding}`",
         holder.owner,
         human_duration(holder.age()),
         human_duration(expires_in),
@@ -252,11 +253,11 @@ mod tests {
             panic!("expected busy");
         };
         assert_eq!(holder.age(), Duration::from_secs(30));
-        let message = describe_busy("AUTH", &holder);
+        let message = describe_busy("AUTH", &holder, " --remote");
         assert!(
             message.contains("other:2 migrate up")
                 && message.contains("30 s")
-                && message.contains("unlock --db AUTH"),
+                && message.contains("`cargo migrate unlock --remote --db AUTH`"),
             "{message}"
         );
     }

@@ -173,6 +173,19 @@ impl Project {
         flags
     }
 
+    /// The options a suggested command needs to reach these databases again:
+    /// `--remote`, `--env NAME`, then [`Project::selecting_flags`].
+    pub fn hint_flags(&self) -> String {
+        let mut flags = String::new();
+        if self.target == Target::Remote {
+            flags.push_str(" --remote");
+        }
+        if let Some(env) = &self.config.env {
+            flags.push_str(&format!(" --env {env}"));
+        }
+        flags + &self.selecting_flags()
+    }
+
     /// The migrations routed to `binding`, in version order.
     pub fn files_for(&self, binding: &str) -> Vec<&Migration> {
         self.migrations

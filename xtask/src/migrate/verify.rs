@@ -132,8 +132,10 @@ pub fn verify(project: &Project, d1: &dyn D1, db: &Database) -> Result<Verdict> 
             Some(then) => match history::same_statements(then, &edit.file.sql) {
                 Ok(()) => format!(
                     "{name}: its file was edited since it was applied, but only in comments or layout: \
-                     record its new checksum with `cargo migrate mark {} --checksum --db {}`",
-                    edit.file.version, db.binding
+                     record its new checksum with `cargo migrate mark {} --checksum{} --db {}`",
+                    edit.file.version,
+                    project.hint_flags(),
+                    db.binding
                 ),
                 Err(statement) => format!(
                     "{name}: its file's statements changed since it was applied ({}): the database ran \
@@ -146,8 +148,10 @@ pub fn verify(project: &Project, d1: &dyn D1, db: &Database) -> Result<Verdict> 
             None => format!(
                 "{name}: its file changed since it was applied, and git has no version of it with the \
                  recorded checksum to compare with: restore it, or if you are sure the edit was cosmetic, \
-                 `cargo migrate mark {} --checksum --force --db {}`",
-                edit.file.version, db.binding
+                 `cargo migrate mark {} --checksum --force{} --db {}`",
+                edit.file.version,
+                project.hint_flags(),
+                db.binding
             ),
         });
     }

@@ -332,6 +332,10 @@ fn a_lock_that_outlasts_the_wait_is_told_with_its_holder() {
     assert_eq!(notice["outcome"], "failed");
     let said = notice.to_string();
     assert!(said.contains("ci-7:4242 migrate up"), "{said}");
-    assert!(said.contains("cargo migrate unlock --db AUTH"), "{said}");
+    let unlock = format!(
+        "cargo migrate unlock --config {} --db AUTH",
+        p.config_path().display()
+    );
+    assert!(said.contains(&unlock), "{said}");
     assert_eq!(receivers.mails().len(), 1);
 }

@@ -207,7 +207,7 @@ fn restore_bookmark(d1: &dyn D1, db: &Database, bookmark: &str) -> Result<()> {
     // A bookmark taken during a run holds that run's lock: it is not ours to restore.
     match d1.query(Call::Cleanup, db, &format!("DELETE FROM {}", lock::TABLE)) {
         Err(err) if !tracking::is_missing_table_named(&err, lock::TABLE) => Err(err.context(format!(
-            "{} was restored, but clearing the lock it held then failed: run `cargo migrate unlock --db {}`",
+            "{} was restored, but clearing the lock it held then failed: run `cargo migrate unlock --remote --db {}`",
             db.binding, db.binding
         ))),
         _ => Ok(()),

@@ -24,6 +24,9 @@ pub(super) struct Held<'o> {
     request: lock::Request,
     databases: Mutex<Vec<Database>>,
     observer: &'o dyn Observer,
+    /// What reaches these databases again in a suggested `unlock`
+    /// ([`Project::hint_flags`]).
+    flags: String,
 }
 
 impl<'o> Held<'o> {
@@ -37,6 +40,7 @@ impl<'o> Held<'o> {
             request,
             databases: Mutex::new(Vec::new()),
             observer,
+            flags: String::new(),
         }
     }
 
@@ -78,7 +82,7 @@ impl<'o> Held<'o> {
     /// Gives back, each in a call of its own, the locks of `databases`.
     fn give_back(&self, databases: &[Database]) {
         calls::in_parallel(databases, |db| {
-            if calls::release(self.d1.as_ref(), db, &self.request) {
+            if calls::release(self.d1.as_ref(), db, &self.request, &self.flags) {
                 self.released(&db.binding);
             }
         });
@@ -117,6 +121,8 @@ pub(super) fn acquire<'o>(
     version: Option<u64>,
     wait: Duration,
 ) -> Result<(Vec<DbState>, Held<'o>)> {
+    let mut held = held;
+    held.flags = project.hint_flags();
     let (d1, request) = (held.d1.clone(), held.request.clone());
     let (d1, request) = (d1.as_ref(), &request);
     let deadline = Instant::now() + wait;
@@ -204,7 +210,7 @@ pub(super) fn acquire<'o>(
         held.give_back_after(&databases[first_busy..]);
         let described: Vec<String> = busy
             .iter()
-            .map(|(db, holder)| lock::describe_busy(&db.binding, holder))
+            .map(|(db, holder)| lock::describe_busy(&db.binding, holder, &held.flags))
             .collect();
         let now = Instant::now();
         let holding = held.holds_any();

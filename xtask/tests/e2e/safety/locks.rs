@@ -51,7 +51,11 @@ fn a_killed_run_leaves_a_lock_that_unlock_clears() {
     );
     let out = run.all();
     for binding in [RR, AUTH] {
-        let unlock = format!("cargo migrate unlock --db {binding}");
+        // On this project (its own config), from anywhere.
+        let unlock = format!(
+            "cargo migrate unlock --config {} --db {binding}",
+            p.config_path().display()
+        );
         assert_line(
             &out,
             &[
@@ -74,7 +78,11 @@ fn a_killed_run_leaves_a_lock_that_unlock_clears() {
     }
     let status = p.migrate(&["status"]).ok();
     for binding in [RR, AUTH] {
-        let unlock = format!("cargo migrate unlock --db {binding}");
+        // On this project (its own config), from anywhere.
+        let unlock = format!(
+            "cargo migrate unlock --config {} --db {binding}",
+            p.config_path().display()
+        );
         assert_line(&status.stdout, &["🔒 Locked by", &owner, &unlock]);
     }
 
