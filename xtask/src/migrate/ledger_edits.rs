@@ -168,8 +168,13 @@ pub fn mark(project: &Project, d1: &dyn D1, version: u64, mark: Mark) -> Result<
     };
     if let Some(later) = state.applied.iter().find(|a| a.version > version) {
         bail!(
-            "migration {} ({}) is applied after it in {}: roll that back first (`cargo migrate down {}`), or mark it pending first",
-            later.version, later.name, db.binding, version
+            "migration {} ({}) is applied after it in {}: roll that back first (`cargo migrate down {}{} --db {}`), or mark it pending first",
+            later.version,
+            later.name,
+            db.binding,
+            version,
+            project.hint_flags(),
+            db.binding
         );
     }
     last_seen::forget(d1, db);

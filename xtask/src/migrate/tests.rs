@@ -143,6 +143,11 @@ fn mark_records_pending_and_applied_without_running_anything_and_refuses_what_wo
         format!("{refused:#}").contains("applied after it"),
         "{refused:#}"
     );
+    // What it suggests rolls back exactly the later one, on this database.
+    assert!(
+        format!("{refused:#}").contains("(`cargo migrate down 1 --db MAIN`)"),
+        "{refused:#}"
+    );
     let line = mark(&project, d1, 3, Mark::Pending).unwrap();
     assert!(line.contains("recorded as pending"), "{line}");
     assert_eq!(fixture.recorded("MAIN"), [1]);
