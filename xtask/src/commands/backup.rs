@@ -80,7 +80,7 @@ impl flags::Restore {
             &|db, from| confirm(db, from, yes),
         )?;
         let binding = &project.selected[0].binding;
-        for line in restored.lines(binding, project.target) {
+        for line in restored.lines(binding, &project.hint_flags()) {
             crate::out!("{line}");
         }
         Ok(())

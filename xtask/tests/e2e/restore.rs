@@ -83,9 +83,19 @@ fn only_a_whole_backup_of_that_database_is_restored_and_what_it_replaces_is_kept
     assert_eq!(replaced.len(), before.len() + 1, "{}", run.all());
     // The new one (taken in the same second as another, it gets a suffix).
     let undo = replaced.iter().find(|b| !before.contains(b)).unwrap();
+    // The command it gives for that reaches this project (its own config).
+    let again = format!(
+        "`cargo migrate restore {} --config {} --db AUTH` undoes this",
+        undo.display(),
+        p.config_path().display()
+    );
     assert_line(
         &run.stdout,
-        &["what it replaced is backed up in", undo.to_str().unwrap()],
+        &[
+            "what it replaced is backed up in",
+            undo.to_str().unwrap(),
+            &again,
+        ],
     );
     restore(&p, undo, &["--no-backup"]).ok();
     assert_eq!(

@@ -447,7 +447,7 @@ fn start_restore(app: &App, call: &Call) -> Answer {
         };
         let restored = xtask::jobs::restore(&project, &settings, &request, &|_, _| Ok(()));
         if let Ok(restored) = &restored {
-            for line in restored.lines(&project.selected[0].binding, project.target) {
+            for line in restored.lines(&project.selected[0].binding, &project.hint_flags()) {
                 run.say(line);
             }
         }

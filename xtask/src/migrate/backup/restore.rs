@@ -148,15 +148,15 @@ impl Prepared {
 }
 
 impl Restored {
-    /// What a restore of `binding` says it did, and how to undo it.
-    pub fn lines(&self, binding: &str, target: Target) -> Vec<String> {
+    /// What a restore of `binding` says it did, and how to undo it; `flags`
+    /// reach the same database again ([`crate::migrate::Project::hint_flags`]).
+    pub fn lines(&self, binding: &str, flags: &str) -> Vec<String> {
         let mut lines = vec![format!("✅ {binding}: restored from {}", self.described)];
         if let Some(before) = &self.before {
             lines.push(format!(
-                "   what it replaced is backed up in {}: `cargo migrate restore {} --db {binding}{}` undoes this",
+                "   what it replaced is backed up in {}: `cargo migrate restore {}{flags} --db {binding}` undoes this",
                 before.path.display(),
                 before.path.display(),
-                if target == Target::Remote { " --remote" } else { "" }
             ));
         }
         lines
