@@ -46,7 +46,13 @@ fn main() -> ExitCode {
         (Ok(()), None | Some(Stop::ClosedPipe)) => ExitCode::SUCCESS,
         (Ok(()), Some(_)) if stopped_by_hand => ExitCode::SUCCESS,
         (Ok(()), Some(stop)) => {
-            eprintln!("error: {}", interrupt::Interrupted(stop));
+            xtask::output::terminal::clear_then(|| {
+                eprintln!(
+                    "{} {}",
+                    paint_err(Style::Red, "error:"),
+                    interrupt::Interrupted(stop)
+                )
+            });
             ExitCode::from(stop.exit_code())
         }
         (Err(err), stop) => {

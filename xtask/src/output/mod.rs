@@ -40,6 +40,15 @@ macro_rules! out {
     };
 }
 
+/// Prints one line on stderr, like `eprintln!`, with a wait's line cleared
+/// first ([`terminal`]).
+#[macro_export]
+macro_rules! note {
+    ($($arg:tt)*) => {
+        $crate::output::terminal::clear_then(|| eprintln!($($arg)*))
+    };
+}
+
 /// Writes `args` and a newline to stdout; after stdout has been closed, nothing.
 pub fn line(args: std::fmt::Arguments<'_>) {
     let captured = SINK.with(|sink| match &*sink.borrow() {

@@ -175,7 +175,7 @@ impl Wrangler {
             _ => {
                 let path = root.join("node_modules").join(".bin").join("wrangler");
                 if !path.is_file() {
-                    eprintln!(
+                    crate::note!(
                         "wrangler is not installed yet: installing the project's npm packages …"
                     );
                     crate::process::npm(root, &["ci"])?;

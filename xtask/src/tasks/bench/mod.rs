@@ -118,36 +118,36 @@ impl Bench {
             let markdown = bench.remote(size, self.runs)?;
             crate::out!("{markdown}");
             std::fs::write(out.join("bench-remote.md"), &markdown)?;
-            eprintln!("wrote {}", out.join("bench-remote.md").display());
+            crate::note!("wrote {}", out.join("bench-remote.md").display());
             return Ok(());
         }
         if self.ui {
             let size = self.sizes[0];
-            eprintln!(
+            crate::note!(
                 "N = {size}: the web UI's overview against `status`, {} repetitions …",
                 self.runs
             );
             let markdown = bench.ui_overview(size, self.runs)?;
             crate::out!("{markdown}");
             std::fs::write(out.join("bench-ui.md"), &markdown)?;
-            eprintln!("wrote {}", out.join("bench-ui.md").display());
+            crate::note!("wrote {}", out.join("bench-ui.md").display());
             return Ok(());
         }
         let help = bench.time_help()?;
-        eprintln!(
+        crate::note!(
             "`cargo migrate --help` on a built tree: {} ms",
             help.as_millis()
         );
         let mut rows = Vec::new();
         for &size in &self.sizes {
-            eprintln!("N = {size}: {} repetitions …", self.runs);
+            crate::note!("N = {size}: {} repetitions …", self.runs);
             rows.push((size, bench.measure(size, self.runs)?));
         }
         let (markdown, json) = report::report(&rows, help, self.runs);
         crate::out!("{markdown}");
         std::fs::write(out.join("bench.md"), &markdown)?;
         std::fs::write(out.join("bench.json"), serde_json::to_string_pretty(&json)?)?;
-        eprintln!(
+        crate::note!(
             "wrote {} and {}",
             out.join("bench.md").display(),
             out.join("bench.json").display()
@@ -384,7 +384,7 @@ fn timed(command: Cmd) -> Result<Duration> {
             .iter()
             .any(|why| line.contains(why))
     }) {
-        eprintln!("  (a call more than planned) {}", line.trim());
+        crate::note!("  (a call more than planned) {}", line.trim());
     }
     Ok(elapsed)
 }

@@ -24,7 +24,7 @@ struct Cloud {
 
 impl Cloud {
     fn start(scratch: &Path) -> Result<Cloud> {
-        eprintln!("building the Cloudflare API double …");
+        crate::note!("building the Cloudflare API double …");
         let double = crate::process::cargo_build::build_bin("cloudflare-double", "the API double")?;
         let log = scratch.join("double.log");
         let running = Cmd::new(&double)
@@ -80,7 +80,7 @@ impl Bencher {
             env.push(("MIGRATE_REMOTE_VIA", "wrangler".to_owned()));
             env
         };
-        eprintln!("N = {size}, remote: {runs} rounds …");
+        crate::note!("N = {size}, remote: {runs} rounds …");
         for run in 0..runs {
             // Each way gets databases of its own (new ids: new databases in the double).
             let ours = self.remote_copy(&template, &format!("remote-{run}-api"))?;

@@ -18,7 +18,7 @@ impl Bencher {
     /// Measures the overview and `status` `runs` times each on a project of
     /// `size` migrations, all applied; returns the report's Markdown.
     pub(super) fn ui_overview(&self, size: usize, runs: usize) -> Result<String> {
-        eprintln!("building the web UI …");
+        crate::note!("building the web UI …");
         let server = crate::process::cargo_build::build_ui()?;
         let template = self.scratch.path().join(format!("ui-template-{size}"));
         generate(&template, size)?;
