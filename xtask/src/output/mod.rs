@@ -66,8 +66,9 @@ pub fn line(args: std::fmt::Arguments<'_>) {
     }
     let written = terminal::clear_then(|| {
         let mut stdout = std::io::stdout().lock();
+        let text = args.to_string();
         stdout
-            .write_fmt(args)
+            .write_all(terminal::report_line(&text).as_bytes())
             .and_then(|()| stdout.write_all(b"\n"))
             .and_then(|()| stdout.flush())
     });

@@ -101,6 +101,25 @@ pub fn paint(style: Style, text: &str) -> String {
     paint_if(COLOUR_OUT.load(Ordering::Relaxed), style, text)
 }
 
+/// A report line as stdout shows it: with colour on, a database's outcome
+/// in green (✅) or red (❌) and a heading (`=== … ===`) in bold.
+pub fn report_line(line: &str) -> std::borrow::Cow<'_, str> {
+    report_line_if(COLOUR_OUT.load(Ordering::Relaxed), line)
+}
+
+fn report_line_if(on: bool, line: &str) -> std::borrow::Cow<'_, str> {
+    let style = if line.starts_with('✅') {
+        Style::Green
+    } else if line.starts_with('❌') {
+        Style::Red
+    } else if line.starts_with("=== ") {
+        Style::Bold
+    } else {
+        return line.into();
+    };
+    paint_if(on, style, line).into()
+}
+
 /// `text` in `style` when stderr gets colour, else as it is.
 pub fn paint_err(style: Style, text: &str) -> String {
     paint_if(colour_on_stderr(), style, text)
@@ -232,6 +251,26 @@ mod tests {
         assert_eq!(
             paint_if(true, Style::Red, "error"),
             "\x1b[1;31merror\x1b[0m"
+        );
+        assert_eq!(
+            report_line_if(false, "✅ AUTH: applied"),
+            "✅ AUTH: applied"
+        );
+        assert_eq!(
+            report_line_if(true, "✅ AUTH: applied"),
+            "\x1b[32m✅ AUTH: applied\x1b[0m"
+        );
+        assert_eq!(
+            report_line_if(true, "❌ AUTH: failed"),
+            "\x1b[1;31m❌ AUTH: failed\x1b[0m"
+        );
+        assert_eq!(
+            report_line_if(true, "=== AUTH DATABASE ==="),
+            "\x1b[1m=== AUTH DATABASE ===\x1b[0m"
+        );
+        assert_eq!(
+            report_line_if(true, "   v5 0005_x (1 ms)"),
+            "   v5 0005_x (1 ms)"
         );
     }
 }

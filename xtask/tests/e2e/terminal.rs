@@ -146,6 +146,23 @@ fn colour_only_at_a_terminal_and_never_with_no_color() {
         "{:?}",
         piped.stderr
     );
+
+    // The report: headings in bold, outcomes in green.
+    let (code, shown) = at_terminal(&p.migrate_command(&["status"], &[("TERM", "xterm")]));
+    assert_eq!(code, 0, "{shown:?}");
+    assert!(
+        shown.contains("\x1b[1m=== AUTH DATABASE ===\x1b[0m"),
+        "{shown:?}"
+    );
+    let (code, shown) =
+        at_terminal(&p.migrate_command(&["up", "--db", "AUTH"], &[("TERM", "xterm")]));
+    assert_eq!(code, 0, "{shown:?}");
+    assert!(
+        shown.contains("\x1b[32m✅ AUTH: applied 3 migrations"),
+        "{shown:?}"
+    );
+    let piped = p.migrate_with(&["status"], &[("TERM", "xterm")]).ok();
+    assert!(!piped.stdout.contains('\x1b'), "{:?}", piped.stdout);
 }
 
 #[test]
