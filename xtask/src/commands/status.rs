@@ -45,8 +45,11 @@ impl flags::Status {
                         .checked_sub(1)
                         .map_or(0, |i| database.migrations[i].version);
                     crate::out!(
-                        "📦 Applied, not in this checkout - v{}: {} (from another branch? `cargo migrate down {below} --db {}` rolls it back with the SQL stored in the database)",
-                        m.version, m.name, db.binding
+                        "📦 Applied, not in this checkout - v{}: {} (from another branch? `cargo migrate down {below}{} --db {}` rolls it back with the SQL stored in the database)",
+                        m.version,
+                        m.name,
+                        project.hint_flags(),
+                        db.binding
                     );
                     continue;
                 }

@@ -133,6 +133,9 @@ pub struct Surroundings<'a> {
     /// database's (shared, routed) folder: one sequence for all, so a ledger
     /// row with one of them was never a migration of this database.
     pub taken: Vec<u64>,
+    /// The options a suggested command needs to reach this database again
+    /// ([`crate::migrate::Project::hint_flags`]).
+    pub hints: String,
 }
 
 /// What a database records about its migrations: our rows and wrangler's
@@ -144,6 +147,8 @@ pub struct Recorded<'a> {
     pub foreign: &'a [String],
     pub elsewhere: &'a [&'a Migration],
     pub taken: &'a [u64],
+    /// [`Surroundings::hints`].
+    pub hints: &'a str,
 }
 
 /// Where a migration stands in one database.

@@ -282,6 +282,7 @@ impl Project {
                 .filter(|m| routed && m.binding != binding)
                 .map(|m| m.version)
                 .collect(),
+            hints: self.hint_flags(),
         }
     }
 

@@ -140,11 +140,12 @@ pub fn problems(
         if let (State::Modified, Some((file, row))) = (entry.state, renamed) {
             problems.push(format!(
                 "migration {} was applied to {binding} as {}, and its file is now called {}: give it back its \
-                 name, or record the new one with `cargo migrate mark {} --renamed --db {binding}`",
+                 name, or record the new one with `cargo migrate mark {} --renamed{} --db {binding}`",
                 entry.version,
                 row.name,
                 file.path.display(),
-                entry.version
+                entry.version,
+                recorded.hints
             ));
             continue;
         }
@@ -175,9 +176,10 @@ pub fn problems(
         let why = match renamed {
             Some(file) => format!(
                 "if {} is that migration renamed, give it back its name, or record the new one with \
-                 `cargo migrate mark {} --renamed --db {binding}` (until then it would run a second time)",
+                 `cargo migrate mark {} --renamed{} --db {binding}` (until then it would run a second time)",
                 file.path.display(),
-                file.version
+                file.version,
+                recorded.hints
             ),
             None => format!(
                 "switch to the branch that has it, or restore the file (its SQL ran in {binding}; nothing \

@@ -49,6 +49,7 @@ fn ours(applied: &[Applied]) -> Recorded<'_> {
         foreign: &[],
         elsewhere: &[],
         taken: &[],
+        hints: "",
     }
 }
 
@@ -167,6 +168,7 @@ fn what_wranglers_ledger_records_is_applied_and_adopted_never_run() {
         foreign: &[],
         elsewhere: &[],
         taken: &[],
+        hints: "",
     };
     let entries = status(&refs, recorded);
     let states: Vec<_> = entries.iter().map(|e| e.state).collect();
@@ -210,6 +212,7 @@ fn a_migration_wrangler_applied_under_another_name_stops_the_run_and_says_which_
         foreign: &foreign,
         elsewhere: &[],
         taken: &[],
+        hints: "",
     };
     let err = plan_up("DB", &refs, recorded, None)
         .unwrap_err()
@@ -261,6 +264,7 @@ fn guard_rows_are_never_applied_migrations_and_stale_ones_go_quietly() {
         foreign: &foreign,
         elsewhere: &[],
         taken: &[],
+        hints: "",
     };
     let plan = plan_up("DB", &refs, recorded, None).unwrap();
     assert_eq!(versions(&plan.run), [2]);
@@ -283,6 +287,7 @@ fn an_undated_guard_of_an_older_run_is_known_by_a_version_another_database_holds
         foreign: &[],
         elsewhere: &[],
         taken: &[7],
+        hints: "",
     };
     assert!(plan_up("DB", &[&files[0]], recorded, None).is_ok());
     recorded.taken = &[];
@@ -310,6 +315,7 @@ fn a_migration_applied_on_another_branch_is_rebuilt_from_its_stored_sql() {
         foreign: &[],
         elsewhere: &[],
         taken: &[],
+        hints: "",
     };
     // Without it, the record names a missing file.
     assert!(plan_up("DB", &refs, recorded, None).is_err());
@@ -392,6 +398,7 @@ fn a_renumbered_file_and_a_mis_routed_one_are_named_for_what_they_are() {
         foreign: &[],
         elsewhere: &elsewhere,
         taken: &[],
+        hints: "",
     };
     let err = plan_up("DB", &refs[..2], recorded, None)
         .unwrap_err()

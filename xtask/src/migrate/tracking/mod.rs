@@ -86,6 +86,7 @@ impl DbState {
             foreign: &around.foreign,
             elsewhere: &around.elsewhere,
             taken: &around.taken,
+            hints: &around.hints,
         }
     }
 

@@ -72,11 +72,15 @@ fn switching_branches_both_ways_rolls_back_from_the_stored_sql() {
         p.remove(path);
     }
     let status = p.migrate(&["status"]).ok();
+    let down = format!(
+        "cargo migrate down 5 --config {} --db AUTH",
+        p.config_path().display()
+    );
     assert_line(
         &status.stdout,
         &[
             "Applied, not in this checkout - v7: 0007_add_user_tier",
-            "cargo migrate down 5 --db AUTH",
+            &down,
         ],
     );
     let json = p.migrate(&["status", "--json"]).ok();

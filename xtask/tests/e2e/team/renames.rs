@@ -129,13 +129,12 @@ fn a_per_database_folder_survives_a_rename_and_a_migration_wrangler_applied_is_n
         "migrations/users/0004_user_avatars.sql",
     );
     let run = p.migrate(&["up", "--no-backup"]).fails();
-    assert_line(
-        &run.all(),
-        &[
-            "wrangler applied 0004_avatars.sql",
-            "mark 4 --renamed --db USERS",
-        ],
+    // The command reaches this project (its own config) from anywhere.
+    let mark = format!(
+        "mark 4 --renamed --config {} --db USERS",
+        p.config_path().display()
     );
+    assert_line(&run.all(), &["wrangler applied 0004_avatars.sql", &mark]);
     assert!(!run.all().contains("baseline"), "{}", run.all());
     p.migrate(&["mark", "4", "--renamed", "--db", "USERS"]).ok();
     p.migrate(&["up", "--no-backup"]).ok();
