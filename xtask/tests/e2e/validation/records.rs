@@ -84,11 +84,15 @@ fn applied_migration_whose_file_is_gone_is_shown_as_applied_elsewhere_and_runs_n
     assert_eq!(p.versions("AUTH"), SEED_AUTH);
 
     let status = p.migrate(&["status"]).ok();
+    let down = format!(
+        "cargo migrate down 3 --config {} --db READ_REPLICA",
+        p.config_path().display()
+    );
     assert_line(
         &status.stdout,
         &[
             "📦 Applied, not in this checkout - v6: 0006_add_task_user_id",
-            "cargo migrate down 3 --db READ_REPLICA",
+            &down,
         ],
     );
 }
