@@ -46,13 +46,7 @@ fn main() -> ExitCode {
         (Ok(()), None | Some(Stop::ClosedPipe)) => ExitCode::SUCCESS,
         (Ok(()), Some(_)) if stopped_by_hand => ExitCode::SUCCESS,
         (Ok(()), Some(stop)) => {
-            xtask::output::terminal::clear_then(|| {
-                eprintln!(
-                    "{} {}",
-                    paint_err(Style::Red, "error:"),
-                    interrupt::Interrupted(stop)
-                )
-            });
+            say_error(interrupt::Interrupted(stop));
             ExitCode::from(stop.exit_code())
         }
         (Err(err), stop) => {
@@ -61,13 +55,7 @@ fn main() -> ExitCode {
             if stop != Some(Stop::ClosedPipe) {
                 tracing::debug!("{err:?}");
                 match log_format {
-                    LogFormat::Human => xtask::output::terminal::clear_then(|| {
-                        eprintln!(
-                            "{} {}",
-                            paint_err(Style::Red, "error:"),
-                            xtask::process::redact(&format!("{err:#}"))
-                        )
-                    }),
+                    LogFormat::Human => say_error(xtask::process::redact(&format!("{err:#}"))),
                     // One JSON line, with what the error is made of.
                     LogFormat::Json => {
                         let error = xtask::migrate::error_json(&err);
@@ -79,4 +67,9 @@ fn main() -> ExitCode {
             stop.map_or(ExitCode::FAILURE, |stop| ExitCode::from(stop.exit_code()))
         }
     }
+}
+
+/// `error: MESSAGE` on stderr, the prefix in red at a terminal.
+fn say_error(message: impl std::fmt::Display) {
+    xtask::note!("{} {message}", paint_err(Style::Red, "error:"));
 }

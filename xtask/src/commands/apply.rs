@@ -14,8 +14,8 @@ use crate::migrate::{
     Backing, Backups, Batching, Config, DataLoss, Direction, Locking, Mode, Options, Policy,
     Project, Seeding,
 };
+use crate::notify::{undo_up, Collector, Context};
 use crate::output::Human;
-use std::sync::Mutex;
 
 impl flags::Up {
     pub fn run(self, project: &Project, global: &ProjectFlags) -> Result<()> {
@@ -71,56 +71,35 @@ fn start(
         command: None,
     };
     let report = Report {
-        flags: crate::jobs::context(project, "", "").target_flags,
-        order: project
-            .selected
-            .iter()
-            .map(|db| db.binding.clone())
-            .collect(),
-        undo: Mutex::new(Vec::new()),
+        context: crate::jobs::context(project, "", ""),
+        collector: Collector::default(),
     };
     crate::jobs::execute(project, &global.notify_settings(project), &request, &report)
 }
 
 /// The report on stdout ([`Human`]), ending, once an `up` has applied
-/// something, with the command that undoes it: what to do next if it was
-/// not what you wanted.
+/// something, with the commands that undo it (as its notice says them):
+/// what to do next if it was not what you wanted.
 struct Report {
-    /// What selects this run's target and project again (`--remote`,
-    /// `--env`, `--config`, …).
-    flags: String,
-    /// The databases in the config's order, which the undo line keeps.
-    order: Vec<String>,
-    /// Each database that applied something, with the command that undoes it.
-    undo: Mutex<Vec<(String, String)>>,
+    context: Context,
+    collector: Collector,
 }
 
 impl Observer for Report {
     fn event(&self, event: &Event) {
         Human.event(event);
-        let mut undo = self.undo.lock().unwrap_or_else(|e| e.into_inner());
-        match event {
-            Event::Succeeded {
-                binding,
-                direction: Direction::Up,
-                done,
-                ..
-            } => {
-                if let Some(first) = done.first() {
-                    let command = format!(
-                        "cargo migrate down {}{} --db {binding}",
-                        first.version.saturating_sub(1),
-                        self.flags
-                    );
-                    undo.push((binding.clone(), command));
-                }
+        self.collector.event(event);
+        if let Event::Finished { dry_run: false, .. } = event {
+            let undo: Vec<String> = self
+                .collector
+                .databases(&self.context)
+                .iter()
+                .filter(|db| db.outcome == "succeeded" && !db.migrations.is_empty())
+                .filter_map(|db| undo_up(db, &self.context))
+                .collect();
+            if !undo.is_empty() {
+                crate::out!("To undo this run: {}", undo.join(" && "));
             }
-            Event::Finished { dry_run: false, .. } if !undo.is_empty() => {
-                undo.sort_by_key(|(binding, _)| self.order.iter().position(|b| b == binding));
-                let commands: Vec<&str> = undo.iter().map(|(_, c)| c.as_str()).collect();
-                crate::out!("To undo this run: {}", commands.join(" && "));
-            }
-            _ => {}
         }
     }
 }

@@ -65,15 +65,14 @@ pub fn execute(
 
 /// A job's context: what its notices name it by.
 pub fn context(project: &Project, event: &str, again: &str) -> Context {
-    let mut context = Context::from_args(
+    // The commands it suggests act on this project, wherever they are run.
+    Context::from_args(
         event,
         again,
         &project.target.to_string(),
         project.config.env.as_deref(),
-    );
-    // The commands it suggests act on this project, wherever they are run.
-    context.target_flags.push_str(&project.selecting_flags());
-    context
+        project.hint_flags(),
+    )
 }
 
 /// Logs how a job ended in the project's run log and tells the channels

@@ -147,7 +147,7 @@ impl Project {
     /// leading space: `--config`, `--migrations-dir` and `--persist-to`, each
     /// only when it is not what a plain `cargo migrate` finds. The commands a
     /// run suggests carry them, so that they act on this project and no other.
-    pub fn selecting_flags(&self) -> String {
+    pub(crate) fn selecting_flags(&self) -> String {
         let absolute =
             |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
-pub use notice::{Collector, Context, Notice, Outcome};
+pub use notice::{undo_up, Collector, Context, Notice, Outcome};
 
 use crate::migrate::NotifyTable;
 

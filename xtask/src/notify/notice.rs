@@ -136,8 +136,8 @@ pub struct Context {
     pub command: String,
     pub target: String,
     pub environment: Option<String>,
-    /// The flags that select the target again, for the commands in `next`
-    /// (`--remote`, `--env staging`).
+    /// The flags that reach the same databases again, for the commands in
+    /// `next` (`--remote`, `--env staging`, `--config PATH`, …).
     pub target_flags: String,
     /// The command that does it again, without its flags: `cargo migrate up`,
     /// `cargo migrate down 3`.
@@ -146,26 +146,26 @@ pub struct Context {
 
 impl Context {
     /// The run of this process: its command line as typed (`cargo migrate
-    /// up 5 --remote`); `again` runs it again (`cargo migrate up 5`).
-    pub fn from_args(event: &str, again: &str, target: &str, environment: Option<&str>) -> Context {
+    /// up 5 --remote`); `again` runs it again (`cargo migrate up 5`), and
+    /// `target_flags` reach the same databases again.
+    pub fn from_args(
+        event: &str,
+        again: &str,
+        target: &str,
+        environment: Option<&str>,
+        target_flags: String,
+    ) -> Context {
         let args: Vec<String> = std::env::args().skip(1).collect();
         let shown = match args.first().map(String::as_str) {
             Some("migrate") => format!("cargo {}", args.join(" ")),
             _ => format!("cargo xtask {}", args.join(" ")),
         };
-        let mut flags = String::new();
-        if target == "remote" {
-            flags.push_str(" --remote");
-        }
-        if let Some(env) = environment {
-            flags.push_str(&format!(" --env {env}"));
-        }
         Context {
             event: event.to_owned(),
             command: crate::process::redact(&shown),
             target: target.to_owned(),
             environment: environment.map(str::to_owned),
-            target_flags: flags,
+            target_flags,
             again: again.to_owned(),
         }
     }
@@ -305,6 +305,18 @@ fn failure(at: &FailedAt) -> FailureNotice {
     }
 }
 
+/// The command that takes `db` back to the version it had before an `up`
+/// (`None` for anything else).
+pub fn undo_up(db: &DatabaseNotice, context: &Context) -> Option<String> {
+    match (db.version_before, db.direction) {
+        (Some(before), Some("up")) => Some(format!(
+            "cargo migrate down {before}{} --db {}",
+            context.target_flags, db.binding
+        )),
+        _ => None,
+    }
+}
+
 /// What to run next for `db`: see what it holds, put it back, try again.
 pub fn next_steps(db: &DatabaseNotice, context: &Context) -> Vec<NextStep> {
     let flags = format!("{} --db {}", context.target_flags, db.binding);
@@ -324,9 +336,15 @@ pub fn next_steps(db: &DatabaseNotice, context: &Context) -> Vec<NextStep> {
             ),
         },
     });
-    let roll_back = |to: u64| NextStep {
-        what: format!("roll {} back to version {to}", db.binding),
-        command: format!("cargo migrate down {to}{flags}"),
+    let roll_back = || {
+        undo_up(db, context).map(|command| NextStep {
+            what: format!(
+                "roll {} back to version {}",
+                db.binding,
+                db.version_before.unwrap_or(0)
+            ),
+            command,
+        })
     };
     match (db.outcome, db.holds) {
         ("failed", Some("untouched")) => {
@@ -344,18 +362,14 @@ pub fn next_steps(db: &DatabaseNotice, context: &Context) -> Vec<NextStep> {
                 command: format!("cargo migrate status{flags}"),
             });
             next.extend(restore);
-            if let (Some(before), Some("up")) = (db.version_before, db.direction) {
-                next.push(roll_back(before));
-            }
+            next.extend(roll_back());
             next.push(NextStep {
                 what: "run it again once the cause is fixed".into(),
                 command: format!("{}{flags}", context.again),
             });
         }
         ("succeeded", _) => {
-            if let (Some(before), Some("up")) = (db.version_before, db.direction) {
-                next.push(roll_back(before));
-            }
+            next.extend(roll_back());
             next.extend(restore);
         }
         _ => {}

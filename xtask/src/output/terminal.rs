@@ -80,7 +80,6 @@ pub enum Style {
     Bold,
     Green,
     Red,
-    Yellow,
     Dim,
 }
 
@@ -90,15 +89,9 @@ impl Style {
             Style::Bold => "1",
             Style::Green => "32",
             Style::Red => "1;31",
-            Style::Yellow => "33",
             Style::Dim => "2",
         }
     }
-}
-
-/// `text` in `style` when stdout gets colour, else as it is.
-pub fn paint(style: Style, text: &str) -> String {
-    paint_if(COLOUR_OUT.load(Ordering::Relaxed), style, text)
 }
 
 /// A report line as stdout shows it: with colour on, a database's outcome

@@ -93,7 +93,7 @@ fn at_a_terminal_a_run_prints_its_report_alone_each_fact_once_and_piped_the_logs
     // What undoes it, on this project (its own config) from anywhere.
     let config = p.config_path().display().to_string();
     let undo = format!(
-        "To undo this run: cargo migrate down 5 --config {config} --db READ_REPLICA && cargo migrate down 4 --config {config} --db AUTH"
+        "To undo this run: cargo migrate down 3 --config {config} --db READ_REPLICA && cargo migrate down 4 --config {config} --db AUTH"
     );
     assert!(shown.contains(&undo), "{shown}");
     let mut seen = HashSet::new();
@@ -198,6 +198,18 @@ fn the_xtask_build_says_at_the_terminal_that_it_compiles_and_nothing_when_piped(
         .filter(|path| path.is_file())
         .max_by_key(|path| path.metadata().unwrap().modified().unwrap())
         .expect("cargo built the xtask's build script");
+    // Built from the build script as it is (not one left from before).
+    let source = root()
+        .join("xtask/build.rs")
+        .metadata()
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert!(
+        script.metadata().unwrap().modified().unwrap() >= source,
+        "{} is older than xtask/build.rs",
+        script.display()
+    );
     let (code, shown) = at_terminal(&Command::new(&script));
     assert_eq!(code, 0, "{shown}");
     assert!(shown.contains("Compiling the xtask"), "{shown:?}");

@@ -30,17 +30,19 @@ pub(super) struct Held<'o> {
 }
 
 impl<'o> Held<'o> {
+    /// `flags` reach the same databases again in a suggested `unlock`.
     pub(super) fn new(
         d1: Arc<dyn D1>,
         request: lock::Request,
         observer: &'o dyn Observer,
+        flags: String,
     ) -> Held<'o> {
         Held {
             d1,
             request,
             databases: Mutex::new(Vec::new()),
             observer,
-            flags: String::new(),
+            flags,
         }
     }
 
@@ -121,8 +123,6 @@ pub(super) fn acquire<'o>(
     version: Option<u64>,
     wait: Duration,
 ) -> Result<(Vec<DbState>, Held<'o>)> {
-    let mut held = held;
-    held.flags = project.hint_flags();
     let (d1, request) = (held.d1.clone(), held.request.clone());
     let (d1, request) = (d1.as_ref(), &request);
     let deadline = Instant::now() + wait;

@@ -66,7 +66,6 @@ impl<'p> Session<'p> {
             ref d1,
             direction,
             version,
-            observer,
             ..
         } = *context;
         let fresh = d1.reads_files();
@@ -104,7 +103,7 @@ impl<'p> Session<'p> {
             if !fresh {
                 return Ok(None);
             }
-            let held = Held::new(opening.d1.clone(), opening.request.clone(), observer);
+            let held = opening.held();
             return Ok(Some(opening.session(plans, held)));
         }
         // Databases with nothing to do are read instead, to confirm that.
@@ -122,7 +121,7 @@ impl<'p> Session<'p> {
                 "planned on the state this machine last saw; each batch checks it still holds"
             ),
         }
-        let held = Held::new(opening.d1.clone(), opening.request.clone(), observer);
+        let held = opening.held();
         let mut session = opening.session(plans, held);
         session.on_hints = !fresh;
         Ok(Some(session))
@@ -488,20 +487,29 @@ impl<'p> Opening<'p> {
         }
     }
 
+    /// The locks this run will hold (none yet).
+    fn held(&self) -> Held<'p> {
+        Held::new(
+            self.d1.clone(),
+            self.request.clone(),
+            self.observer,
+            self.project.hint_flags(),
+        )
+    }
+
     /// Reads (and locks, unless it is a dry run) `databases`, and plans;
     /// lint warnings are logged when `warn` (not again after a hinted attempt).
     fn open(self, databases: &[&'p Database], warn: bool) -> Result<Session<'p>> {
-        let request = self.request.clone();
         let (states, held) = match self.options.mode {
             Mode::DryRun(_) => {
                 let owned: Vec<Database> = databases.iter().map(|db| (*db).clone()).collect();
                 let states = calls::read_states(self.d1.as_ref(), &owned)?;
-                (states, Held::new(self.d1.clone(), request, self.observer))
+                (states, self.held())
             }
             Mode::Apply => acquire(
                 self.project,
                 databases,
-                Held::new(self.d1.clone(), request, self.observer),
+                self.held(),
                 self.direction,
                 self.version,
                 self.options.locking.wait,
