@@ -87,7 +87,8 @@ pub enum MigrateCommand {
     /// saw of each database when it can, and the call checks it still holds.
     #[command(after_help = crate::help_examples::DOWN)]
     Down(Down),
-    /// Show applied, pending, modified and missing migrations per database.
+    /// Show applied, pending, modified and missing migrations per database
+    /// (`-v`: also when each was applied and how long it took).
     #[command(after_help = crate::help_examples::STATUS)]
     Status(Status),
     /// Create the next NNNN_description.sql and its .rollback.sql.
