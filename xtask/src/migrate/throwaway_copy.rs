@@ -161,33 +161,40 @@ pub fn run(
         .prefix("migrate-rehearsal-")
         .tempdir()
         .context("cannot create a temporary folder for the rehearsal")?;
-    let config = rehearsal_config(dir.path(), db)?;
+    // An id of its own: the copies of a run may share one folder of local
+    // state (and one runner), each rehearsal on a fresh database.
+    let copy = rehearsal_database(db, &dir.path().to_string_lossy());
+    let config = rehearsal_config(dir.path(), &copy)?;
     let local = d1.local_copy(&config);
     match seed {
         Seed::Schema(schema) => {
             let mut full = tracking::schema_batch(schema);
             let skip = full.statements.len();
             full.statements.extend(batch.statements.iter().cloned());
-            let mut results = run_batch(local.as_ref(), db, &full)?;
+            let mut results = run_batch(local.as_ref(), &copy, &full)?;
             Ok(Rehearsed {
                 results: results.split_off(skip.min(results.len())),
                 counts: None,
             })
         }
         Seed::Data { file, .. } => {
-            let copy = local_files::database_file(
-                &local_files::default_local_state(dir.path()),
-                &rehearsal_database(db),
-            );
-            if let Some(parent) = copy.parent() {
+            let path = local_files::database_file(&local.local_state(), &copy);
+            if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)
                     .with_context(|| format!("cannot create {}", parent.display()))?;
             }
-            std::fs::copy(file, &copy)
-                .with_context(|| format!("cannot copy the data to {}", copy.display()))?;
-            let before = counts(&copy, columns)?;
-            let results = run_batch(local.as_ref(), db, batch)?;
-            let after = counts(&copy, columns)?;
+            std::fs::copy(file, &path)
+                .with_context(|| format!("cannot copy the data to {}", path.display()))?;
+            let before = counts(&path, columns);
+            let results = run_batch(local.as_ref(), &copy, batch);
+            let after = counts(&path, columns);
+            // The copy is done with: its space is not kept to the end of the run.
+            for suffix in ["", "-wal", "-shm"] {
+                let mut file = path.clone().into_os_string();
+                file.push(suffix);
+                let _ = std::fs::remove_file(file);
+            }
+            let (before, results, after) = (before?, results?, after?);
             Ok(Rehearsed {
                 results,
                 counts: Some((before, after)),
@@ -235,12 +242,16 @@ pub fn expected_schema(d1: &dyn D1, db: &Database, migrations: &[&Migration]) ->
     Ok(Schema::from_result(result))
 }
 
-/// The database a rehearsal config declares: `db` under the id it gives it.
-fn rehearsal_database(db: &Database) -> Database {
-    let id = db
-        .id
-        .clone()
-        .unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".to_owned());
+/// The database a rehearsal config declares: `db` under an id made of its
+/// own and `unique`.
+fn rehearsal_database(db: &Database, unique: &str) -> Database {
+    let id = format!(
+        "{}-{:016x}",
+        db.id
+            .as_deref()
+            .unwrap_or("00000000-0000-0000-0000-000000000000"),
+        fnv1a(unique.as_bytes())
+    );
     Database {
         id: Some(id.clone()),
         local_id: id,
@@ -250,9 +261,15 @@ fn rehearsal_database(db: &Database) -> Database {
     }
 }
 
-fn rehearsal_config(dir: &Path, db: &Database) -> Result<PathBuf> {
+/// FNV-1a, 64 bits: a short, stable stand-in for a path in an id.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn rehearsal_config(dir: &Path, copy: &Database) -> Result<PathBuf> {
     let quoted = |s: &str| toml::Value::String(s.to_owned()).to_string();
-    let copy = rehearsal_database(db);
     let text = format!(
         "name = \"rehearsal\"\ncompatibility_date = \"2025-01-01\"\n\n[[d1_databases]]\nbinding = {}\ndatabase_name = {}\ndatabase_id = {}\n",
         quoted(&copy.binding),

@@ -133,12 +133,14 @@ impl D1 for Wrangler {
             passed: Vec::new(),
             persist_to: None,
             runner: None,
+            copies: Default::default(),
         };
-        // Its writes go through a runner of its own, also when this D1 is
-        // remote (a remote rehearsal is local): a node start-up without
-        // wrangler's command line, and one workerd.
-        if let Ok(copied) = crate::migrate::Config::load(config, None) {
-            copy.runner = copy.runner_for(&copied.databases);
+        // Its writes go through the runner of the run's copies, also when
+        // this D1 is remote (a remote rehearsal is local): one node start-up
+        // and one workerd for every rehearsal and replay of the run.
+        if let Some(copies) = self.copies() {
+            copy.persist_to = Some(copies.state.path().to_path_buf());
+            copy.runner = Some(copies.runner.clone());
         }
         Arc::new(copy)
     }

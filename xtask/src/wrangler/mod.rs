@@ -43,6 +43,18 @@ pub struct Wrangler {
     /// Local writes in one node process for the run ([`runner`]); `None`
     /// remotely, or when each write is a wrangler call.
     runner: Option<std::sync::Arc<runner::Runner>>,
+    /// The run's throwaway databases ([`Wrangler::local_copy`](crate::migrate::D1::local_copy)),
+    /// shared by its clones.
+    copies: std::sync::Arc<std::sync::OnceLock<Option<Copies>>>,
+}
+
+/// Where a run's throwaway databases (rehearsals, replays) live: one folder
+/// of local state and one runner for all of them, each database under an id
+/// of its own, so that the tenth rehearsal of a run costs no node start-up.
+#[derive(Debug)]
+struct Copies {
+    runner: std::sync::Arc<runner::Runner>,
+    state: tempfile::TempDir,
 }
 
 /// The environment variable that bounds one wrangler call, in seconds.
@@ -199,6 +211,7 @@ impl Wrangler {
             passed: Vec::new(),
             persist_to: config.persist_to.clone(),
             runner: None,
+            copies: Default::default(),
         };
         wrangler.runner = wrangler.runner_for(&config.databases);
         Ok(wrangler)
@@ -226,6 +239,29 @@ impl Wrangler {
             databases.iter().map(|db| db.local_id.clone()).collect(),
             self.timeout,
         )))
+    }
+
+    /// The folder and runner of this run's throwaway databases, made on
+    /// first use; `None` when writes go through wrangler calls.
+    fn copies(&self) -> Option<&Copies> {
+        self.copies
+            .get_or_init(|| {
+                if !runner::enabled() {
+                    return None;
+                }
+                let place = runner::place(&self.launcher.program, &self.launcher.args)?;
+                let state = tempfile::Builder::new()
+                    .prefix("migrate-rehearsals-")
+                    .tempdir()
+                    .map_err(|err| tracing::info!("rehearsals get a runner each: {err}"))
+                    .ok()?;
+                let runner = runner::Runner::new(place, state.path(), Vec::new(), self.timeout);
+                Some(Copies {
+                    runner: std::sync::Arc::new(runner),
+                    state,
+                })
+            })
+            .as_ref()
     }
 
     /// How long one call may take.
@@ -483,6 +519,7 @@ mod tests {
             passed: Vec::new(),
             persist_to: None,
             runner: None,
+            copies: Default::default(),
         };
         let cmd = wrangler.call(&["d1".into(), "list".into()]);
         assert_eq!(

@@ -62,7 +62,9 @@ fn a_killed_run_leaves_a_lock_that_unlock_clears() {
                 binding,
                 "locked by another migration run",
                 &owner,
-                " s ago",
+                // "(taken 1.2 s ago" or, when it was under a second, "914 ms ago".
+                "(taken ",
+                " ago,",
                 &unlock,
             ],
         );
